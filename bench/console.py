@@ -1,0 +1,101 @@
+"""Terminal display: rich progress for training and rich tables for results.
+
+Only presentation lives here; it reads results, it never computes them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bench._keras import keras
+
+stderr_console = Console(stderr=True)
+
+
+def epoch_progress(console: Console = stderr_console) -> Progress:
+    """A progress bar whose description line carries the latest epoch's metrics."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[metrics]}"),
+        console=console,
+        transient=False,
+    )
+
+
+def format_metrics(record: dict[str, float]) -> str:
+    """One line of an epoch's metrics, e.g. ``loss 0.41 acc 0.83 ... lr 1e-03``."""
+    parts = []
+    for key, label in (
+        ("loss", "loss"),
+        ("accuracy", "acc"),
+        ("auc", "auc"),
+        ("val_loss", "val_loss"),
+        ("val_accuracy", "val_acc"),
+        ("val_auc", "val_auc"),
+    ):
+        if key in record:
+            parts.append(f"{label} {record[key]:.3f}")
+    if "lr" in record:
+        parts.append(f"lr {record['lr']:.1e}")
+    return "  ".join(parts)
+
+
+class EpochProgressCallback(keras.callbacks.Callback):
+    """Advances a rich progress task once per epoch and shows the epoch's metrics.
+
+    Example:
+        >>> progress = epoch_progress()
+        >>> task = progress.add_task("train", total=3, metrics="")
+        >>> callback = EpochProgressCallback(progress, task)
+    """
+
+    def __init__(self, progress: Progress, task_id: Any) -> None:
+        super().__init__()
+        self.progress = progress
+        self.task_id = task_id
+        self._lr = float("nan")
+
+    def on_epoch_begin(self, epoch, logs=None) -> None:
+        self._lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        record = {k: float(v) for k, v in (logs or {}).items()}
+        record["lr"] = self._lr
+        self.progress.update(self.task_id, completed=epoch + 1, metrics=format_metrics(record))
+
+
+def _fmt(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:.4f}"
+
+
+def trial_summary_table(result: dict[str, Any]) -> Table:
+    """The summary of one ``bench train`` run: each split's loss, accuracy and AUC."""
+    table = Table(
+        title=(
+            f"{result['workload']['dataset']} ({result['task']}), kept epoch "
+            f"{result['kept_epoch']} of {result['epochs_run']} ({result['stop_reason']})"
+        )
+    )
+    table.add_column("split")
+    for column in ("loss", "accuracy", "AUC"):
+        table.add_column(column, justify="right")
+    for split in ("train", "val", "test"):
+        m = result["metrics"][split]
+        table.add_row(split, _fmt(m["loss"]), _fmt(m["accuracy"]), _fmt(m["auc"]))
+    gap = result["gap"]
+    table.caption = (
+        f"generalization gap: accuracy {gap['accuracy']:+.4f} (train - val), "
+        f"loss {gap['loss']:+.4f} (val - train); "
+        f"{result['wall_time_s']:.1f} s, {result['images_per_s']:.0f} images/s"
+    )
+    return table

@@ -1,0 +1,414 @@
+"""The recipe: the training algorithm under test, and the one place its knobs are declared.
+
+Every knob (name, type, default, valid range, help) is a field of :class:`Recipe`. The
+command line, study specs, validation and reports all read the declaration from here via
+:func:`knobs`. Turning a recipe into Keras objects (optimizer, loss, LR schedule,
+callbacks) also lives here, so that :mod:`bench.trial` only wires them together.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bench.errors import BenchInputError
+
+if TYPE_CHECKING:
+    import keras
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "sgd_momentum", "adagrad", "rmsprop", "nadam", "lion")
+SCHEDULES = ("constant", "reduce_on_plateau", "warmup_cosine", "step")
+MONITORS = ("val_loss", "val_accuracy", "val_auc", "loss", "accuracy", "auc")
+
+
+@dataclass(frozen=True)
+class Knob:
+    """The declaration of one recipe knob: its name, type, default and valid values.
+
+    Example:
+        >>> k = knob_by_name("learning_rate")
+        >>> k.check(0.01)
+        0.01
+        >>> k.describe_valid()
+        'a number > 0 and <= 10'
+    """
+
+    name: str
+    type: type
+    default: Any
+    help: str
+    choices: tuple[Any, ...] | None = None
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def describe_valid(self) -> str:
+        """Say in words which values are valid, for error messages and ``--help``."""
+        if self.choices is not None:
+            return "one of " + ", ".join(str(c) for c in self.choices)
+        if self.type is bool:
+            return "true or false"
+        kind = "an integer" if self.type is int else "a number"
+        bounds = []
+        if self.low is not None:
+            bounds.append(f"{'>' if self.low_open else '>='} {self.low:g}")
+        if self.high is not None:
+            bounds.append(f"{'<' if self.high_open else '<='} {self.high:g}")
+        return kind + (" " + " and ".join(bounds) if bounds else "")
+
+    def check(self, value: Any, *, source: str | None = None) -> Any:
+        """Return ``value`` converted to this knob's type, or raise :class:`BenchInputError`.
+
+        ``source`` names where the value came from (a flag or a spec field) in the message.
+        """
+        where = source or self.name
+        coerced = self._coerce(value, where)
+        if self.choices is not None and coerced not in self.choices:
+            raise BenchInputError(f"{where}: got {value!r}; expected {self.describe_valid()}")
+        numeric = self.type in (int, float)
+        if numeric and (not math.isfinite(coerced) or not self._in_range(coerced)):
+            raise BenchInputError(f"{where}: got {value!r}; expected {self.describe_valid()}")
+        return coerced
+
+    def _in_range(self, value: float) -> bool:
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            return False
+        return not (
+            self.high is not None and (value >= self.high if self.high_open else value > self.high)
+        )
+
+    def _coerce(self, value: Any, where: str) -> Any:
+        bad = BenchInputError(f"{where}: got {value!r}; expected {self.describe_valid()}")
+        if self.type is bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
+                return value.lower() in ("true", "yes", "1")
+            raise bad
+        if self.type is int:
+            if isinstance(value, bool):
+                raise bad
+            if isinstance(value, int):
+                return value
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            if isinstance(value, str):
+                try:
+                    return int(value)
+                except ValueError:
+                    raise bad from None
+            raise bad
+        if self.type is float:
+            if isinstance(value, bool):
+                raise bad
+            try:
+                return float(value)
+            except (TypeError, ValueError):
+                raise bad from None
+        if not isinstance(value, str):
+            raise bad
+        return value
+
+
+def _knob(default: Any, help: str, **limits: Any) -> Any:
+    return field(default=default, metadata={"help": help, **limits})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recipe:
+    """One training recipe: every knob that a study may compare, with its default.
+
+    Defaults follow the fixed version of the seed notebook's recipe (AdamW, early stopping
+    on validation loss that restores the best weights). Values are validated on creation.
+
+    Example:
+        >>> r = Recipe(optimizer="sgd", learning_rate=0.01)
+        >>> r.optimizer, r.restore_best_weights
+        ('sgd', True)
+        >>> r.replace(weight_decay=0.05).weight_decay
+        0.05
+    """
+
+    optimizer: str = _knob(
+        "adamw",
+        "optimizer (sgd is the seed's: momentum 0.9 with Nesterov)",
+        choices=OPTIMIZERS,
+    )
+    learning_rate: float = _knob(1e-3, "base learning rate", low=0.0, low_open=True, high=10.0)
+    momentum: float = _knob(
+        0.9, "momentum of sgd and sgd_momentum", low=0.0, high=1.0, high_open=True
+    )
+    beta_1: float = _knob(
+        0.9, "first-moment decay of adam, adamw, nadam, lion", low=0.0, high=1.0, high_open=True
+    )
+    beta_2: float = _knob(
+        0.999, "second-moment decay of adam, adamw, nadam, lion", low=0.0, high=1.0, high_open=True
+    )
+    weight_decay: float = _knob(
+        1e-4, "decoupled weight decay applied by the optimizer itself", low=0.0, high=1.0
+    )
+    l2: float = _knob(
+        0.0,
+        "L2 kernel-regularizer rate on every MLP Dense layer (the seed's l2)",
+        low=0.0,
+        high=1.0,
+    )
+    dropout: float = _knob(
+        0.1,
+        "dropout in the transformer blocks (attention and MLP)",
+        low=0.0,
+        high=1.0,
+        high_open=True,
+    )
+    head_dropout: float = _knob(
+        0.5,
+        "dropout before and inside the classification head",
+        low=0.0,
+        high=1.0,
+        high_open=True,
+    )
+    label_smoothing: float = _knob(
+        0.0, "label smoothing of the cross-entropy loss", low=0.0, high=1.0, high_open=True
+    )
+    augment: bool = _knob(False, "random flip, rotation and zoom of training images")
+    schedule: str = _knob("constant", "learning-rate schedule", choices=SCHEDULES)
+    warmup_epochs: int = _knob(5, "warmup_cosine: epochs of linear warmup", low=0, high=1000)
+    cosine_alpha: float = _knob(
+        0.0, "warmup_cosine: final rate as a fraction of the base rate", low=0.0, high=1.0
+    )
+    step_every: int = _knob(10, "step: epochs between rate cuts", low=1, high=1000)
+    step_factor: float = _knob(
+        0.5,
+        "step: multiply the rate by this at each cut",
+        low=0.0,
+        low_open=True,
+        high=1.0,
+        high_open=True,
+    )
+    plateau_monitor: str = _knob("val_loss", "reduce_on_plateau: metric watched", choices=MONITORS)
+    plateau_factor: float = _knob(
+        0.1,
+        "reduce_on_plateau: multiply the rate by this",
+        low=0.0,
+        low_open=True,
+        high=1.0,
+        high_open=True,
+    )
+    plateau_patience: int = _knob(
+        5, "reduce_on_plateau: epochs without improvement", low=0, high=1000
+    )
+    plateau_min_lr: float = _knob(1e-6, "reduce_on_plateau: lowest rate", low=0.0, high=10.0)
+    early_stopping: bool = _knob(True, "stop when the monitored metric stops improving")
+    monitor: str = _knob("val_loss", "early stopping: metric watched", choices=MONITORS)
+    patience: int = _knob(10, "early stopping: epochs without improvement", low=0, high=1000)
+    min_delta: float = _knob(0.0, "early stopping: smallest change that counts", low=0.0, high=10.0)
+    restore_best_weights: bool = _knob(
+        True, "early stopping: keep the best epoch's weights (false: the last epoch's)"
+    )
+    epochs: int = _knob(30, "maximum number of epochs", low=1, high=10000)
+    batch_size: int = _knob(32, "images per training step", low=1, high=65536)
+    seed: int = _knob(
+        0,
+        "seed of weights, shuffling and dropout (splits are the workload's)",
+        low=0,
+        high=2**31 - 1,
+    )
+
+    def __post_init__(self) -> None:
+        for k in knobs():
+            object.__setattr__(self, k.name, k.check(getattr(self, k.name)))
+
+    def replace(self, **changes: Any) -> Recipe:
+        """A copy with some knobs changed (validated). Unknown names raise BenchInputError."""
+        check_knob_names(changes, source="recipe")
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every knob's value, JSON-able."""
+        return dataclasses.asdict(self)
+
+
+def knobs() -> tuple[Knob, ...]:
+    """Every recipe knob's declaration, in declaration order.
+
+    Example:
+        >>> [k.name for k in knobs()][:3]
+        ['optimizer', 'learning_rate', 'momentum']
+    """
+    return _KNOBS
+
+
+def knob_by_name(name: str) -> Knob:
+    """The declaration of one knob; an unknown name raises :class:`BenchInputError`."""
+    try:
+        return _KNOBS_BY_NAME[name]
+    except KeyError:
+        raise BenchInputError(
+            f"unknown recipe field {name!r}; expected one of {', '.join(_KNOBS_BY_NAME)}"
+        ) from None
+
+
+def check_knob_names(names: Sequence[str] | dict[str, Any], *, source: str) -> None:
+    """Raise :class:`BenchInputError` naming ``source`` if any name is not a recipe knob."""
+    for name in names:
+        if name not in _KNOBS_BY_NAME:
+            raise BenchInputError(
+                f"{source}: unknown recipe field {name!r}; expected one of "
+                f"{', '.join(_KNOBS_BY_NAME)}"
+            )
+
+
+def _declare_knobs() -> tuple[Knob, ...]:
+    declared = []
+    for f in dataclasses.fields(Recipe):
+        meta = dict(f.metadata)
+        declared.append(Knob(name=f.name, type=_FIELD_TYPES[f.type], default=f.default, **meta))
+    return tuple(declared)
+
+
+_FIELD_TYPES = {"str": str, "float": float, "int": int, "bool": bool}
+_KNOBS = _declare_knobs()
+_KNOBS_BY_NAME = {k.name: k for k in _KNOBS}
+
+
+# --- Recipe -> Keras objects ---------------------------------------------------------
+
+
+def build_optimizer(recipe: Recipe, *, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    """The recipe's Keras optimizer, with its learning-rate schedule when it is step-based.
+
+    ``weight_decay`` is Keras's decoupled decay, applied by every optimizer alike; the
+    L2 penalty is separate (:func:`build_regularizer`).
+
+    Example:
+        >>> opt = build_optimizer(Recipe(optimizer="sgd"), steps_per_epoch=10)
+        >>> type(opt).__name__, bool(opt.nesterov)
+        ('SGD', True)
+    """
+    import keras
+
+    lr = build_learning_rate(recipe, steps_per_epoch=steps_per_epoch)
+    wd = recipe.weight_decay or None
+    name = recipe.optimizer
+    betas = {"beta_1": recipe.beta_1, "beta_2": recipe.beta_2}
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate=lr, weight_decay=wd, **betas)
+    if name == "adamw":
+        # AdamW's own default decay is 0.004; here the recipe's value always rules.
+        return keras.optimizers.AdamW(learning_rate=lr, weight_decay=recipe.weight_decay, **betas)
+    if name == "nadam":
+        return keras.optimizers.Nadam(learning_rate=lr, weight_decay=wd, **betas)
+    if name == "lion":
+        return keras.optimizers.Lion(learning_rate=lr, weight_decay=wd, **betas)
+    if name == "sgd":
+        return keras.optimizers.SGD(
+            learning_rate=lr, momentum=recipe.momentum, nesterov=True, weight_decay=wd
+        )
+    if name == "sgd_momentum":
+        return keras.optimizers.SGD(learning_rate=lr, momentum=recipe.momentum, weight_decay=wd)
+    if name == "adagrad":
+        return keras.optimizers.Adagrad(learning_rate=lr, weight_decay=wd)
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate=lr, weight_decay=wd)
+    raise AssertionError(f"optimizer {name!r} is declared but not built")
+
+
+def build_learning_rate(
+    recipe: Recipe, *, steps_per_epoch: int
+) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """The optimizer's ``learning_rate``: a float, or a Keras schedule over steps.
+
+    ``warmup_cosine`` warms up linearly from 0 to the base rate over ``warmup_epochs``,
+    then decays along a cosine to ``cosine_alpha`` times the base rate at the last epoch.
+    It is a function of the step alone, computed from the base rate, so factors never
+    compound (the seed's version multiplied the *current* rate each epoch).
+    ``step`` multiplies the base rate by ``step_factor`` every ``step_every`` epochs.
+    """
+    import keras
+
+    if recipe.schedule == "warmup_cosine":
+        warmup_steps = recipe.warmup_epochs * steps_per_epoch
+        decay_steps = max(1, (recipe.epochs - recipe.warmup_epochs) * steps_per_epoch)
+        return keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=0.0 if warmup_steps else recipe.learning_rate,
+            decay_steps=decay_steps,
+            alpha=recipe.cosine_alpha,
+            warmup_target=recipe.learning_rate if warmup_steps else None,
+            warmup_steps=warmup_steps,
+        )
+    if recipe.schedule == "step":
+        return keras.optimizers.schedules.ExponentialDecay(
+            initial_learning_rate=recipe.learning_rate,
+            decay_steps=recipe.step_every * steps_per_epoch,
+            decay_rate=recipe.step_factor,
+            staircase=True,
+        )
+    return recipe.learning_rate
+
+
+def warmup_cosine_rate(recipe: Recipe, *, step: float, steps_per_epoch: int) -> float:
+    """The ``warmup_cosine`` rate at a step, in closed form (the documented formula).
+
+    Example:
+        >>> r = Recipe(schedule="warmup_cosine", learning_rate=0.1, warmup_epochs=2, epochs=4)
+        >>> warmup_cosine_rate(r, step=1, steps_per_epoch=1)
+        0.05
+        >>> round(warmup_cosine_rate(r, step=3, steps_per_epoch=1), 6)
+        0.05
+    """
+    warmup = recipe.warmup_epochs * steps_per_epoch
+    base = recipe.learning_rate
+    if step < warmup:
+        return base * step / warmup
+    decay = max(1, (recipe.epochs - recipe.warmup_epochs) * steps_per_epoch)
+    progress = min(step - warmup, decay) / decay
+    cosine = 0.5 * (1.0 + math.cos(math.pi * progress))
+    return base * ((1.0 - recipe.cosine_alpha) * cosine + recipe.cosine_alpha)
+
+
+def build_regularizer(recipe: Recipe) -> keras.regularizers.Regularizer | None:
+    """The L2 kernel regularizer of the MLP Dense layers, or None when ``l2`` is 0."""
+    import keras
+
+    return keras.regularizers.L2(recipe.l2) if recipe.l2 > 0 else None
+
+
+def build_callbacks(recipe: Recipe) -> list[keras.callbacks.Callback]:
+    """Early stopping and the epoch-driven schedule (reduce_on_plateau) of the recipe.
+
+    Only one schedule acts at a time: the step-based schedules live inside the optimizer
+    (:func:`build_learning_rate`), so no callback ever overwrites another's rate.
+    """
+    import keras
+
+    callbacks: list[keras.callbacks.Callback] = [keras.callbacks.TerminateOnNaN()]
+    if recipe.schedule == "reduce_on_plateau":
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor=recipe.plateau_monitor,
+                mode=monitor_mode(recipe.plateau_monitor),
+                factor=recipe.plateau_factor,
+                patience=recipe.plateau_patience,
+                min_lr=recipe.plateau_min_lr,
+            )
+        )
+    if recipe.early_stopping:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor=recipe.monitor,
+                mode=monitor_mode(recipe.monitor),
+                patience=recipe.patience,
+                min_delta=recipe.min_delta,
+                restore_best_weights=recipe.restore_best_weights,
+            )
+        )
+    return callbacks
+
+
+def monitor_mode(monitor: str) -> str:
+    """``"min"`` for losses, ``"max"`` for accuracy and AUC."""
+    return "min" if monitor.endswith("loss") else "max"

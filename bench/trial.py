@@ -1,0 +1,292 @@
+"""One trial: build the shared ViT, fit it with one recipe, evaluate every split.
+
+Nothing here knows about Optuna: a study passes ``on_epoch``, which receives each epoch's
+record and answers whether to stop (prune) the run.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bench._keras import keras
+from bench.recipe import Recipe, build_callbacks, build_optimizer, build_regularizer
+from bench.workload import Split, Workload, make_pipeline
+from bench.workload._model import build_vit
+
+STOP_REASONS = ("completed", "early_stopped", "pruned", "diverged")
+HISTORY_FIELDS = (
+    "epoch",
+    "loss",
+    "accuracy",
+    "auc",
+    "val_loss",
+    "val_accuracy",
+    "val_auc",
+    "lr",
+    "time_s",
+)
+EpochHook = Callable[[dict[str, float]], bool]
+
+
+@dataclass
+class TrialResult:
+    """What one training run produced; :meth:`to_dict` is the ``bench train --json`` file.
+
+    ``kept_epoch`` is 1-based: the epoch whose weights the model ends with. ``gap`` is
+    measured with those weights: ``accuracy`` is train minus validation accuracy and
+    ``loss`` is validation minus train loss.
+    """
+
+    history: list[dict[str, float]]
+    kept_epoch: int
+    epochs_run: int
+    stop_reason: str
+    metrics: dict[str, dict[str, float | None]]
+    gap: dict[str, float]
+    test_predictions: dict[str, list]
+    class_names: list[str]
+    task: str
+    recipe: dict[str, Any]
+    workload: dict[str, Any]
+    wall_time_s: float
+    images_per_s: float
+    versions: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_trial(
+    workload: Workload,
+    recipe: Recipe,
+    *,
+    on_epoch: EpochHook | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+) -> TrialResult:
+    """Train the workload's ViT with ``recipe`` and evaluate the weights it keeps.
+
+    ``on_epoch`` gets each epoch's history record; returning True stops the run and marks
+    it ``pruned``. ``callbacks`` are extra Keras callbacks (a progress display).
+
+    Example:
+        >>> from bench.workload import load_workload
+        >>> result = run_trial(load_workload("digits"), Recipe(epochs=1))
+        >>> result.epochs_run, result.stop_reason
+        (1, 'completed')
+    """
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(recipe.seed)
+    data = workload.dataset
+    train = make_pipeline(data.train, batch_size=recipe.batch_size, shuffle=True, seed=recipe.seed)
+    val = make_pipeline(data.val, batch_size=recipe.batch_size, shuffle=False, seed=recipe.seed)
+    steps_per_epoch = math.ceil(len(data.train.x) / recipe.batch_size)
+
+    model = _compiled_model(workload, recipe, steps_per_epoch=steps_per_epoch)
+    recorder = _HistoryRecorder(on_epoch)
+    recipe_callbacks = build_callbacks(recipe)
+    start = time.perf_counter()
+    model.fit(
+        train,
+        validation_data=val,
+        epochs=recipe.epochs,
+        verbose=0,
+        shuffle=False,  # the pipeline reshuffles every epoch with the recipe's seed
+        callbacks=[recorder, *recipe_callbacks, *callbacks],
+    )
+    fit_seconds = time.perf_counter() - start
+
+    history = recorder.history
+    epochs_run = len(history)
+    stopper = next(
+        (c for c in recipe_callbacks if isinstance(c, keras.callbacks.EarlyStopping)), None
+    )
+    stop_reason = _stop_reason(history, pruned=recorder.pruned, stopper=stopper)
+    kept_epoch = _kept_epoch(recipe, stopper=stopper, epochs_run=epochs_run)
+
+    loss_fn = _loss(data.task, recipe)
+    metrics, test_scores = {}, None
+    for name, split in (("train", data.train), ("val", data.val), ("test", data.test)):
+        metrics[name], scores = evaluate_split(model, split, task=data.task, loss_fn=loss_fn)
+        if name == "test":
+            test_scores = scores
+    return TrialResult(
+        history=history,
+        kept_epoch=kept_epoch,
+        epochs_run=epochs_run,
+        stop_reason=stop_reason,
+        metrics=metrics,
+        gap={
+            "accuracy": metrics["train"]["accuracy"] - metrics["val"]["accuracy"],
+            "loss": metrics["val"]["loss"] - metrics["train"]["loss"],
+        },
+        test_predictions={"y_true": data.test.y.tolist(), "y_score": test_scores.tolist()},
+        class_names=list(data.class_names),
+        task=data.task,
+        recipe=recipe.to_dict(),
+        workload=workload.describe(),
+        wall_time_s=time.perf_counter() - start,
+        images_per_s=len(data.train.x) * epochs_run / fit_seconds if fit_seconds else 0.0,
+        versions=library_versions(),
+    )
+
+
+def evaluate_split(
+    model: keras.Model, split: Split, *, task: str, loss_fn: keras.losses.Loss
+) -> tuple[dict[str, float | None], np.ndarray]:
+    """Loss (with the regularization penalty, as in training), accuracy and AUC of a split.
+
+    AUC is scikit-learn's ``roc_auc_score`` (macro one-vs-rest for multiclass); it is
+    None where it is undefined (one class present, or a diverged model's NaN scores).
+    Returns the metrics and the model's scores (binary: P(positive) per image).
+    """
+    probs = model.predict(split.x, batch_size=256, verbose=0)
+    targets = _targets(split.y, task=task, num_outputs=probs.shape[-1])
+    penalty = sum(float(keras.ops.convert_to_numpy(v)) for v in model.losses)
+    loss = float(keras.ops.convert_to_numpy(loss_fn(targets, probs))) + penalty
+    if task == "multiclass":
+        accuracy = float(np.mean(np.argmax(probs, axis=1) == split.y))
+        scores = probs
+    else:
+        accuracy = float(np.mean((probs > 0.5) == (targets > 0.5)))
+        scores = probs[:, 0] if task == "binary" else probs
+    return {"loss": loss, "accuracy": accuracy, "auc": roc_auc(split.y, scores, task=task)}, scores
+
+
+def roc_auc(y_true: np.ndarray, y_score: np.ndarray, *, task: str) -> float | None:
+    """scikit-learn's ROC AUC for the task, or None where it is undefined.
+
+    Example:
+        >>> roc_auc(np.array([0, 1, 1]), np.array([0.2, 0.9, 0.6]), task="binary")
+        1.0
+    """
+    from sklearn.metrics import roc_auc_score
+
+    if not np.all(np.isfinite(y_score)):
+        return None
+    try:
+        if task == "multiclass":
+            return float(
+                roc_auc_score(
+                    y_true,
+                    y_score,
+                    multi_class="ovr",
+                    average="macro",
+                    labels=np.arange(y_score.shape[1]),
+                )
+            )
+        return float(roc_auc_score(y_true, y_score, average="macro"))
+    except ValueError:
+        return None
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries a result depends on."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in ("bench", "tensorflow", "keras", "numpy", "scikit-learn", "optuna"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
+def _compiled_model(workload: Workload, recipe: Recipe, *, steps_per_epoch: int) -> keras.Model:
+
+    data = workload.dataset
+    model = build_vit(
+        workload.preset,
+        channels=data.input_shape[-1],
+        num_outputs=data.num_outputs,
+        task=data.task,
+        dropout=recipe.dropout,
+        head_dropout=recipe.head_dropout,
+        regularizer=build_regularizer(recipe),
+        augment=recipe.augment,
+        seed=recipe.seed,
+    )
+    if data.task == "multiclass":
+        accuracy = keras.metrics.CategoricalAccuracy(name="accuracy")
+        auc = keras.metrics.AUC(name="auc", multi_label=True, num_labels=data.num_outputs)
+    else:
+        accuracy = keras.metrics.BinaryAccuracy(name="accuracy")
+        auc = keras.metrics.AUC(
+            name="auc",
+            multi_label=data.task == "multilabel",
+            num_labels=data.num_outputs if data.task == "multilabel" else None,
+        )
+    model.compile(
+        optimizer=build_optimizer(recipe, steps_per_epoch=steps_per_epoch),
+        loss=_loss(data.task, recipe),
+        metrics=[accuracy, auc],
+    )
+    return model
+
+
+def _loss(task: str, recipe: Recipe) -> keras.losses.Loss:
+    if task == "multiclass":
+        return keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing)
+    return keras.losses.BinaryCrossentropy(label_smoothing=recipe.label_smoothing)
+
+
+def _targets(y: np.ndarray, *, task: str, num_outputs: int) -> np.ndarray:
+    if task == "multiclass":
+        return np.eye(num_outputs, dtype="float32")[y]
+    if task == "binary":
+        return y.reshape(-1, 1).astype("float32")
+    return y.astype("float32")
+
+
+def _stop_reason(history: list[dict[str, float]], *, pruned: bool, stopper) -> str:
+    if history and not math.isfinite(history[-1]["loss"]):
+        return "diverged"
+    if pruned:
+        return "pruned"
+    if stopper is not None and stopper.stopped_epoch > 0:
+        return "early_stopped"
+    return "completed"
+
+
+def _kept_epoch(recipe: Recipe, *, stopper, epochs_run: int) -> int:
+    # Keras's EarlyStopping restores the best weights at the end of training whenever it
+    # saw any; otherwise the model holds the last epoch's weights.
+    if stopper is not None and recipe.restore_best_weights and stopper.best_weights is not None:
+        return int(stopper.best_epoch) + 1
+    return epochs_run
+
+
+class _HistoryRecorder(keras.callbacks.Callback):
+    """Records each epoch's metrics, the rate used in it and the time so far."""
+
+    def __init__(self, on_epoch: EpochHook | None) -> None:
+        super().__init__()
+        self.on_epoch = on_epoch
+        self.history: list[dict[str, float]] = []
+        self.pruned = False
+        self._lr = float("nan")
+        self._start = time.perf_counter()
+
+    def on_train_begin(self, logs=None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None) -> None:
+        self._lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        logs = logs or {}
+        record = {"epoch": epoch + 1}
+        for name in HISTORY_FIELDS[1:-2]:
+            record[name] = float(logs.get(name, float("nan")))
+        record["lr"] = self._lr
+        record["time_s"] = time.perf_counter() - self._start
+        self.history.append(record)
+        if self.on_epoch is not None and self.on_epoch(record):
+            self.pruned = True
+            self.model.stop_training = True

@@ -1,0 +1,420 @@
+"""Tests for bench.workload._data: sources, splits, resizing, hashing and pipelines."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from sklearn.datasets import load_digits
+
+from bench.errors import BenchInputError
+from bench.workload._data import (
+    DIGITS_BINARY_TASK,
+    DIGITS_TRAIN_SIZE,
+    TASKS,
+    Dataset,
+    Split,
+    load_dataset,
+    make_pipeline,
+)
+
+SIZE = 12
+
+
+@pytest.fixture(scope="module")
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    """Digits images as uint8 0..255 (N, 8, 8) and their labels."""
+    bunch = load_digits()
+    return (bunch.images * (255 / 16)).round().astype(np.uint8), bunch.target
+
+
+def _save(path: Path, image: np.ndarray, *, rgb: bool = False) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pil = Image.fromarray(image, mode="L")
+    if rgb:
+        pil = pil.convert("RGB")
+    pil.save(path)
+
+
+def _write_classes(
+    root: Path, digits: tuple[np.ndarray, np.ndarray], classes: dict[str, int], *, per_class: int
+) -> None:
+    images, labels = digits
+    for name, digit in classes.items():
+        for i, image in enumerate(images[labels == digit][:per_class]):
+            _save(root / name / f"{i}.png", image)
+
+
+def _assert_images(split: Split, channels: int) -> None:
+    assert split.x.dtype == np.float32
+    assert split.x.shape[1:] == (SIZE, SIZE, channels)
+    assert split.x.min() >= 0.0 and split.x.max() <= 1.0
+
+
+def _assert_same(a: Dataset, b: Dataset) -> None:
+    for name in ("train", "val", "test"):
+        np.testing.assert_array_equal(getattr(a, name).x, getattr(b, name).x)
+        np.testing.assert_array_equal(getattr(a, name).y, getattr(b, name).y)
+    assert a.content_hash == b.content_hash
+
+
+def _write_npz(path: Path, **arrays: np.ndarray) -> Path:
+    np.savez(path, **arrays)
+    return path
+
+
+def _npz_arrays(digits: tuple[np.ndarray, np.ndarray], labels_of: Callable) -> dict:
+    images, labels = digits
+    parts = {"train": slice(0, 300), "val": slice(300, 400), "test": slice(400, 500)}
+    arrays = {}
+    for split, rows in parts.items():
+        arrays[f"{split}_images"] = images[rows]
+        arrays[f"{split}_labels"] = labels_of(labels[rows])
+    return arrays
+
+
+# --------------------------------------------------------------------------- digits
+
+
+def test_digits_binary_default() -> None:
+    ds = load_dataset("digits", image_size=SIZE)
+    assert ds.task == "binary" and ds.task in TASKS
+    assert ds.class_names == DIGITS_BINARY_TASK.class_names == ("0-4", "5-9")
+    assert ds.num_outputs == 1
+    assert ds.input_shape == (SIZE, SIZE, 1)
+    assert len(ds.train) == DIGITS_TRAIN_SIZE
+    assert len(ds.train) + len(ds.val) + len(ds.test) == 1797
+    assert abs(len(ds.val) - len(ds.test)) <= 1
+    for split in (ds.train, ds.val, ds.test):
+        _assert_images(split, 1)
+        assert split.y.dtype == np.float32 and split.y.shape == (len(split),)
+        assert set(np.unique(split.y)) == {0.0, 1.0}
+        # stratified: every split has (almost) the full set's share of positives (5-9)
+        assert abs(split.y.mean() - 896 / 1797) < 0.01
+
+
+def test_digits_binary_labels_follow_the_task() -> None:
+    """The labels agree with DIGITS_BINARY_TASK's positive digits behind each image."""
+    images, digits = load_digits(return_X_y=True)
+    ds = load_dataset("digits", image_size=8, train_size=100)
+    pixels = images.reshape(-1, 8, 8) / 16.0
+    for x, y in zip(ds.train.x[:20], ds.train.y[:20], strict=True):
+        match = np.flatnonzero(np.abs(pixels - x[..., 0]).max(axis=(1, 2)) < 1e-6)
+        assert (digits[match[0]] in DIGITS_BINARY_TASK.positive) == bool(y)
+
+
+def test_digits10_multiclass() -> None:
+    ds = load_dataset("digits10", image_size=SIZE, seed=3, train_size=300)
+    assert ds.task == "multiclass"
+    assert ds.class_names == tuple(str(d) for d in range(10))
+    assert ds.num_outputs == 10
+    assert len(ds.train) == 300 and len(ds.val) + len(ds.test) == 1497
+    for split in (ds.train, ds.val, ds.test):
+        assert split.y.dtype == np.int64
+        assert np.bincount(split.y, minlength=10).min() >= len(split) // 10 - 2
+
+
+def test_digits_split_is_deterministic_by_seed() -> None:
+    a = load_dataset("digits", image_size=8, seed=7)
+    _assert_same(a, load_dataset("digits", image_size=8, seed=7))
+    other = load_dataset("digits", image_size=8, seed=8)
+    assert not np.array_equal(a.train.x, other.train.x)
+    assert a.content_hash != other.content_hash
+
+
+def test_digits_describe_is_json() -> None:
+    ds = load_dataset("digits", image_size=SIZE)
+    described = json.loads(json.dumps(ds.describe()))
+    assert described["name"] == "digits"
+    assert described["sizes"]["train"] == DIGITS_TRAIN_SIZE
+    assert described["input_shape"] == [SIZE, SIZE, 1]
+    assert described["content_hash"] == ds.content_hash and len(ds.content_hash) == 16
+
+
+def test_arrays_are_read_only() -> None:
+    ds = load_dataset("digits", image_size=8)
+    with pytest.raises(ValueError):
+        ds.train.x[0, 0, 0, 0] = 1.0
+
+
+# --------------------------------------------------------------------------- folder
+
+
+@pytest.fixture
+def split_folder(tmp_path: Path, digits: tuple[np.ndarray, np.ndarray]) -> Path:
+    root = tmp_path / "splits"
+    for split, count in (("train", 12), ("validation", 4), ("test", 4)):
+        _write_classes(root / split, digits, {"three": 3, "eight": 8}, per_class=count)
+    return root
+
+
+def test_folder_with_split_subfolders(split_folder: Path) -> None:
+    ds = load_dataset(f"folder:{split_folder}", image_size=SIZE)
+    assert ds.task == "binary"
+    assert ds.class_names == ("eight", "three")  # sorted
+    assert (len(ds.train), len(ds.val), len(ds.test)) == (24, 8, 8)
+    for split in (ds.train, ds.val, ds.test):
+        _assert_images(split, 1)
+        assert split.y.mean() == 0.5
+
+
+def test_folder_mixed_grayscale_and_rgb_jpeg(
+    split_folder: Path, digits: tuple[np.ndarray, np.ndarray]
+) -> None:
+    _save(split_folder / "test" / "three" / "COLOUR.JPG", digits[0][3], rgb=True)
+    ds = load_dataset(f"folder:{split_folder}", image_size=SIZE)
+    assert ds.input_shape == (SIZE, SIZE, 3)
+    for split in (ds.train, ds.val, ds.test):
+        _assert_images(split, 3)
+    assert len(ds.test) == 9
+    gray = ds.train.x[0]
+    np.testing.assert_array_equal(gray[..., 0], gray[..., 2])
+
+
+def test_folder_train_size_subsamples_train_only(split_folder: Path) -> None:
+    ds = load_dataset(f"folder:{split_folder}", image_size=SIZE, train_size=10)
+    assert (len(ds.train), len(ds.val), len(ds.test)) == (10, 8, 8)
+    assert ds.train.y.mean() == 0.5
+
+
+@pytest.fixture
+def flat_folder(tmp_path: Path, digits: tuple[np.ndarray, np.ndarray]) -> Path:
+    root = tmp_path / "flat"
+    _write_classes(root, digits, {"one": 1, "two": 2, "zero": 0}, per_class=20)
+    (root / "notes.txt").write_text("not an image")
+    (root / "one" / "README.md").write_text("ignored: not an image suffix")
+    return root
+
+
+def test_flat_folder_splits_70_15_15_stratified(flat_folder: Path) -> None:
+    ds = load_dataset(f"folder:{flat_folder}", image_size=SIZE, seed=1)
+    assert ds.task == "multiclass"
+    assert ds.class_names == ("one", "two", "zero")
+    assert (len(ds.train), len(ds.val), len(ds.test)) == (42, 9, 9)
+    assert np.bincount(ds.train.y).tolist() == [14, 14, 14]
+    assert np.bincount(ds.val.y).tolist() == [3, 3, 3]
+    assert np.bincount(ds.test.y).tolist() == [3, 3, 3]
+    _assert_images(ds.train, 1)
+
+
+def test_flat_folder_is_deterministic_by_seed(flat_folder: Path) -> None:
+    source = f"folder:{flat_folder}"
+    a = load_dataset(source, image_size=SIZE, seed=1)
+    _assert_same(a, load_dataset(source, image_size=SIZE, seed=1))
+    assert a.content_hash != load_dataset(source, image_size=SIZE, seed=2).content_hash
+
+
+def test_resize_is_bilinear_and_in_range(tmp_path: Path) -> None:
+    image = np.zeros((4, 4), np.uint8)
+    image[:, 2:] = 255
+    for name in ("a", "b"):
+        for i in range(10):
+            _save(tmp_path / name / f"{i}.png", image)
+    ds = load_dataset(f"folder:{tmp_path}", image_size=8)
+    row = ds.train.x[0, 0, :, 0]
+    assert row[0] == 0.0 and row[-1] == 1.0
+    assert ((row > 0) & (row < 1)).any()  # interpolated, not nearest-neighbour
+
+
+# --------------------------------------------------------------------------- npz
+
+
+def test_npz_binary_uint8(tmp_path: Path, digits: tuple[np.ndarray, np.ndarray]) -> None:
+    arrays = _npz_arrays(digits, lambda y: (y % 2).reshape(-1, 1))
+    ds = load_dataset(f"npz:{_write_npz(tmp_path / 'b.npz', **arrays)}", image_size=SIZE)
+    assert ds.task == "binary" and ds.class_names == ("0", "1") and ds.num_outputs == 1
+    assert (len(ds.train), len(ds.val), len(ds.test)) == (300, 100, 100)
+    _assert_images(ds.train, 1)
+    np.testing.assert_array_equal(ds.val.y, (digits[1][300:400] % 2).astype(np.float32))
+    assert ds.val.y.dtype == np.float32
+
+
+def test_npz_multiclass_float_rgb_with_class_names(
+    tmp_path: Path, digits: tuple[np.ndarray, np.ndarray]
+) -> None:
+    arrays = _npz_arrays(digits, lambda y: y)
+    for split in ("train", "val", "test"):
+        gray = arrays[f"{split}_images"].astype(np.float32) / 255
+        arrays[f"{split}_images"] = np.repeat(gray[..., None], 3, axis=-1)
+    names = np.array([f"digit {d}" for d in range(10)])
+    path = _write_npz(tmp_path / "m.npz", class_names=names, **arrays)
+    ds = load_dataset(f"npz:{path}", image_size=SIZE, train_size=100, seed=4)
+    assert ds.task == "multiclass" and ds.class_names == tuple(names) and ds.num_outputs == 10
+    assert ds.input_shape == (SIZE, SIZE, 3)
+    assert len(ds.train) == 100 and np.bincount(ds.train.y, minlength=10).min() >= 8
+    assert ds.train.y.dtype == np.int64
+    _assert_images(ds.test, 3)
+    again = load_dataset(f"npz:{path}", image_size=SIZE, train_size=100, seed=4)
+    _assert_same(ds, again)
+
+
+def test_npz_multilabel(tmp_path: Path, digits: tuple[np.ndarray, np.ndarray]) -> None:
+    def multi_hot(y: np.ndarray) -> np.ndarray:
+        return np.stack([y % 2 == 1, y >= 5, y == 0], axis=1).astype(np.uint8)
+
+    path = _write_npz(tmp_path / "ml.npz", **_npz_arrays(digits, multi_hot))
+    ds = load_dataset(f"npz:{path}", image_size=8)
+    assert ds.task == "multilabel" and ds.class_names == ("0", "1", "2") and ds.num_outputs == 3
+    assert ds.train.y.dtype == np.float32 and ds.train.y.shape == (300, 3)
+    np.testing.assert_array_equal(ds.test.y, multi_hot(digits[1][400:500]))
+    assert len(load_dataset(f"npz:{path}", image_size=8, train_size=50).train) == 50
+
+
+# --------------------------------------------------------------------------- pipeline
+
+
+def test_pipeline_one_hot_for_multiclass() -> None:
+    ds = load_dataset("digits10", image_size=8, train_size=100)
+    batches = list(make_pipeline(ds.train, batch_size=32, shuffle=False, seed=0))
+    assert [tuple(x.shape) for x, _ in batches] == [(32, 8, 8, 1)] * 3 + [(4, 8, 8, 1)]
+    y = np.concatenate([y.numpy() for _, y in batches])
+    assert y.dtype == np.float32 and y.shape == (100, 10)
+    np.testing.assert_array_equal(y.argmax(axis=1), ds.train.y)
+    np.testing.assert_array_equal(y.sum(axis=1), 1.0)
+
+
+def test_pipeline_one_hot_keeps_all_columns_when_a_class_is_missing() -> None:
+    split = Split(x=np.zeros((3, 4, 4, 1), np.float32), y=np.array([0, 1, 1]), num_classes=5)
+    (_, y), *_ = make_pipeline(split, batch_size=8, shuffle=False, seed=0)
+    assert tuple(y.shape) == (3, 5)
+
+
+def test_pipeline_binary_and_shuffle_is_seeded() -> None:
+    ds = load_dataset("digits", image_size=8, train_size=64)
+    first = [y.numpy() for _, y in make_pipeline(ds.train, batch_size=16, shuffle=True, seed=5)]
+    again = [y.numpy() for _, y in make_pipeline(ds.train, batch_size=16, shuffle=True, seed=5)]
+    assert first[0].shape == (16,) and first[0].dtype == np.float32
+    np.testing.assert_array_equal(np.concatenate(first), np.concatenate(again))
+    assert not np.array_equal(np.concatenate(first), ds.train.y)
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def _bad_folder_cases(tmp_path: Path, digits: tuple[np.ndarray, np.ndarray]) -> dict:
+    """Each bad folder, with a fragment its error message must contain."""
+    cases = {}
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    cases["empty"] = (empty, "no class subfolders")
+    one_class = tmp_path / "one_class"
+    _write_classes(one_class, digits, {"only": 1}, per_class=5)
+    cases["one_class"] = (one_class, "only one class 'only'")
+    no_images = tmp_path / "no_images"
+    _write_classes(no_images, digits, {"a": 1}, per_class=5)
+    (no_images / "b").mkdir()
+    (no_images / "b" / "x.txt").write_text("x")
+    cases["no_images"] = (no_images, "has no images")
+    corrupt = tmp_path / "corrupt"
+    _write_classes(corrupt, digits, {"a": 1, "b": 2}, per_class=5)
+    (corrupt / "b" / "broken.png").write_bytes(b"\x89PNG not really")
+    cases["corrupt"] = (corrupt, "broken.png")
+    tiny = tmp_path / "tiny"
+    _write_classes(tiny, digits, {"a": 1, "b": 2}, per_class=2)
+    cases["tiny"] = (tiny, "too few images")
+    missing_split = tmp_path / "missing_split"
+    _write_classes(missing_split / "train", digits, {"a": 1, "b": 2}, per_class=3)
+    _write_classes(missing_split / "test", digits, {"a": 1, "b": 2}, per_class=3)
+    cases["missing_split"] = (missing_split, "['val']")
+    cases["missing"] = (tmp_path / "does_not_exist", "does not exist")
+    return cases
+
+
+FOLDER_CASES = ("empty", "one_class", "no_images", "corrupt", "tiny", "missing_split", "missing")
+
+
+@pytest.mark.parametrize("case", FOLDER_CASES)
+def test_bad_folder(case: str, tmp_path: Path, digits: tuple[np.ndarray, np.ndarray]) -> None:
+    path, fragment = _bad_folder_cases(tmp_path, digits)[case]
+    source = f"folder:{path}"
+    with pytest.raises(BenchInputError) as error:
+        load_dataset(source, image_size=8)
+    message = str(error.value)
+    assert source in message and fragment in message and "\n" not in message
+
+
+def _bad_npz(tmp_path: Path, digits: tuple[np.ndarray, np.ndarray], case: str) -> tuple[Path, str]:
+    good = _npz_arrays(digits, lambda y: y)
+    path = tmp_path / f"{case}.npz"
+    if case == "missing":
+        return tmp_path / "nope.npz", "does not exist"
+    if case == "missing_keys":
+        del good["val_labels"], good["test_images"]
+        return _write_npz(path, **good), "keys ['val_labels', 'test_images'] missing"
+    if case == "length":
+        good["test_labels"] = good["test_labels"][:-1]
+        return _write_npz(path, **good), "split 'test' has 100 images but 99 labels"
+    if case == "pickled":
+        good["train_labels"] = np.array([object()] * 300, dtype=object)
+        np.savez(path, **good)
+        return path, "pickled object arrays"
+    if case == "single_class":
+        for split in ("train", "val", "test"):
+            good[f"{split}_labels"] = np.zeros_like(good[f"{split}_labels"])
+        return _write_npz(path, **good), "single class"
+    if case == "not_npz":
+        path.write_bytes(b"definitely not a zip archive")
+        return path, "is not an .npz archive"
+    if case == "bad_multilabel":
+        for split in ("train", "val", "test"):
+            good[f"{split}_labels"] = np.full((len(good[f"{split}_labels"]), 3), 2)
+        return _write_npz(path, **good), "other than 0 and 1"
+    if case == "float_range":
+        good["val_images"] = good["val_images"].astype(np.float32)
+        return _write_npz(path, **good), "val_images are floats outside [0, 1]"
+    if case == "too_small_subsample":
+        return _write_npz(path, **good), "too few images"
+    raise AssertionError(case)
+
+
+NPZ_CASES = (
+    "missing",
+    "missing_keys",
+    "length",
+    "pickled",
+    "single_class",
+    "not_npz",
+    "bad_multilabel",
+    "float_range",
+    "too_small_subsample",
+)
+
+
+@pytest.mark.parametrize("case", NPZ_CASES)
+def test_bad_npz(case: str, tmp_path: Path, digits: tuple[np.ndarray, np.ndarray]) -> None:
+    path, fragment = _bad_npz(tmp_path, digits, case)
+    source = f"npz:{path}"
+    train_size = 5 if case == "too_small_subsample" else None
+    with pytest.raises(BenchInputError) as error:
+        load_dataset(source, image_size=8, train_size=train_size)
+    message = str(error.value)
+    assert source in message and fragment in message and "\n" not in message
+
+
+@pytest.mark.parametrize("source", ["foo", "digits:x", "digits10:", "folder:", "npz", "", "mnist"])
+def test_unknown_source(source: str) -> None:
+    with pytest.raises(BenchInputError, match="unknown source; expected digits, digits10") as error:
+        load_dataset(source, image_size=8)
+    assert repr(source) in str(error.value)
+
+
+@pytest.mark.parametrize("train_size", [0, 19, 1797, 1778])
+def test_digits_bad_train_size(train_size: int) -> None:
+    with pytest.raises(BenchInputError, match="train_size: got") as error:
+        load_dataset("digits10", image_size=8, train_size=train_size)
+    assert str(train_size) in str(error.value)
+
+
+def test_folder_train_size_larger_than_train(split_folder: Path) -> None:
+    with pytest.raises(BenchInputError, match="expected at most 24"):
+        load_dataset(f"folder:{split_folder}", image_size=8, train_size=25)
+
+
+@pytest.mark.parametrize("image_size", [0, -3, 2.5, True])
+def test_bad_image_size(image_size: object) -> None:
+    with pytest.raises(BenchInputError, match="image_size: got"):
+        load_dataset("digits", image_size=image_size)  # type: ignore[arg-type]

@@ -1,0 +1,103 @@
+"""One training run: kept weights, stop reasons, metrics and predictions."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from bench.recipe import Recipe
+from bench.trial import HISTORY_FIELDS, run_trial
+
+# A high rate without dropout: validation loss bottoms out early, then rises.
+OVERFIT = {
+    "epochs": 12,
+    "patience": 2,
+    "monitor": "val_loss",
+    "learning_rate": 0.02,
+    "optimizer": "adam",
+    "weight_decay": 0.0,
+    "dropout": 0.0,
+    "head_dropout": 0.0,
+    "seed": 1,
+}
+
+
+@pytest.fixture(scope="module")
+def restored(small_workload):
+    return run_trial(small_workload, Recipe(restore_best_weights=True, **OVERFIT))
+
+
+@pytest.fixture(scope="module")
+def not_restored(small_workload):
+    return run_trial(small_workload, Recipe(restore_best_weights=False, **OVERFIT))
+
+
+def test_history_has_one_record_per_epoch_with_every_field(short_run):
+    assert len(short_run.history) == short_run.epochs_run
+    for i, record in enumerate(short_run.history, start=1):
+        assert set(record) == set(HISTORY_FIELDS)
+        assert record["epoch"] == i
+        assert record["lr"] == pytest.approx(3e-3)
+
+
+def test_restore_best_weights_keeps_the_best_epochs_validation_metric(restored):
+    val_losses = [h["val_loss"] for h in restored.history]
+    best = int(np.argmin(val_losses)) + 1
+    assert restored.stop_reason == "early_stopped"
+    assert best < restored.epochs_run  # the run went past its best epoch
+    assert restored.kept_epoch == best
+    assert restored.metrics["val"]["loss"] == pytest.approx(val_losses[best - 1], rel=1e-4)
+
+
+def test_without_restore_the_last_epochs_weights_are_kept(not_restored):
+    last = not_restored.history[-1]
+    assert not_restored.kept_epoch == not_restored.epochs_run
+    assert not_restored.metrics["val"]["loss"] == pytest.approx(last["val_loss"], rel=1e-4)
+    assert not_restored.metrics["val"]["accuracy"] == pytest.approx(last["val_accuracy"], abs=1e-6)
+
+
+def test_reported_test_auc_is_scikit_learns_on_the_saved_predictions(short_run):
+    p = short_run.test_predictions
+    assert short_run.metrics["test"]["auc"] == roc_auc_score(p["y_true"], p["y_score"])
+    assert len(p["y_true"]) == short_run.workload["sizes"]["test"]
+
+
+def test_gap_is_train_minus_validation_at_the_kept_weights(short_run):
+    m = short_run.metrics
+    assert short_run.gap["accuracy"] == pytest.approx(m["train"]["accuracy"] - m["val"]["accuracy"])
+    assert short_run.gap["loss"] == pytest.approx(m["val"]["loss"] - m["train"]["loss"])
+
+
+def test_epoch_hook_can_stop_the_run_as_pruned(small_workload):
+    seen = []
+
+    def prune_after_first(record):
+        seen.append(record["epoch"])
+        return True
+
+    result = run_trial(small_workload, Recipe(epochs=3), on_epoch=prune_after_first)
+    assert seen == [1]
+    assert (result.stop_reason, result.epochs_run) == ("pruned", 1)
+
+
+def test_a_diverging_recipe_stops_and_says_so(small_workload):
+    result = run_trial(
+        small_workload, Recipe(optimizer="sgd", learning_rate=10.0, epochs=3, early_stopping=False)
+    )
+    assert result.stop_reason == "diverged"
+    assert not math.isfinite(result.history[-1]["loss"])
+    assert result.metrics["test"]["auc"] is None
+
+
+def test_multiclass_workload_trains_with_softmax_and_macro_auc():
+    from bench.workload import load_workload
+
+    workload = load_workload("digits10", preset="tiny", train_size=200)
+    result = run_trial(workload, Recipe(epochs=1))
+    scores = np.asarray(result.test_predictions["y_score"])
+    assert scores.shape == (workload.dataset.test.x.shape[0], 10)
+    expected = roc_auc_score(result.test_predictions["y_true"], scores, multi_class="ovr")
+    assert result.metrics["test"]["auc"] == pytest.approx(expected)
