@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -103,7 +104,49 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_recipe_flags(train)
     train.set_defaults(handler=_cmd_train)
+
+    run = commands.add_parser(
+        "run",
+        help="run (or resume) a study: sweep recipes into an Optuna storage",
+        description="Run or resume a study. Re-running the same command resumes it: "
+        "finished trials are kept and the budget counts them.",
+    )
+    run.add_argument(
+        "--study",
+        required=True,
+        help="a built-in study (see 'bench studies') or a path to a spec file",
+    )
+    _add_storage_flag(run)
+    run.add_argument("--n-trials", type=int, help="trials to finish in all (default: the spec's)")
+    run.add_argument("--timeout", type=float, help="stop starting trials after S seconds")
+    run.add_argument("--epochs", type=int, help="override the spec's epochs (a quick run)")
+    run.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="worker processes on this machine sharing the storage [1]",
+    )
+    run.add_argument("--dataset", help="override the spec's dataset")
+    run.set_defaults(handler=_cmd_run)
+
+    studies = commands.add_parser("studies", help="list the built-in studies")
+    studies.set_defaults(handler=_cmd_studies)
+
+    show = commands.add_parser("show", help="print a study's spec and how far it has run")
+    show.add_argument("study", help="a built-in study or a path to a spec file")
+    _add_storage_flag(show)
+    show.set_defaults(handler=_cmd_show)
     return parser
+
+
+def _add_storage_flag(parser: argparse.ArgumentParser) -> None:
+    from bench.storage import DEFAULT_STORAGE, STORAGE_ENV
+
+    parser.add_argument(
+        "--storage",
+        default=None,
+        help=f"Optuna storage URL [${STORAGE_ENV} or {DEFAULT_STORAGE}]",
+    )
 
 
 def _write_json_atomically(path: Path, payload: dict[str, Any]) -> None:
@@ -159,6 +202,134 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.json is not None:
         _write_json_atomically(args.json, result)
         stderr_console.print(f"wrote {args.json}")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from bench import study as studies
+    from bench.spec import load_spec
+    from bench.storage import default_storage_url, open_storage
+
+    if args.jobs < 1:
+        raise BenchInputError(f"--jobs: got {args.jobs}; expected an integer >= 1")
+    if args.n_trials is not None and args.n_trials < 1:
+        raise BenchInputError(f"--n-trials: got {args.n_trials}; expected an integer >= 1")
+    if args.timeout is not None and args.timeout <= 0:
+        raise BenchInputError(f"--timeout: got {args.timeout:g}; expected seconds > 0")
+    spec = load_spec(args.study).with_overrides(epochs=args.epochs, dataset=args.dataset)
+    url = args.storage or default_storage_url()
+    from bench.console import StudyDisplay, stderr_console
+    from bench.workload import load_workload
+
+    # Load the data before touching the storage: a bad dataset writes nothing.
+    workload = load_workload(
+        spec.dataset, preset=spec.preset, split_seed=spec.split_seed, train_size=spec.train_size
+    )
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the display says what matters
+    handle = studies.open_study(spec, storage=open_storage(url))
+    if handle.renamed_from:
+        stderr_console.print(
+            f"[yellow]study {handle.renamed_from!r} in {url} was run with a different spec; "
+            f"this spec runs as {handle.name!r}[/]"
+        )
+    requeued = studies.requeue_interrupted(handle)
+    budget = args.n_trials or spec.budget
+    remaining = studies.remaining_trials(handle, spec, budget=budget)
+    verb = "created" if handle.created else "resuming"
+    stderr_console.print(
+        f"{verb} study [bold]{handle.name}[/] ({spec.description}): {budget - remaining} of "
+        f"{budget} trials done, {remaining} to run"
+        + (f", {requeued} interrupted trial(s) queued again" if requeued else "")
+        + f"; {args.jobs} worker(s)"
+    )
+    timeout = args.timeout or spec.timeout
+    if remaining:
+        with StudyDisplay(
+            total=budget,
+            done=budget - remaining,
+            metric=spec.objective_metric,
+            direction=spec.direction,
+        ) as display:
+            if args.jobs == 1:
+                studies.run_worker(
+                    spec,
+                    storage_url=url,
+                    study_name=handle.name,
+                    budget=budget,
+                    timeout=timeout,
+                    reporter=display,
+                    workload=workload,
+                )
+            else:
+                processes = studies.start_workers(
+                    spec,
+                    storage_url=url,
+                    study_name=handle.name,
+                    budget=budget,
+                    timeout=timeout,
+                    jobs=args.jobs,
+                )
+                while any(p.is_alive() for p in processes):
+                    display.set_completed(
+                        budget - studies.remaining_trials(handle, spec, budget=budget)
+                    )
+                    time.sleep(1.0)
+                failed = [p.name for p in processes if p.exitcode]
+                if failed:
+                    raise RuntimeError(f"worker(s) {', '.join(failed)} exited with an error")
+    _print_leaderboard(handle.name, url)
+    stderr_console.print(
+        f"results: {url} (study {handle.name!r}). Open them with "
+        f"'bench report --study {handle.name} --storage {url}' or 'optuna-dashboard {url}'."
+    )
+    return 0
+
+
+def _print_leaderboard(study_name: str, url: str) -> None:
+    from rich.console import Console
+
+    from bench.report import exclusion_reasons, leaderboard_table, summarize
+    from bench.results import load_results
+
+    trials = load_results(study_name, storage=url).trials
+    included = trials[exclusion_reasons(trials) == ""]
+    if included.empty:
+        Console(stderr=True).print(f"study {study_name!r} has no finished trials to rank yet")
+        return
+    Console().print(leaderboard_table(summarize(included), title=f"{study_name}: leaderboard"))
+
+
+def _cmd_studies(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from bench.spec import builtin_spec_paths, load_spec
+
+    table = Table(title="built-in studies (bench run --study NAME)")
+    for column in ("study", "sampler", "trials", "description"):
+        table.add_column(column)
+    for name in builtin_spec_paths():
+        spec = load_spec(name)
+        table.add_row(name, spec.sampler, str(spec.budget), spec.description)
+    Console().print(table)
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from bench.spec import load_spec
+    from bench.storage import default_storage_url
+    from bench.study import study_progress
+
+    spec = load_spec(args.study)
+    console = Console()
+    console.print(f"[bold]{spec.name}[/]: {spec.description}  ({spec.source})")
+    console.print_json(data=spec.to_dict())
+    url = args.storage or default_storage_url()
+    console.print(study_progress(spec, storage_url=url))
     return 0
 
 

@@ -99,3 +99,73 @@ def trial_summary_table(result: dict[str, Any]) -> Table:
         f"{result['wall_time_s']:.1f} s, {result['images_per_s']:.0f} images/s"
     )
     return table
+
+
+class StudyDisplay:
+    """Follows a study in the terminal: trial k of N, the running trial's epoch and
+    metrics, and the best value so far. Implements :class:`bench.study.TrialReporter`.
+
+    Example:
+        >>> with StudyDisplay(total=4, metric="val_auc", direction="maximize") as display:
+        ...     display.trial_started(0, "adamw", seed=0, epochs=2)
+    """
+
+    def __init__(
+        self,
+        *,
+        total: int,
+        metric: str,
+        direction: str,
+        done: int = 0,
+        console: Console = stderr_console,
+    ) -> None:
+        self.metric = metric
+        self.direction = direction
+        self.best: tuple[float, str] | None = None
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[info]}"),
+            console=console,
+        )
+        self.trials = self.progress.add_task("trials", total=total, completed=done, info="")
+        self.epochs = self.progress.add_task("epoch", total=1, info="", visible=False)
+
+    def __enter__(self) -> StudyDisplay:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def trial_started(self, number: int, label: str, seed: int, epochs: int) -> None:
+        self.progress.reset(
+            self.epochs,
+            total=epochs,
+            visible=True,
+            description=f"trial {number}",
+            info=f"{label} (seed {seed})",
+        )
+
+    def epoch_ended(self, record: dict[str, float]) -> None:
+        self.progress.update(
+            self.epochs, completed=int(record["epoch"]), info=format_metrics(record)
+        )
+
+    def trial_ended(self, trial: Any) -> None:
+        self.progress.advance(self.trials)
+        value = trial.value
+        if value is not None and math.isfinite(value):
+            better = self.best is None or (
+                value > self.best[0] if self.direction == "maximize" else value < self.best[0]
+            )
+            if better:
+                self.best = (value, str(trial.user_attrs.get("recipe_label", "")))
+        best = f"best {self.metric} {self.best[0]:.4f}: {self.best[1]}" if self.best else ""
+        self.progress.update(self.trials, info=best)
+
+    def set_completed(self, done: int) -> None:
+        """For a display fed by polling the storage (several worker processes)."""
+        self.progress.update(self.trials, completed=done)

@@ -1,0 +1,64 @@
+"""Where trials are stored: an Optuna RDB storage (SQLite by default, PostgreSQL across hosts)."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import optuna
+
+from bench.errors import BenchInputError
+
+DEFAULT_STORAGE = "sqlite:///runs/bench.db"
+STORAGE_ENV = "BENCH_STORAGE"
+HEARTBEAT_INTERVAL_S = 20
+HEARTBEAT_GRACE_S = 120
+
+
+def default_storage_url() -> str:
+    """``$BENCH_STORAGE`` if set, else an SQLite file ``runs/bench.db`` here."""
+    return os.environ.get(STORAGE_ENV) or DEFAULT_STORAGE
+
+
+def open_storage(url: str, *, create: bool = True) -> optuna.storages.RDBStorage:
+    """An Optuna RDB storage with heartbeats; stale trials are put back in the queue.
+
+    ``create`` makes the folder of an SQLite file; reading commands pass False so that a
+    mistyped path is reported instead of creating an empty database.
+
+    Example:
+        >>> storage = open_storage("sqlite:///:memory:")
+    """
+    sqlite_prefix = "sqlite:///"
+    if url.startswith(sqlite_prefix) and url != "sqlite:///:memory:":
+        path = Path(url[len(sqlite_prefix) :])
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        elif not path.is_file():
+            raise BenchInputError(f"--storage {url}: no such database file {path}")
+    try:
+        with warnings.catch_warnings():
+            # Heartbeats are marked experimental in Optuna; they are what we want here.
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(
+                url,
+                # SQLite serialises writers; wait for a busy database instead of failing.
+                engine_kwargs={"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {},
+                heartbeat_interval=HEARTBEAT_INTERVAL_S,
+                grace_period=HEARTBEAT_GRACE_S,
+                heartbeat_stale_trial_callback=retry_callback(max_retry=2),
+            )
+    except Exception as error:  # SQLAlchemy raises many types for a bad URL or server
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        raise BenchInputError(
+            f"--storage {url}: cannot open ({first_line}); expected an Optuna RDB URL such as "
+            "sqlite:///runs/bench.db or postgresql://user:pass@host/db"
+        ) from None
+
+
+def retry_callback(*, max_retry: int | None) -> optuna.storages.RetryHeartbeatStaleTrialCallback:
+    """Optuna's callback that queues a copy of a trial that died (same params and seed)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry)

@@ -1,0 +1,443 @@
+"""Run a study: spec -> Optuna study (sampler, pruner, storage) -> one trial per recipe and seed.
+
+Every trial lands in an Optuna storage (SQLite by default; any RDB URL such as PostgreSQL
+for workers on several machines) with its params, one intermediate value per epoch and
+user attributes that hold the whole result, so that ``optuna-dashboard``, the ``optuna``
+command line and ``optuna.load_study`` all see it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import optuna
+from optuna.trial import TrialState
+
+from bench.errors import BenchInputError
+from bench.spec import SEED, VARIANT, StudySpec
+from bench.storage import open_storage, retry_callback
+from bench.workload import Workload, load_workload
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+
+
+class TrialReporter(Protocol):
+    """What a display needs to follow a study; every method is optional to act on."""
+
+    def trial_started(self, number: int, label: str, seed: int, epochs: int) -> None: ...
+
+    def epoch_ended(self, record: dict[str, float]) -> None: ...
+
+    def trial_ended(self, trial: optuna.trial.FrozenTrial) -> None: ...
+
+
+@dataclass(frozen=True)
+class StudyHandle:
+    """The Optuna study a spec runs in, and whether this call created it."""
+
+    study: optuna.Study
+    name: str
+    created: bool
+    renamed_from: str | None = None
+
+
+def recipe_label(params: dict[str, Any]) -> str:
+    """A recipe's name in reports: its variant, then its sampled fields; never the seed.
+
+    Example:
+        >>> recipe_label({"variant": "adamw", "seed": 1})
+        'adamw'
+        >>> recipe_label({"l2": 0.01, "weight_decay": 0.0, "seed": 0})
+        'l2=0.01 weight_decay=0'
+    """
+    parts = [str(params[VARIANT])] if VARIANT in params else []
+    for name, value in params.items():
+        if name in (VARIANT, SEED):
+            continue
+        shown = f"{value:.3g}" if isinstance(value, float) else str(value)
+        parts.append(f"{name}={shown}")
+    return " ".join(parts)
+
+
+def open_study(spec: StudySpec, *, storage: optuna.storages.BaseStorage) -> StudyHandle:
+    """Create the spec's study, or resume the one with the same spec.
+
+    A stored study whose spec differs (another search space, workload or epochs) is never
+    mixed with this one: the run goes to ``NAME-v2`` (then ``-v3``...), and re-running
+    the changed spec resumes that versioned study.
+    """
+    content_hash = spec.content_hash()
+    version = 1
+    while True:
+        name = spec.name if version == 1 else f"{spec.name}-v{version}"
+        try:
+            study = optuna.create_study(
+                storage=storage,
+                study_name=name,
+                direction=spec.direction,
+                sampler=make_sampler(spec),
+                pruner=make_pruner(spec),
+            )
+        except optuna.exceptions.DuplicatedStudyError:
+            study = optuna.load_study(
+                study_name=name,
+                storage=storage,
+                sampler=make_sampler(spec),
+                pruner=make_pruner(spec),
+            )
+            stored_hash = _wait_for_attr(study, "spec_hash")
+            if stored_hash == content_hash:
+                return StudyHandle(
+                    study, name, created=False, renamed_from=spec.name if version > 1 else None
+                )
+            version += 1
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names([spec.objective_metric])
+        study.set_user_attr("spec", spec.to_dict())
+        study.set_user_attr("description", spec.description)
+        study.set_user_attr("spec_hash", content_hash)
+        return StudyHandle(
+            study, name, created=True, renamed_from=spec.name if version > 1 else None
+        )
+
+
+def _wait_for_attr(study: optuna.Study, key: str, *, timeout_s: float = 30.0) -> Any:
+    # Another worker may have created the study a moment ago and not yet stored its spec.
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = study.user_attrs.get(key)
+        if value is not None or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+def make_sampler(spec: StudySpec) -> optuna.samplers.BaseSampler:
+    """The spec's Optuna sampler. Grid cells include the seed; the others fix the seed to
+    the first one and queue the same recipe once for every other seed."""
+    if spec.sampler == "grid":
+        space: dict[str, list[Any]] = {}
+        if spec.variants:
+            space[VARIANT] = list(spec.variants)
+        space.update({k: v for k, v in spec.search_space.items() if isinstance(v, list)})
+        space[SEED] = list(spec.seeds)
+        return optuna.samplers.GridSampler(space, seed=0)
+    base: optuna.samplers.BaseSampler
+    if spec.sampler == "random":
+        base = optuna.samplers.RandomSampler(seed=0)
+    elif spec.sampler == "tpe":
+        base = optuna.samplers.TPESampler(seed=0, n_startup_trials=6)
+    else:
+        base = optuna.samplers.QMCSampler(seed=0, warn_independent_sampling=False)
+    return optuna.samplers.PartialFixedSampler({SEED: spec.seeds[0]}, base)
+
+
+def make_pruner(spec: StudySpec) -> optuna.pruners.BasePruner:
+    """The spec's Optuna pruner (``none`` never prunes)."""
+    if spec.pruner == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=2 * len(spec.seeds), n_warmup_steps=2)
+    if spec.pruner == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=spec.epochs or 30)
+    return optuna.pruners.NopPruner()
+
+
+def suggest(trial: optuna.Trial, spec: StudySpec) -> dict[str, Any]:
+    """Ask the trial for every searched field of the spec, the variant and the seed."""
+    sampled: dict[str, Any] = {}
+    if spec.variants:
+        sampled[VARIANT] = trial.suggest_categorical(VARIANT, list(spec.variants))
+    for name, values in spec.search_space.items():
+        if isinstance(values, list):
+            sampled[name] = trial.suggest_categorical(name, values)
+        elif isinstance(values.low, int) and isinstance(values.high, int):
+            sampled[name] = trial.suggest_int(
+                name, values.low, values.high, log=values.log, step=int(values.step or 1)
+            )
+        else:
+            sampled[name] = trial.suggest_float(
+                name, float(values.low), float(values.high), log=values.log, step=values.step
+            )
+    sampled[SEED] = trial.suggest_categorical(SEED, list(spec.seeds))
+    return sampled
+
+
+class _DuplicateCell(Exception):
+    """A grid cell that another worker already ran (a timing race at the grid's end)."""
+
+
+class TrialObjective:
+    """The Optuna objective: one training run of the sampled recipe with one seed.
+
+    Stores the whole result in the trial's user attributes and reports the objective
+    metric every epoch, so the pruner and the dashboard's learning curves see it.
+    """
+
+    def __init__(
+        self, spec: StudySpec, workload: Workload, *, reporter: TrialReporter | None = None
+    ):
+        self.spec = spec
+        self.workload = workload
+        self.reporter = reporter
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        from bench.trial import run_trial
+
+        sampled = suggest(trial, self.spec)
+        if self.spec.sampler == "grid":
+            self._refuse_duplicate_cell(trial)
+        elif not trial.system_attrs.get("fixed_params"):
+            for seed in self.spec.seeds[1:]:
+                trial.study.enqueue_trial({**sampled, SEED: seed})
+        recipe = self.spec.recipe(sampled)
+        label = recipe_label(sampled)
+        trial.set_user_attr("recipe_label", label)
+        trial.set_user_attr("seed", recipe.seed)
+        if self.reporter:
+            self.reporter.trial_started(trial.number, label, recipe.seed, recipe.epochs)
+
+        metric = self.spec.objective_metric
+        result = run_trial(self.workload, recipe, on_epoch=self._epoch_hook(trial, metric))
+        stored = result.to_dict()
+        for key in (
+            "history",
+            "kept_epoch",
+            "epochs_run",
+            "stop_reason",
+            "metrics",
+            "gap",
+            "wall_time_s",
+            "images_per_s",
+            "recipe",
+            "workload",
+            "versions",
+            "test_predictions",
+        ):
+            trial.set_user_attr(key, _json_safe(stored[key]))
+        if result.stop_reason == "pruned":
+            raise optuna.TrialPruned(f"pruned at epoch {result.epochs_run}")
+        split, name = metric.split("_", 1)
+        value = result.metrics[split][name]
+        # NaN tells Optuna the trial failed: a diverged run has no honest objective value.
+        return float("nan") if value is None else float(value)
+
+    def _epoch_hook(self, trial: optuna.Trial, metric: str) -> Callable[[dict], bool]:
+        def on_epoch(record: dict[str, float]) -> bool:
+            if self.reporter:
+                self.reporter.epoch_ended(record)
+            value = record.get(metric, float("nan"))
+            if math.isfinite(value):
+                trial.report(value, step=int(record["epoch"]))
+            return trial.should_prune()
+
+        return on_epoch
+
+    def _refuse_duplicate_cell(self, trial: optuna.Trial) -> None:
+        cell = trial.params
+        for other in trial.study.get_trials(deepcopy=False, states=(*FINISHED, TrialState.RUNNING)):
+            if other.number != trial.number and other.params == cell:
+                trial.set_user_attr("stop_reason", "duplicate")
+                trial.study.stop()
+                raise _DuplicateCell(f"grid cell {cell} already run by trial {other.number}")
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN and infinity become None: the storage keeps user attributes as strict JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def requeue_interrupted(handle: StudyHandle) -> int:
+    """Put back in the queue the trials that failed without a result (an interrupted run).
+
+    Diverged trials failed for a reason and stay failed. Returns how many were queued.
+    """
+    trials = handle.study.get_trials(deepcopy=False)
+    retried = {n for t in trials for n in t.system_attrs.get("retry_history", [])}
+    retry = retry_callback(max_retry=None)
+    queued = 0
+    for t in trials:
+        if (
+            t.state == TrialState.FAIL
+            and t.number not in retried
+            and not t.user_attrs.get("stop_reason")
+        ):
+            retry(handle.study, t)
+            queued += 1
+    return queued
+
+
+def remaining_trials(handle: StudyHandle, spec: StudySpec, *, budget: int) -> int:
+    """Trials still to finish: the budget less the finished and running ones.
+
+    For a grid, a cell counts once whatever happened to it (a diverged cell is done).
+    """
+    trials = handle.study.get_trials(deepcopy=False)
+    if spec.sampler == "grid":
+        done = {
+            tuple(sorted(t.params.items()))
+            for t in trials
+            if t.state in (*FINISHED, TrialState.RUNNING, TrialState.WAITING)
+            or t.user_attrs.get("stop_reason") == "diverged"
+        }
+        return max(0, budget - len(done))
+    counted = sum(
+        1
+        for t in trials
+        if t.state in (*FINISHED, TrialState.RUNNING)
+        or t.user_attrs.get("stop_reason") == "diverged"
+    )
+    return max(0, budget - counted)
+
+
+def set_thread_budget(jobs: int) -> None:
+    """Share this machine's cores among ``jobs`` workers; call before TensorFlow starts."""
+    cores = os.cpu_count() or 1
+    per_worker = max(1, cores // max(1, jobs))
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(per_worker)
+        tf.config.threading.set_inter_op_parallelism_threads(1 if jobs > 1 else 0)
+    except RuntimeError:
+        pass  # TensorFlow already started in this process; its threads are fixed now
+
+
+def run_worker(
+    spec: StudySpec,
+    *,
+    storage_url: str,
+    study_name: str,
+    budget: int,
+    timeout: float | None = None,
+    jobs: int = 1,
+    reporter: TrialReporter | None = None,
+    workload: Workload | None = None,
+) -> None:
+    """Run trials of an existing study until its budget is met or time runs out.
+
+    Several workers (processes here, or machines sharing a PostgreSQL URL) may run this
+    at once against one study; each finished trial counts toward the shared budget.
+    ``workload`` saves loading the data again when the caller already has it.
+    """
+    set_thread_budget(jobs)
+    if workload is None:
+        workload = load_workload(
+            spec.dataset, preset=spec.preset, split_seed=spec.split_seed, train_size=spec.train_size
+        )
+    storage = open_storage(storage_url)
+    study = optuna.load_study(
+        study_name=study_name, storage=storage, sampler=make_sampler(spec), pruner=make_pruner(spec)
+    )
+    handle = StudyHandle(study, study_name, created=False)
+    if remaining_trials(handle, spec, budget=budget) == 0:
+        return
+    callbacks = [_BudgetCallback(spec, budget)]
+    if reporter is not None:
+        callbacks.append(lambda _study, frozen: reporter.trial_ended(frozen))
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study.optimize(
+        TrialObjective(spec, workload, reporter=reporter),
+        n_trials=None,
+        timeout=timeout,
+        callbacks=callbacks,
+        catch=(_DuplicateCell,),
+        gc_after_trial=True,
+    )
+
+
+class _BudgetCallback:
+    """Stops a worker once the shared budget is met (counting every worker's trials)."""
+
+    def __init__(self, spec: StudySpec, budget: int) -> None:
+        self.spec = spec
+        self.budget = budget
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        handle = StudyHandle(study, study.study_name, created=False)
+        if remaining_trials(handle, self.spec, budget=self.budget) == 0:
+            study.stop()
+
+
+def _worker_main(
+    spec: StudySpec,
+    storage_url: str,
+    study_name: str,
+    budget: int,
+    timeout: float | None,
+    jobs: int,
+) -> None:
+    run_worker(
+        spec,
+        storage_url=storage_url,
+        study_name=study_name,
+        budget=budget,
+        timeout=timeout,
+        jobs=jobs,
+    )
+
+
+def start_workers(
+    spec: StudySpec,
+    *,
+    storage_url: str,
+    study_name: str,
+    budget: int,
+    timeout: float | None,
+    jobs: int,
+) -> list:
+    """Start ``jobs`` worker processes on this machine; returns the processes."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    processes = [
+        context.Process(
+            target=_worker_main,
+            args=(spec, storage_url, study_name, budget, timeout, jobs),
+            name=f"bench-worker-{i}",
+        )
+        for i in range(jobs)
+    ]
+    for process in processes:
+        process.start()
+    return processes
+
+
+def study_progress(spec: StudySpec, *, storage_url: str) -> str:
+    """One line on how far the spec's study has run in a storage (reads, never creates)."""
+    try:
+        storage = open_storage(storage_url, create=False)
+    except BenchInputError:
+        return f"not run yet: {storage_url} does not exist"
+    names = {s.study_name: s for s in optuna.get_all_study_summaries(storage)}
+    content_hash = spec.content_hash()
+    matching = [
+        n
+        for n in names
+        if (n == spec.name or n.startswith(f"{spec.name}-v"))
+        and names[n].user_attrs.get("spec_hash") == content_hash
+    ]
+    if not matching:
+        return f"not run yet in {storage_url}"
+    study = optuna.load_study(study_name=matching[0], storage=storage)
+    handle = StudyHandle(study, matching[0], created=False)
+    counts = {state.name.lower(): 0 for state in TrialState}
+    for trial in study.get_trials(deepcopy=False):
+        counts[trial.state.name.lower()] += 1
+    left = remaining_trials(handle, spec, budget=spec.budget)
+    shown = ", ".join(f"{n} {state}" for state, n in counts.items() if n)
+    return (
+        f"study {matching[0]!r} in {storage_url}: {spec.budget - left} of {spec.budget} "
+        f"trials done ({shown or 'no trials'})"
+    )

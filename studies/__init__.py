@@ -1,0 +1,1 @@
+"""The built-in study specs, one TOML file each (installed as ``bench.studies``)."""
