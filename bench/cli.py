@@ -136,6 +136,36 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("study", help="a built-in study or a path to a spec file")
     _add_storage_flag(show)
     show.set_defaults(handler=_cmd_show)
+
+    report = commands.add_parser(
+        "report",
+        help="render tables and figures comparing a study's recipes",
+        description="Write index.html, report.md, figures, trials.csv and summary.csv for "
+        "each study, print its leaderboard, and save it as the study's dashboard note.",
+    )
+    report.add_argument(
+        "--study",
+        action="append",
+        metavar="NAME",
+        help="a study to report (repeatable; default: every study stored)",
+    )
+    _add_storage_flag(report)
+    report.add_argument(
+        "--out",
+        default="reports",
+        type=Path,
+        help="folder for the reports, one subfolder per study [reports]",
+    )
+    report.set_defaults(handler=_cmd_report)
+
+    dashboard = commands.add_parser(
+        "dashboard",
+        help="browse the stored studies in optuna-dashboard",
+    )
+    _add_storage_flag(dashboard)
+    dashboard.add_argument("--host", default="127.0.0.1", help="address to listen on [127.0.0.1]")
+    dashboard.add_argument("--port", type=int, default=8080, help="port to listen on [8080]")
+    dashboard.set_defaults(handler=_cmd_dashboard)
     return parser
 
 
@@ -290,15 +320,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _print_leaderboard(study_name: str, url: str) -> None:
     from rich.console import Console
 
-    from bench.report import exclusion_reasons, leaderboard_table, summarize
-    from bench.results import load_results
+    from bench.report import leaderboard_table, study_leaderboard
 
-    trials = load_results(study_name, storage=url).trials
-    included = trials[exclusion_reasons(trials) == ""]
-    if included.empty:
+    board = study_leaderboard(study_name, storage=url)
+    if board.empty:
         Console(stderr=True).print(f"study {study_name!r} has no finished trials to rank yet")
         return
-    Console().print(leaderboard_table(summarize(included), title=f"{study_name}: leaderboard"))
+    Console().print(leaderboard_table(board, title=f"{study_name}: leaderboard"))
 
 
 def _cmd_studies(args: argparse.Namespace) -> int:
@@ -330,6 +358,48 @@ def _cmd_show(args: argparse.Namespace) -> int:
     console.print_json(data=spec.to_dict())
     url = args.storage or default_storage_url()
     console.print(study_progress(spec, storage_url=url))
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from bench.report import leaderboard_table, write_report
+    from bench.results import list_study_names
+    from bench.storage import default_storage_url
+
+    url = args.storage or default_storage_url()
+    names = args.study or list_study_names(url)
+    if not names:
+        raise BenchInputError(f"--storage {url}: holds no studies; run 'bench run' first")
+    out, err = Console(), Console(stderr=True)
+    for name in names:
+        result = write_report(name, storage=url, out_dir=args.out)
+        if not result.leaderboard.empty:
+            out.print(leaderboard_table(result.leaderboard, title=f"{name}: leaderboard"))
+        excluded = ", ".join(f"{n} {why}" for why, n in result.excluded.items() if n)
+        err.print(
+            f"{name}: {result.n_included} of {result.n_trials} trials reported"
+            + (f" (excluded: {excluded})" if excluded else "")
+            + f"; wrote {result.index_html}, {result.report_md}, {result.trials_csv}, "
+            f"{result.summary_csv}"
+        )
+        for warning in result.warnings:
+            err.print(f"[yellow]{warning}[/]")
+    return 0
+
+
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    from bench.report import dashboard_url, serve_dashboard
+    from bench.storage import default_storage_url
+
+    url = args.storage or default_storage_url()
+    print(
+        f"optuna-dashboard on {url}: {dashboard_url(host=args.host, port=args.port)} "
+        "(Ctrl-C stops it)",
+        file=sys.stderr,
+    )
+    serve_dashboard(storage=url, host=args.host, port=args.port)
     return 0
 
 

@@ -31,12 +31,14 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.RDBStorage
         >>> storage = open_storage("sqlite:///:memory:")
     """
     sqlite_prefix = "sqlite:///"
-    if url.startswith(sqlite_prefix) and url != "sqlite:///:memory:":
-        path = Path(url[len(sqlite_prefix) :])
+    path_text = url[len(sqlite_prefix) :].split("?", 1)[0]
+    if url.startswith(sqlite_prefix) and path_text not in ("", ":memory:"):
+        path = Path(path_text)
         if create:
             path.parent.mkdir(parents=True, exist_ok=True)
         elif not path.is_file():
-            raise BenchInputError(f"--storage {url}: no such database file {path}")
+            # Optuna would silently create an empty database at a mistyped path.
+            raise BenchInputError(f"--storage {url}: no database file at {path}")
     try:
         with warnings.catch_warnings():
             # Heartbeats are marked experimental in Optuna; they are what we want here.

@@ -145,7 +145,14 @@ def evaluate_split(
     None where it is undefined (one class present, or a diverged model's NaN scores).
     Returns the metrics and the model's scores (binary: P(positive) per image).
     """
-    probs = model.predict(split.x, batch_size=256, verbose=0)
+    # Eager calls in chunks: a traced predict function would be rebuilt for every model
+    # (every trial), which costs more than the forward passes themselves at this size.
+    probs = np.concatenate(
+        [
+            keras.ops.convert_to_numpy(model(split.x[i : i + 256], training=False))
+            for i in range(0, len(split.x), 256)
+        ]
+    )
     targets = _targets(split.y, task=task, num_outputs=probs.shape[-1])
     penalty = sum(float(keras.ops.convert_to_numpy(v)) for v in model.losses)
     loss = float(keras.ops.convert_to_numpy(loss_fn(targets, probs))) + penalty

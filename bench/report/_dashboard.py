@@ -1,0 +1,56 @@
+"""The Optuna dashboard: the leaderboard as a study note, and starting the server."""
+
+from __future__ import annotations
+
+import optuna
+import optuna_dashboard
+
+from bench.errors import BenchInputError
+from bench.storage import open_storage
+
+
+def save_leaderboard_note(study_name: str, *, storage: str, markdown: str) -> None:
+    """Write ``markdown`` as the study's note in optuna-dashboard (replacing the last one).
+
+    Example:
+        >>> save_leaderboard_note("optimizers", storage="sqlite:///runs/bench.db",
+        ...                       markdown="## bench report")  # doctest: +SKIP
+    """
+    study = optuna.load_study(study_name=study_name, storage=open_storage(storage, create=False))
+    optuna_dashboard.save_note(study, markdown)
+
+
+def dashboard_url(*, host: str = "127.0.0.1", port: int = 8080) -> str:
+    """Where the dashboard started by :func:`serve_dashboard` answers.
+
+    Example:
+        >>> dashboard_url(host="127.0.0.1", port=8080)
+        'http://127.0.0.1:8080/dashboard/'
+    """
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/dashboard/"
+
+
+def serve_dashboard(*, storage: str, host: str = "127.0.0.1", port: int = 8080) -> None:
+    """Run optuna-dashboard on ``storage`` until interrupted (Ctrl-C).
+
+    It binds to localhost by default: the dashboard can edit notes and delete studies,
+    so exposing it (``host="0.0.0.0"``) is the user's explicit choice.
+
+    Raises:
+        BenchInputError: If the storage cannot be opened, the port is out of range, or
+            the address cannot be bound (e.g. the port is taken).
+
+    Example:
+        >>> serve_dashboard(storage="sqlite:///runs/bench.db", port=8080)  # doctest: +SKIP
+    """
+    if not 0 < port < 65536:
+        raise BenchInputError(f"--port: got {port}; expected an integer from 1 to 65535")
+    opened = open_storage(storage, create=False)
+    try:
+        optuna_dashboard.run_server(opened, host=host, port=port)
+    except OSError as exc:
+        raise BenchInputError(
+            f"--host/--port: cannot listen on {host}:{port} ({exc.strerror or exc}); "
+            "pick another port with --port"
+        ) from exc

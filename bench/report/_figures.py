@@ -1,0 +1,636 @@
+"""The report's seaborn figures, each drawn once, saved as PNG and SVG bytes, and closed.
+
+Every figure is a function of the study's included trials (never pruned, failed or
+diverged ones) and returns a :class:`ReportFigure`, or ``None`` when it does not apply
+(no predictions, not a two-dimensional sweep, ...).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import textwrap
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")  # reports are files; never open a window or need a display
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from sklearn.metrics import roc_auc_score, roc_curve  # noqa: E402
+
+from bench.report._stats import (  # noqa: E402
+    TEST_NAME,
+    TimeToTarget,
+    performance_profile,
+    t_interval,
+)
+from bench.results import StudyResults  # noqa: E402
+
+#: Figures with one panel or line per recipe show at most this many (the best-ranked).
+MAX_CURVE_RECIPES = 10
+#: Figures with one row per recipe show at most this many.
+MAX_ROW_RECIPES = 40
+MAX_ROC_CLASSES = 10
+_DPI = 110
+_MARKS = {"best": "★ ", "indistinguishable": "≈ "}
+
+
+@dataclass(frozen=True)
+class ReportFigure:
+    """One rendered figure.
+
+    Attributes:
+        name: File stem (``figures/<name>.png``).
+        title: A short heading.
+        caption: What the figure shows and what to read from it (plain text).
+        png: The PNG bytes.
+        svg: The SVG bytes.
+    """
+
+    name: str
+    title: str
+    caption: str
+    png: bytes
+    svg: bytes
+
+
+@dataclass(frozen=True)
+class FigureInput:
+    """What the figures are drawn from.
+
+    Attributes:
+        results: The study as read from the storage.
+        included: The trials that count, one row each.
+        summary: One row per recipe, ranked best first (see ``summarize``).
+        ranked_by: The summary column the ranking uses (e.g. ``test_auc``).
+        time_to_target: Time-to-target per trial, or ``None`` without validation AUC.
+    """
+
+    results: StudyResults
+    included: pd.DataFrame
+    summary: pd.DataFrame
+    ranked_by: str
+    time_to_target: TimeToTarget | None
+
+
+def display_label(label: str) -> str:
+    """A recipe label as readers see it: the empty label of an unswept study is named.
+
+    Example:
+        >>> display_label("")
+        '(fixed recipe)'
+    """
+    return label if label else "(fixed recipe)"
+
+
+def draw_figures(data: FigureInput) -> list[ReportFigure]:
+    """Every figure that applies to the study, in reading order.
+
+    Example:
+        >>> data = FigureInput(results, included, summary, "test_auc", None)  # doctest: +SKIP
+        >>> figures = draw_figures(data)  # doctest: +SKIP
+        >>> [f.name for f in figures]  # doctest: +SKIP
+        ['learning_curves_loss', 'learning_curves_auc', 'test_auc', ...]
+    """
+    if data.summary.empty:
+        return []
+    drawers: Sequence[Callable[[FigureInput], ReportFigure | None]] = (
+        _learning_curves_loss,
+        _learning_curves_auc,
+        _test_auc,
+        _generalization_gap,
+        _roc_curves,
+        _heatmaps,
+        _learning_rates,
+        _time_to_target,
+    )
+    figures = []
+    with _style():
+        for draw in drawers:
+            figure = draw(data)
+            if figure is not None:
+                figures.append(figure)
+    return figures
+
+
+@contextmanager
+def _style() -> Iterator[None]:
+    rc = {
+        **sns.axes_style("whitegrid"),
+        **sns.plotting_context("notebook", font_scale=0.85),
+        "svg.fonttype": "none",  # text stays text: smaller, faster, searchable
+        "svg.hashsalt": "bench-report",
+        "figure.max_open_warning": 0,
+    }
+    with plt.rc_context(rc):
+        yield
+
+
+def _save(fig: Figure, *, name: str, title: str, caption: str) -> ReportFigure:
+    try:
+        png, svg = io.BytesIO(), io.BytesIO()
+        fig.savefig(png, format="png", dpi=_DPI, bbox_inches="tight")
+        fig.savefig(svg, format="svg", bbox_inches="tight", metadata={"Date": None})
+        return ReportFigure(name, title, caption, png.getvalue(), svg.getvalue())
+    finally:
+        plt.close(fig)
+
+
+def _text(value: object) -> str:
+    """User text for matplotlib: a literal ``$`` would start mathtext."""
+    return str(value).replace("$", r"\$")
+
+
+def _wrap(label: str, width: int = 34) -> str:
+    return textwrap.fill(_text(display_label(label)), width=width)
+
+
+def _band(values: pd.Series) -> tuple[float, float]:
+    """The 95% t interval as seaborn's errorbar; n = 1 draws no band rather than a fake one."""
+    low, high = t_interval(values)
+    if math.isnan(low):
+        mean = float(np.nanmean(values)) if len(values) else math.nan
+        return mean, mean
+    return low, high
+
+
+def _top(data: FigureInput, limit: int) -> list[str]:
+    return data.summary["recipe_label"].head(limit).tolist()
+
+
+def _shown_note(data: FigureInput, limit: int) -> str:
+    total = len(data.summary)
+    if total <= limit:
+        return ""
+    return f" Only the {limit} best-ranked of {total} recipes are drawn; all are in summary.csv."
+
+
+def _palette(labels: Sequence[str]) -> dict[str, tuple[float, float, float]]:
+    colors = sns.color_palette("tab10" if len(labels) <= 10 else "husl", len(labels))
+    return dict(zip((display_label(x) for x in labels), colors, strict=True))
+
+
+def _curves(
+    data: FigureInput, metric: str, *, name: str, title: str, what: str
+) -> ReportFigure | None:
+    labels = _top(data, MAX_CURVE_RECIPES)
+    histories = data.results.histories
+    histories = histories[
+        histories["number"].isin(data.included["number"]) & histories["recipe_label"].isin(labels)
+    ]
+    train, val = metric, f"val_{metric}"
+    if histories.empty or histories[[train, val]].isna().all().all():
+        return None
+    frame = pd.concat(
+        [
+            histories[["recipe_label", "epoch", column]]
+            .rename(columns={column: "value"})
+            .assign(split=split)
+            for column, split in ((train, "train"), (val, "validation"))
+        ],
+        ignore_index=True,
+    )
+    frame["epoch"] = frame["epoch"].astype(float)
+    # Small multiples drawn axis by axis: seaborn's FacetGrid re-lays out the whole
+    # figure several times, which costs seconds at 10 panels.
+    nrows = math.ceil(len(labels) / 5)
+    ncols = math.ceil(len(labels) / nrows)
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(3.1 * ncols, 2.6 * nrows + 0.4),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+    )
+    kept = data.included.groupby("recipe_label")["kept_epoch"].median()
+    by_label = dict(tuple(frame.groupby("recipe_label", sort=False)))
+    for ax, label in zip(axes.flat, labels, strict=False):  # spare axes are hidden
+        sns.lineplot(
+            data=by_label.get(label, frame.iloc[:0]),
+            x="epoch",
+            y="value",
+            hue="split",
+            style="split",
+            hue_order=["train", "validation"],
+            style_order=["train", "validation"],
+            errorbar=_band,
+            legend=ax is axes.flat[0],
+            ax=ax,
+        )
+        ax.set_title(_wrap(label), fontsize=8)
+        ax.set(xlabel="epoch", ylabel=what)
+        if not pd.isna(kept.get(label)):
+            ax.axvline(float(kept[label]), color="0.55", linestyle=":", linewidth=1)
+    for index in range(len(labels), nrows * ncols):
+        axes.flat[index].set_visible(False)
+        axes.flat[index - ncols].xaxis.set_tick_params(labelbottom=True)
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    axes.flat[0].get_legend().remove()
+    fig.legend(handles, names, loc="lower center", ncol=2, bbox_to_anchor=(0.5, 0.98))
+    fig.subplots_adjust(hspace=0.45, wspace=0.08)  # fixed spacing: tight_layout costs a draw
+    caption = (
+        f"Train (solid) and validation (dashed) {what} per epoch, one panel per recipe in "
+        "leaderboard order: the line is the mean over seeds and the band its 95% Student-t "
+        "interval (no band where only one seed ran that far); the dotted line is the median "
+        "kept epoch. Read the distance between the two lines as the generalization gap "
+        "growing or shrinking over training, and a validation curve that turns while the "
+        "train curve keeps improving as overfitting. After early stops fewer seeds "
+        "contribute to the late epochs." + _shown_note(data, MAX_CURVE_RECIPES)
+    )
+    return _save(fig, name=name, title=title, caption=caption)
+
+
+def _learning_curves_loss(data: FigureInput) -> ReportFigure | None:
+    return _curves(
+        data, "loss", name="learning_curves_loss", title="Learning curves: loss", what="loss"
+    )
+
+
+def _learning_curves_auc(data: FigureInput) -> ReportFigure | None:
+    return _curves(
+        data, "auc", name="learning_curves_auc", title="Learning curves: AUC", what="AUC"
+    )
+
+
+def _rows_frame(
+    data: FigureInput, labels: Sequence[str], *, marks: bool
+) -> tuple[pd.DataFrame, list[str]]:
+    status = dict(zip(data.summary["recipe_label"], data.summary["vs_best"], strict=True))
+    frame = data.included[data.included["recipe_label"].isin(labels)].copy()
+
+    def name(label: str) -> str:
+        mark = _MARKS.get(status.get(label, ""), "") if marks else ""
+        return mark + _text(display_label(label))
+
+    frame["recipe"] = frame["recipe_label"].map(name)
+    return frame, [name(x) for x in labels]
+
+
+def _row_height(count: int) -> float:
+    return 1.2 + 0.32 * count
+
+
+def _test_auc(data: FigureInput) -> ReportFigure | None:
+    if data.included["test_auc"].isna().all():
+        return None
+    ranked = data.summary.sort_values("test_auc_mean", ascending=False, na_position="last")
+    labels = ranked["recipe_label"].head(MAX_ROW_RECIPES).tolist()
+    frame, order = _rows_frame(data, labels, marks=data.ranked_by == "test_auc")
+    fig, ax = plt.subplots(figsize=(8, _row_height(len(order))))
+    sns.stripplot(
+        data=frame, x="test_auc", y="recipe", order=order, color="0.45", alpha=0.55, size=4, ax=ax
+    )
+    sns.pointplot(
+        data=frame,
+        x="test_auc",
+        y="recipe",
+        order=order,
+        errorbar=_band,
+        color="C0",
+        markers="D",
+        linestyle="none",
+        capsize=0.25,
+        ax=ax,
+    )
+    ax.set(xlabel="test AUC", ylabel="")
+    marked = ""
+    if data.ranked_by == "test_auc":
+        marked = (
+            " ★ marks the best recipe and ≈ those statistically indistinguishable from it "
+            f"({TEST_NAME} on per-seed test AUC, p ≥ 0.05)."
+        )
+    caption = (
+        "Test AUC per recipe, ordered by its mean: grey dots are single seeds, the diamond is "
+        "the mean and the bar its 95% Student-t interval (no bar with one seed). Read "
+        "overlapping bars as recipes the seeds cannot tell apart, and a wide spread of dots "
+        "as a recipe whose result depends on luck." + marked + _shown_note(data, MAX_ROW_RECIPES)
+    )
+    return _save(fig, name="test_auc", title="Test AUC per recipe", caption=caption)
+
+
+def _generalization_gap(data: FigureInput) -> ReportFigure | None:
+    columns = [c for c in ("gap_accuracy", "gap_loss") if data.included[c].notna().any()]
+    if not columns:
+        return None
+    labels = _top(data, MAX_ROW_RECIPES)
+    frame, order = _rows_frame(data, labels, marks=False)
+    fig, axes = plt.subplots(
+        1, len(columns), figsize=(5 * len(columns) + 3, _row_height(len(order))), sharey=True
+    )
+    axes = np.atleast_1d(axes)
+    titles = {
+        "gap_accuracy": "train − validation accuracy",
+        "gap_loss": "validation − train loss",
+    }
+    for ax, column in zip(axes, columns, strict=True):
+        sns.stripplot(
+            data=frame, x=column, y="recipe", order=order, color="0.45", alpha=0.5, size=4, ax=ax
+        )
+        sns.pointplot(
+            data=frame,
+            x=column,
+            y="recipe",
+            order=order,
+            errorbar=_band,
+            color="C3",
+            markers="D",
+            linestyle="none",
+            capsize=0.25,
+            ax=ax,
+        )
+        ax.axvline(0, color="0.3", linewidth=0.8)
+        ax.set(xlabel=titles[column], ylabel="")
+    caption = (
+        "Generalization gap at the kept epoch, per recipe in leaderboard order: train minus "
+        "validation accuracy and validation minus train loss; dots are seeds, the diamond "
+        "the mean and the bar its 95% Student-t interval. Closer to zero means the recipe "
+        "generalizes what it learned; a small gap with a low AUC is underfitting, not "
+        "success, so read it next to the AUC figure." + _shown_note(data, MAX_ROW_RECIPES)
+    )
+    return _save(fig, name="generalization_gap", title="Generalization gap", caption=caption)
+
+
+def best_trials(included: pd.DataFrame, *, direction: str) -> pd.DataFrame:
+    """Each recipe's best trial by the study objective (not by test AUC: no peeking).
+
+    Example:
+        >>> best = best_trials(included, direction="maximize")  # doctest: +SKIP
+        >>> best[["recipe_label", "number"]]  # doctest: +SKIP
+    """
+    ordered = included.sort_values(
+        ["value", "number"], ascending=[direction == "minimize", True], na_position="last"
+    )
+    return ordered.drop_duplicates("recipe_label")
+
+
+def _roc_rows(
+    y_true: np.ndarray, y_score: np.ndarray, task: str, class_names: Sequence[str]
+) -> list[tuple[str, float, np.ndarray, np.ndarray]]:
+    if task == "binary" or y_score.ndim == 1:
+        score = y_score if y_score.ndim == 1 else y_score[:, -1]
+        truth = y_true if y_true.ndim == 1 else y_true[:, -1]
+        if len(np.unique(truth)) < 2:
+            return []
+        fpr, tpr, _ = roc_curve(truth, score)
+        return [("positive", float(roc_auc_score(truth, score)), fpr, tpr)]
+    k = y_score.shape[1]
+    onehot = y_true if y_true.ndim == 2 else (y_true[:, None] == np.arange(k)[None, :])
+    names = list(class_names) if len(class_names) == k else [f"class {i}" for i in range(k)]
+    rows = []
+    for i in range(min(k, MAX_ROC_CLASSES)):
+        truth = onehot[:, i].astype(int)
+        if len(np.unique(truth)) < 2:
+            continue
+        fpr, tpr, _ = roc_curve(truth, y_score[:, i])
+        rows.append((names[i], float(roc_auc_score(truth, y_score[:, i])), fpr, tpr))
+    return rows
+
+
+def _roc_curves(data: FigureInput) -> ReportFigure | None:
+    labels = _top(data, MAX_CURVE_RECIPES)
+    best = best_trials(data.included, direction=data.results.direction)
+    best = best.set_index("recipe_label")
+    task = str(data.results.workload.get("task", "binary"))
+    class_names = [str(c) for c in data.results.workload.get("class_names", [])]
+    parts = []
+    for label in labels:
+        if label not in best.index:
+            continue
+        number = int(best.loc[label, "number"])
+        predictions = data.results.predictions(number)
+        if predictions is None:
+            continue
+        for cls, auc, fpr, tpr in _roc_rows(
+            predictions.y_true, predictions.y_score, task, class_names
+        ):
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "recipe": _wrap(f"{display_label(label)} (#{number})"),
+                        "curve": f"{_wrap(label, 60)} (#{number}, AUC {auc:.3f})",
+                        "class": _text(cls),
+                        "fpr": fpr,
+                        "tpr": tpr,
+                    }
+                )
+            )
+    if not parts:
+        return None
+    frame = pd.concat(parts, ignore_index=True)
+    if task == "binary":
+        fig, ax = plt.subplots(figsize=(7.5, 6.5))
+        sns.lineplot(data=frame, x="fpr", y="tpr", hue="curve", estimator=None, sort=False, ax=ax)
+        ax.plot([0, 1], [0, 1], color="0.6", linestyle="--", linewidth=0.8)
+        ax.set(xlabel="false positive rate", ylabel="true positive rate", xlim=(0, 1), ylim=(0, 1))
+        ax.set_aspect("equal")
+        sns.move_legend(ax, "upper left", bbox_to_anchor=(1.02, 1.0), title=None, fontsize=7)
+        figure = fig
+        per_class = ""
+    else:
+        order = list(dict.fromkeys(frame["recipe"]))
+        grid = sns.relplot(
+            data=frame,
+            x="fpr",
+            y="tpr",
+            hue="class",
+            col="recipe",
+            col_order=order,
+            col_wrap=min(3, len(order)),
+            kind="line",
+            estimator=None,
+            sort=False,
+            height=3.0,
+            facet_kws={"sharex": True, "sharey": True},
+        )
+        for title, ax in grid.axes_dict.items():
+            ax.set_title(title, fontsize=8)
+            ax.plot([0, 1], [0, 1], color="0.6", linestyle="--", linewidth=0.8)
+        grid.set_axis_labels("false positive rate", "true positive rate")
+        figure = grid.figure
+        per_class = (
+            " One-vs-rest curves, one colour per class"
+            + (f" (the first {MAX_ROC_CLASSES})" if len(class_names) > MAX_ROC_CLASSES else "")
+            + "."
+        )
+    caption = (
+        "ROC curves on the test set of each recipe's best trial, chosen by the study "
+        "objective on validation data (not by test AUC, which would flatter it)."
+        + per_class
+        + " A curve hugging the top-left corner separates the classes well; the dashed "
+        "diagonal is chance. One trial per recipe shows a shape, not an uncertainty: compare "
+        "recipes by the test AUC figure." + _shown_note(data, MAX_CURVE_RECIPES)
+    )
+    return _save(figure, name="roc_curves", title="ROC curves (test set)", caption=caption)
+
+
+def sweep_fields(data: FigureInput) -> list[str]:
+    """The swept recipe fields (seed excluded) that the trials hold as ``params_*``."""
+    space = data.results.spec.get("search_space")
+    fields = [f for f in space if f != "seed"] if isinstance(space, dict) else []
+    if not fields:
+        fields = [
+            c.removeprefix("params_") for c in data.summary.columns if c.startswith("params_")
+        ]
+    return [f for f in fields if f"params_{f}" in data.summary.columns]
+
+
+def _gap_colors(summary: pd.DataFrame) -> tuple[str, float | None]:
+    """Diverging around 0 when gaps have both signs; else sequential, darker = larger."""
+    gaps = summary["gap_accuracy_mean"]
+    return ("vlag", 0.0) if gaps.min() < 0 < gaps.max() else ("rocket_r", None)
+
+
+def _heatmaps(data: FigureInput) -> ReportFigure | None:
+    fields = sweep_fields(data)
+    if len(fields) != 2:
+        return None
+    rows, cols = (f"params_{f}" for f in fields)
+    metrics = [
+        (column, title, cmap, center)
+        for column, title, cmap, center in (
+            ("test_auc_mean", "mean test AUC", "viridis", None),
+            ("gap_accuracy_mean", "mean gap (train − val accuracy)", *_gap_colors(data.summary)),
+        )
+        if data.summary[column].notna().any()
+    ]
+    if not metrics:
+        return None
+    shape = (data.summary[rows].nunique(), data.summary[cols].nunique())
+    width = max(4.5, 0.75 * shape[1] + 2.5)
+    fig, axes = plt.subplots(
+        1, len(metrics), figsize=(width * len(metrics), max(3.5, 0.5 * shape[0] + 1.8))
+    )
+    fig.subplots_adjust(wspace=0.2)
+    for ax, (column, title, cmap, center) in zip(np.atleast_1d(axes), metrics, strict=True):
+        table = data.summary.pivot_table(index=rows, columns=cols, values=column, aggfunc="mean")
+        with warnings.catch_warnings():  # seaborn 0.13 calls a colormap method matplotlib retires
+            warnings.simplefilter("ignore", PendingDeprecationWarning)
+            sns.heatmap(
+                table,
+                ax=ax,
+                cmap=cmap,
+                center=center,
+                annot=max(shape) <= 12,
+                fmt=".3f",
+                annot_kws={"fontsize": 7},
+                linewidths=0.5,
+            )
+        ax.set(xlabel=_text(fields[1]), ylabel=_text(fields[0]), title=title)
+    caption = (
+        f"The two swept fields, {fields[0]} (rows) by {fields[1]} (columns): mean test AUC "
+        "and mean generalization gap over seeds, one cell per recipe. Look for a region, not "
+        "a single cell: a good setting whose neighbours are also good is robust, a lone "
+        "bright cell is more likely seed noise (check its interval in the leaderboard). Blank "
+        "cells were not run or had no included trial."
+    )
+    return _save(fig, name="heatmaps", title=f"{fields[0]} × {fields[1]}", caption=caption)
+
+
+def _schedule_column(included: pd.DataFrame) -> pd.Series:
+    for column in ("params_schedule", "recipe_schedule"):
+        if column in included.columns and included[column].notna().any():
+            return included[column].fillna("(not recorded)").astype(str)
+    return pd.Series("(not recorded)", index=included.index)
+
+
+def _learning_rates(data: FigureInput) -> ReportFigure | None:
+    histories = data.results.histories
+    if histories["lr"].isna().all():
+        return None
+    included = data.included.assign(schedule=_schedule_column(data.included))
+    rank = dict(zip(data.summary["recipe_label"], data.summary["rank"], strict=True))
+    included["rank"] = included["recipe_label"].map(rank)
+    chosen = included.sort_values("rank").drop_duplicates("schedule")[["recipe_label", "schedule"]]
+    trials = included[included["recipe_label"].isin(chosen["recipe_label"])]
+    frame = histories[histories["number"].isin(trials["number"])].merge(
+        trials[["number", "schedule"]], on="number"
+    )
+    frame = frame.dropna(subset=["lr"])
+    if frame.empty:
+        return None
+    legend = {
+        row.schedule: f"{_text(row.schedule)}: {_text(display_label(row.recipe_label))}"
+        for row in chosen.itertuples()
+    }
+    frame["schedule (recipe)"] = frame["schedule"].map(legend)
+    frame["epoch"] = frame["epoch"].astype(float)
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    sns.lineplot(
+        data=frame,
+        x="epoch",
+        y="lr",
+        hue="schedule (recipe)",
+        units="number",
+        estimator=None,
+        marker="o",
+        markersize=3,
+        ax=ax,
+    )
+    if (frame["lr"] > 0).all():
+        ax.set_yscale("log")
+    ax.set(xlabel="epoch", ylabel="learning rate")
+    sns.move_legend(ax, "upper center", bbox_to_anchor=(0.5, -0.18), ncol=1, title=None, fontsize=7)
+    caption = (
+        "The learning rate actually used in each epoch, one colour per schedule, drawn from "
+        "the best-ranked recipe with that schedule (one line per seed). Check that warmup "
+        "rises and decay falls as intended; seeds that part ways show a plateau rule (e.g. "
+        "ReduceLROnPlateau) acting on their own validation curves."
+    )
+    return _save(fig, name="learning_rate", title="Learning rate per epoch", caption=caption)
+
+
+def _time_to_target(data: FigureInput) -> ReportFigure | None:
+    ttt = data.time_to_target
+    if ttt is None:
+        return None
+    labels = _top(data, MAX_CURVE_RECIPES)
+    per_trial = ttt.per_trial[ttt.per_trial["recipe_label"].isin(labels)]
+    if not np.isfinite(per_trial["epochs"]).any():
+        return None
+    palette = _palette(labels)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), sharey=True)
+    for ax, unit in zip(axes, ("epochs", "seconds"), strict=True):
+        profile = performance_profile(per_trial, column=f"{unit}_ratio")
+        profile["recipe"] = profile["recipe_label"].map(display_label)
+        sns.lineplot(
+            data=profile,
+            x="tau",
+            y="fraction",
+            hue="recipe",
+            hue_order=[display_label(x) for x in labels],
+            palette=palette,
+            drawstyle="steps-post",
+            estimator=None,
+            legend=unit == "seconds",
+            ax=ax,
+        )
+        ax.set(
+            xlabel=f"τ: {unit} to target ÷ fastest trial's {unit}",
+            ylabel="fraction of the recipe's seeds",
+            ylim=(-0.02, 1.02),
+        )
+    sns.move_legend(axes[1], "upper left", bbox_to_anchor=(1.02, 1.0), title=None, fontsize=7)
+    never = ttt.per_recipe.loc[ttt.per_recipe["reached"] == 0, "recipe_label"]
+    missing = ""
+    if len(never):
+        missing = f" {len(never)} recipe(s) never reached the target on any seed (flat at 0)."
+    caption = (
+        f"Time to target as a performance profile (as in MLCommons AlgoPerf): the target is "
+        f"validation AUC {ttt.target:.4f} ({ttt.fraction:.0%} of the best recipe's mean final "
+        f"{ttt.best_final:.4f}); each step curve is the fraction of a recipe's seeds that "
+        "reached it within τ times the fastest trial's epochs (left) or seconds (right). "
+        "Higher and further left is faster and more reliable; a curve that stays below 1 "
+        "has seeds that never got there (counted as infinitely slow)."
+        + missing
+        + _shown_note(data, MAX_CURVE_RECIPES)
+    )
+    return _save(fig, name="time_to_target", title="Time to target", caption=caption)

@@ -1,0 +1,276 @@
+"""Which trials count, and what they say per recipe: means, intervals, tests, targets."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+CONFIDENCE = 0.95
+ALPHA = 0.05
+TARGET_FRACTION = 0.95
+
+#: Per-recipe metrics aggregated over seeds: column -> the words a reader sees.
+SUMMARY_METRICS: dict[str, str] = {
+    "test_auc": "test AUC",
+    "val_auc": "validation AUC",
+    "test_accuracy": "test accuracy",
+    "gap_accuracy": "generalization gap (accuracy)",
+    "gap_loss": "generalization gap (loss)",
+    "kept_epoch": "kept epoch",
+    "epochs_run": "epochs run",
+    "wall_time_s": "wall time (s)",
+}
+
+TEST_NAME = "Welch's unequal-variances t-test"
+
+# Excluded trials, by why, in the order a reader meets them.
+EXCLUSION_REASONS: tuple[str, ...] = ("pruned", "failed", "diverged", "running", "incomplete")
+
+
+def exclusion_reasons(trials: pd.DataFrame) -> pd.Series:
+    """Why each trial is left out of every mean ("" for the trials that count).
+
+    Diverged trials are excluded whatever their state; a COMPLETE trial without test or
+    validation metrics is an ``incomplete`` record rather than a silent NaN in a mean.
+
+    Example:
+        >>> reasons = exclusion_reasons(trials)  # doctest: +SKIP
+        >>> included = trials[reasons == ""]  # doctest: +SKIP
+    """
+    state = trials["state"]
+    reason = pd.Series("", index=trials.index, dtype=object)
+    no_metrics = trials[["test_auc", "test_accuracy", "val_auc", "val_accuracy"]].isna().all(axis=1)
+    reason[(state == "COMPLETE") & no_metrics] = "incomplete"
+    reason[state.isin(["RUNNING", "WAITING"])] = "running"
+    reason[state == "FAIL"] = "failed"
+    reason[state == "PRUNED"] = "pruned"
+    reason[trials["stop_reason"] == "diverged"] = "diverged"
+    return reason
+
+
+def t_interval(values: Sequence[float] | np.ndarray) -> tuple[float, float]:
+    """The 95% Student-t confidence interval of the mean; ``(nan, nan)`` when n < 2.
+
+    Example:
+        >>> lo, hi = t_interval([0.80, 0.82, 0.84])
+        >>> round(lo, 4), round(hi, 4)
+        (0.7703, 0.8697)
+    """
+    a = np.asarray(values, dtype=float)
+    a = a[~np.isnan(a)]
+    if len(a) < 2:
+        return math.nan, math.nan
+    mean = float(a.mean())
+    half = _half_width(float(a.std(ddof=1)), len(a))
+    return mean - half, mean + half
+
+
+def _half_width(sd: float | np.ndarray, n: int | np.ndarray) -> float | np.ndarray:
+    n = np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        quantile = stats.t.ppf(0.5 + CONFIDENCE / 2, np.where(n >= 2, n - 1, np.nan))
+        return quantile * np.asarray(sd, dtype=float) / np.sqrt(n)
+
+
+def summarize(
+    included: pd.DataFrame,
+    *,
+    rank_by: str = "test_auc",
+    higher_is_better: bool = True,
+) -> pd.DataFrame:
+    """One row per recipe: n, and mean, sd, 95% interval of each summary metric.
+
+    Rows are ranked by the mean of ``rank_by`` (best first), and each recipe is compared
+    with the best one (see :func:`compare_to_best`). ``included`` holds only the trials
+    that count (see :func:`exclusion_reasons`).
+
+    Example:
+        >>> summary = summarize(trials[exclusion_reasons(trials) == ""])  # doctest: +SKIP
+        >>> summary[["recipe_label", "n", "test_auc_mean", "vs_best"]]  # doctest: +SKIP
+    """
+    params = [c for c in included.columns if c.startswith("params_")]
+    numeric = included[list(SUMMARY_METRICS)].astype(float)
+    grouped = numeric.groupby(included["recipe_label"], sort=False)
+    means, sds, counts = grouped.mean(), grouped.std(ddof=1), grouped.count()
+    half = pd.DataFrame(_half_width(sds.to_numpy(), counts.to_numpy()), index=means.index)
+    half.columns = means.columns
+    parts = {
+        "n": included.groupby("recipe_label", sort=False).size(),
+        "seeds": included.groupby("recipe_label", sort=False)["seed"].agg(
+            lambda s: " ".join(str(v) for v in sorted(s.dropna()))
+        ),
+    }
+    for metric in SUMMARY_METRICS:
+        parts[f"{metric}_mean"] = means[metric]
+        parts[f"{metric}_sd"] = sds[metric]
+        parts[f"{metric}_ci_low"] = means[metric] - half[metric]
+        parts[f"{metric}_ci_high"] = means[metric] + half[metric]
+    summary = pd.DataFrame(parts)
+    if params:
+        summary = included.groupby("recipe_label", sort=False)[params].first().join(summary)
+    summary = summary.sort_values(
+        f"{rank_by}_mean", ascending=not higher_is_better, na_position="last", kind="stable"
+    )
+    summary.insert(0, "rank", np.arange(1, len(summary) + 1))
+    summary = summary.rename_axis("recipe_label").reset_index()
+    comparison = compare_to_best(included, summary["recipe_label"].tolist(), metric=rank_by)
+    return summary.merge(comparison, on="recipe_label", how="left")
+
+
+def compare_to_best(
+    included: pd.DataFrame, ranked_labels: Sequence[str], *, metric: str = "test_auc"
+) -> pd.DataFrame:
+    """Test each recipe's per-seed ``metric`` against the best (first) recipe's.
+
+    Uses Welch's unequal-variances t-test (two-sided); p >= 0.05 means the recipe is
+    statistically indistinguishable from the best. With fewer than 2 seeds on either side
+    the comparison is ``not testable``. Returns columns ``recipe_label``, ``p_value`` and
+    ``vs_best`` (``best`` / ``indistinguishable`` / ``worse`` / ``not testable``).
+
+    Example:
+        >>> compare_to_best(included, ["a", "b"]).vs_best.tolist()  # doctest: +SKIP
+        ['best', 'indistinguishable']
+    """
+    values = {
+        label: group[metric].astype(float).dropna().to_numpy()
+        for label, group in included.groupby("recipe_label", sort=False)
+    }
+    rows = []
+    best = values.get(ranked_labels[0], np.array([])) if ranked_labels else np.array([])
+    for position, label in enumerate(ranked_labels):
+        sample = values.get(label, np.array([]))
+        if position == 0:
+            rows.append((label, math.nan, "best"))
+        elif len(best) < 2 or len(sample) < 2:
+            rows.append((label, math.nan, "not testable"))
+        else:
+            rows.append((label, *_welch(best, sample)))
+    return pd.DataFrame(rows, columns=["recipe_label", "p_value", "vs_best"])
+
+
+def _welch(best: np.ndarray, other: np.ndarray) -> tuple[float, str]:
+    if best.std() == 0 and other.std() == 0:
+        # No spread on either side: the t statistic is undefined; compare the means.
+        same = bool(np.isclose(best.mean(), other.mean()))
+        return (1.0 if same else 0.0), ("indistinguishable" if same else "worse")
+    p = float(stats.ttest_ind(best, other, equal_var=False).pvalue)
+    return p, ("indistinguishable" if p >= ALPHA else "worse")
+
+
+@dataclass(frozen=True)
+class TimeToTarget:
+    """When each trial first reached the validation-AUC target.
+
+    Attributes:
+        target: The validation AUC to reach.
+        best_final: The best recipe's mean final validation AUC the target derives from.
+        fraction: ``target / best_final``.
+        per_trial: One row per included trial: ``number``, ``recipe_label``, ``seed``,
+            ``epochs`` and ``seconds`` to target (``inf`` when never reached), and their
+            performance ratios ``epochs_ratio`` / ``seconds_ratio`` (time / the fastest
+            trial's time).
+        per_recipe: One row per recipe: ``reached`` (trials that got there), ``n``,
+            ``epochs_median`` and ``seconds_median`` over all its trials (``inf`` when
+            fewer than half reached it).
+    """
+
+    target: float
+    best_final: float
+    fraction: float
+    per_trial: pd.DataFrame
+    per_recipe: pd.DataFrame
+
+
+def time_to_target(
+    included: pd.DataFrame,
+    histories: pd.DataFrame,
+    *,
+    fraction: float = TARGET_FRACTION,
+    target: float | None = None,
+) -> TimeToTarget | None:
+    """Epochs and seconds each trial needs to first reach a validation-AUC target.
+
+    The default target is ``fraction`` of the best recipe's mean final validation AUC
+    (the AUC of the kept weights), in the manner of MLCommons AlgoPerf. Returns ``None``
+    when no trial has a validation AUC.
+
+    Example:
+        >>> ttt = time_to_target(included, histories)  # doctest: +SKIP
+        >>> ttt.per_recipe[["recipe_label", "reached", "epochs_median"]]  # doctest: +SKIP
+    """
+    finals = included.groupby("recipe_label")["val_auc"].mean()
+    if finals.dropna().empty or histories.empty:
+        return None
+    best_final = float(finals.max())
+    target = fraction * best_final if target is None else float(target)
+    curves = histories[histories["number"].isin(included["number"])]
+    hits = (
+        curves[curves["val_auc"] >= target]
+        .sort_values(["number", "epoch"])
+        .groupby("number")[["epoch", "time_s"]]
+        .first()
+        .rename(columns={"epoch": "epochs", "time_s": "seconds"})
+    )
+    per_trial = included[["number", "recipe_label", "seed"]].merge(
+        hits, left_on="number", right_index=True, how="left"
+    )
+    per_trial["epochs"] = per_trial["epochs"].astype(float).fillna(math.inf)
+    per_trial["seconds"] = per_trial["seconds"].astype(float).fillna(math.inf)
+    for unit in ("epochs", "seconds"):
+        fastest = per_trial[unit].min()
+        ratio = per_trial[unit] / fastest if 0 < fastest < math.inf else math.inf
+        per_trial[f"{unit}_ratio"] = ratio
+    grouped = per_trial.groupby("recipe_label", sort=False)
+    per_recipe = pd.DataFrame(
+        {
+            "reached": grouped["epochs"].agg(lambda s: int(np.isfinite(s).sum())),
+            "n": grouped.size(),
+            # The median over all seeds, never-reached ones counted as infinite, so a recipe
+            # that usually misses the target does not look fast from its one lucky seed.
+            "epochs_median": grouped["epochs"].median(),
+            "seconds_median": grouped["seconds"].median(),
+        }
+    ).reset_index()
+    return TimeToTarget(
+        target=target,
+        best_final=best_final,
+        fraction=target / best_final if best_final else math.nan,
+        per_trial=per_trial,
+        per_recipe=per_recipe,
+    )
+
+
+def performance_profile(
+    ratios: pd.DataFrame, *, column: str, taus: np.ndarray | None = None
+) -> pd.DataFrame:
+    """The fraction of each recipe's trials with performance ratio <= tau, per tau.
+
+    Example:
+        >>> profile = performance_profile(ttt.per_trial, column="epochs_ratio")  # doctest: +SKIP
+    """
+    finite = ratios[column][np.isfinite(ratios[column])]
+    if taus is None:
+        top = max(float(finite.max()) * 1.1 if len(finite) else 2.0, 1.25)
+        taus = np.unique(np.concatenate([[1.0], finite.to_numpy(), [top]]))
+    rows = []
+    for label, group in ratios.groupby("recipe_label", sort=False):
+        values = np.sort(group[column].to_numpy(dtype=float))
+        fractions = np.searchsorted(values, taus, side="right") / len(values)
+        rows.append(pd.DataFrame({"recipe_label": label, "tau": taus, "fraction": fractions}))
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
+def exclusion_counts(reasons: pd.Series) -> dict[str, int]:
+    """Counts of excluded trials per reason, every reason present (zero when none).
+
+    Example:
+        >>> exclusion_counts(pd.Series(["", "pruned", "pruned"]))["pruned"]
+        2
+    """
+    counts: Mapping[str, int] = reasons[reasons != ""].value_counts().to_dict()
+    return {reason: int(counts.get(reason, 0)) for reason in EXCLUSION_REASONS}

@@ -1,0 +1,364 @@
+"""Stored trials -> pandas DataFrames: the one reader of the Optuna storage.
+
+Everything that reads what ``bench run`` stored goes through here, so the schema (the
+trial user attributes written by the study runner) is interpreted in one place. The
+functions read; the only write anywhere near the storage is the dashboard note, which
+lives in :mod:`bench.report`.
+
+Example:
+    >>> from bench.results import load_trials, load_histories  # doctest: +SKIP
+    >>> trials = load_trials("optimizers", storage="sqlite:///bench.db")  # doctest: +SKIP
+    >>> trials.groupby("recipe_label")["test_auc"].mean()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+
+from bench.errors import BenchInputError
+from bench.storage import open_storage
+
+__all__ = [
+    "HISTORY_COLUMNS",
+    "METRIC_NAMES",
+    "SPLITS",
+    "Predictions",
+    "StudyResults",
+    "list_study_names",
+    "load_histories",
+    "load_predictions",
+    "load_results",
+    "load_study_spec",
+    "load_trials",
+]
+
+SPLITS: tuple[str, ...] = ("train", "val", "test")
+METRIC_NAMES: tuple[str, ...] = ("loss", "accuracy", "auc")
+HISTORY_COLUMNS: tuple[str, ...] = (
+    "loss",
+    "accuracy",
+    "auc",
+    "val_loss",
+    "val_accuracy",
+    "val_auc",
+    "lr",
+    "time_s",
+)
+
+# Columns every trials frame has, whatever the trials hold, so code downstream never
+# needs to ask whether a column exists (a study of only failed trials still has them).
+_TRIAL_COLUMNS: tuple[str, ...] = (
+    "number",
+    "state",
+    "recipe_label",
+    "seed",
+    "value",
+    *(f"{split}_{name}" for split in SPLITS for name in METRIC_NAMES),
+    "gap_accuracy",
+    "gap_loss",
+    "kept_epoch",
+    "epochs_run",
+    "stop_reason",
+    "wall_time_s",
+    "images_per_s",
+    "datetime_start",
+    "datetime_complete",
+    "duration_s",
+    "fail_reason",
+)
+_INT_COLUMNS = ("seed", "kept_epoch", "epochs_run")
+_HISTORY_FRAME_COLUMNS = ("number", "recipe_label", "seed", "epoch", *HISTORY_COLUMNS)
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """A trial's test-set labels and scores, as arrays.
+
+    ``y_true`` is ``(N,)`` of 0/1 (binary) or class indices (multiclass), or ``(N, K)`` of
+    0/1 (multilabel). ``y_score`` is ``(N,)`` of P(positive) (binary) or ``(N, K)``.
+    """
+
+    y_true: np.ndarray
+    y_score: np.ndarray
+
+
+@dataclass(frozen=True)
+class StudyResults:
+    """Everything stored for one study, read in one pass over the storage.
+
+    Attributes:
+        study_name: The study's name.
+        storage: The storage URL it was read from.
+        spec: The study spec as stored (``{}`` if the runner stored none).
+        spec_hash: The stored spec hash, or ``None``.
+        direction: ``"maximize"`` or ``"minimize"``: how the objective is optimized.
+        trials: One row per trial, all states (see :func:`load_trials`).
+        histories: One row per trial and epoch (see :func:`load_histories`).
+        workload: The ``workload`` user attribute of the first trial that has one.
+        versions: The ``versions`` user attribute of the first trial that has one.
+
+    Example:
+        >>> results = load_results("optimizers", storage="sqlite:///bench.db")  # doctest: +SKIP
+        >>> results.trials.query("state == 'COMPLETE'").shape  # doctest: +SKIP
+    """
+
+    study_name: str
+    storage: str
+    spec: dict[str, Any]
+    spec_hash: str | None
+    direction: str
+    trials: pd.DataFrame
+    histories: pd.DataFrame
+    workload: dict[str, Any]
+    versions: dict[str, Any]
+    _raw_predictions: Mapping[int, Mapping[str, Any]] = field(default_factory=dict, repr=False)
+
+    def predictions(self, number: int) -> Predictions | None:
+        """The test predictions of trial ``number``, or ``None`` if it stored none.
+
+        Example:
+            >>> results.predictions(0).y_score.shape  # doctest: +SKIP
+            (200,)
+        """
+        raw = self._raw_predictions.get(number)
+        if not raw or raw.get("y_true") is None or raw.get("y_score") is None:
+            return None
+        y_true = np.asarray(raw["y_true"])
+        y_score = np.asarray(raw["y_score"], dtype=float)
+        if len(y_true) == 0 or len(y_true) != len(y_score):
+            return None
+        return Predictions(y_true=y_true, y_score=y_score)
+
+
+def list_study_names(storage: str) -> list[str]:
+    """The names of the studies in ``storage``, sorted.
+
+    Example:
+        >>> list_study_names("sqlite:///runs/bench.db")  # doctest: +SKIP
+        ['optimizers', 'tuned']
+    """
+    return sorted(optuna.get_all_study_names(open_storage(storage, create=False)))
+
+
+def load_results(study_name: str, *, storage: str) -> StudyResults:
+    """Read one study's spec, trials, histories and predictions in one pass.
+
+    Raises:
+        BenchInputError: If the storage cannot be opened, the study is not in it, or the
+            study has no trials.
+
+    Example:
+        >>> results = load_results("optimizers", storage="sqlite:///bench.db")  # doctest: +SKIP
+        >>> results.direction  # doctest: +SKIP
+        'maximize'
+    """
+    study = _load_study(study_name, storage)
+    frozen = study.get_trials(deepcopy=False)
+    if not frozen:
+        raise BenchInputError(
+            f"study '{study_name}' in {storage} has no trials yet; run it first "
+            f"(bench run --study {study_name})"
+        )
+    attrs = study.user_attrs
+    spec = attrs.get("spec") if isinstance(attrs.get("spec"), dict) else {}
+    return StudyResults(
+        study_name=study_name,
+        storage=storage,
+        spec=spec,
+        spec_hash=attrs.get("spec_hash"),
+        direction=_direction(study, spec),
+        trials=_trials_frame(frozen),
+        histories=_histories_frame(frozen),
+        workload=_first_attr(frozen, "workload"),
+        versions=_first_attr(frozen, "versions"),
+        _raw_predictions={
+            t.number: t.user_attrs["test_predictions"]
+            for t in frozen
+            if isinstance(t.user_attrs.get("test_predictions"), Mapping)
+        },
+    )
+
+
+def load_trials(study_name: str, *, storage: str) -> pd.DataFrame:
+    """One row per trial of the study, in every state.
+
+    Columns: ``number``, ``state`` (``COMPLETE``/``PRUNED``/``FAIL``/``RUNNING``/...),
+    ``recipe_label``, ``seed``, ``value`` (the objective), ``{train,val,test}_{loss,
+    accuracy,auc}``, ``gap_accuracy``, ``gap_loss``, ``kept_epoch``, ``epochs_run``,
+    ``stop_reason``, ``wall_time_s``, ``images_per_s``, ``datetime_start``,
+    ``datetime_complete``, ``duration_s``, ``fail_reason``, then ``params_<field>`` for each
+    sampled recipe field (seed excluded) and ``recipe_<knob>`` for every recipe knob.
+    Missing values are NaN / None.
+
+    Example:
+        >>> df = load_trials("optimizers", storage="sqlite:///bench.db")  # doctest: +SKIP
+        >>> df[df.state == "COMPLETE"].groupby("recipe_label").test_auc.mean()  # doctest: +SKIP
+    """
+    return load_results(study_name, storage=storage).trials
+
+
+def load_histories(study_name: str, *, storage: str) -> pd.DataFrame:
+    """Per-epoch histories in long format: one row per trial and epoch.
+
+    Columns: ``number``, ``recipe_label``, ``seed``, ``epoch`` (1-based), ``loss``,
+    ``accuracy``, ``auc``, ``val_loss``, ``val_accuracy``, ``val_auc``, ``lr``, ``time_s``
+    (cumulative seconds at the end of the epoch). Trials in every state are included;
+    join on ``number`` with :func:`load_trials` to filter.
+
+    Example:
+        >>> h = load_histories("optimizers", storage="sqlite:///bench.db")  # doctest: +SKIP
+        >>> h.groupby(["recipe_label", "epoch"]).val_auc.mean()  # doctest: +SKIP
+    """
+    return load_results(study_name, storage=storage).histories
+
+
+def load_predictions(
+    study_name: str, *, storage: str, numbers: Sequence[int] | None = None
+) -> dict[int, Predictions]:
+    """Test predictions per trial number (all trials, or only ``numbers``).
+
+    Trials that stored no predictions are left out.
+
+    Example:
+        >>> preds = load_predictions("optimizers", storage="sqlite:///bench.db")  # doctest: +SKIP
+        >>> preds[0].y_true[:5]  # doctest: +SKIP
+        array([0, 1, 1, 0, 1])
+    """
+    results = load_results(study_name, storage=storage)
+    wanted = results.trials["number"].tolist() if numbers is None else list(numbers)
+    found = {n: results.predictions(n) for n in wanted}
+    return {n: p for n, p in found.items() if p is not None}
+
+
+def load_study_spec(study_name: str, *, storage: str) -> dict[str, Any]:
+    """The study spec stored with the study (``{}`` if none was stored).
+
+    Example:
+        >>> spec = load_study_spec("optimizers", storage="sqlite:///bench.db")  # doctest: +SKIP
+        >>> spec["seeds"]  # doctest: +SKIP
+        [0, 1, 2]
+    """
+    spec = _load_study(study_name, storage).user_attrs.get("spec")
+    return spec if isinstance(spec, dict) else {}
+
+
+def _load_study(study_name: str, storage: str) -> optuna.Study:
+    opened = open_storage(storage, create=False)
+    names = sorted(optuna.get_all_study_names(opened))
+    if study_name not in names:
+        there = ", ".join(names) if names else "none"
+        raise BenchInputError(
+            f"study '{study_name}' not found in {storage}; studies there: {there}"
+        )
+    return optuna.load_study(study_name=study_name, storage=opened)
+
+
+def _direction(study: optuna.Study, spec: Mapping[str, Any]) -> str:
+    objective = spec.get("objective")
+    if isinstance(objective, Mapping) and objective.get("direction") in ("maximize", "minimize"):
+        return str(objective["direction"])
+    return study.directions[0].name.lower()
+
+
+def _first_attr(trials: Sequence[optuna.trial.FrozenTrial], key: str) -> dict[str, Any]:
+    for trial in trials:
+        value = trial.user_attrs.get(key)
+        if isinstance(value, dict):
+            return value
+    return {}
+
+
+def _number(value: Any) -> float:
+    """A stored metric as a float; None, strings and other junk become NaN."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return math.nan
+    return float(value)
+
+
+def _label_from_params(params: Mapping[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in params.items() if k != "seed")
+
+
+def _trial_row(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
+    attrs = trial.user_attrs
+    metrics = attrs.get("metrics") if isinstance(attrs.get("metrics"), Mapping) else {}
+    gap = attrs.get("gap") if isinstance(attrs.get("gap"), Mapping) else {}
+    start, end = trial.datetime_start, trial.datetime_complete
+    label = attrs.get("recipe_label")
+    row: dict[str, Any] = {
+        "number": trial.number,
+        "state": trial.state.name,
+        "recipe_label": label if isinstance(label, str) else _label_from_params(trial.params),
+        "seed": attrs.get("seed", trial.params.get("seed")),
+        "value": trial.value if trial.state == optuna.trial.TrialState.COMPLETE else None,
+        "gap_accuracy": _number(gap.get("accuracy")),
+        "gap_loss": _number(gap.get("loss")),
+        "kept_epoch": attrs.get("kept_epoch"),
+        "epochs_run": attrs.get("epochs_run"),
+        "stop_reason": attrs.get("stop_reason"),
+        "wall_time_s": _number(attrs.get("wall_time_s")),
+        "images_per_s": _number(attrs.get("images_per_s")),
+        "datetime_start": start,
+        "datetime_complete": end,
+        "duration_s": (end - start).total_seconds() if start and end else math.nan,
+        "fail_reason": trial.system_attrs.get("fail_reason"),
+    }
+    for split in SPLITS:
+        split_metrics = metrics.get(split) if isinstance(metrics.get(split), Mapping) else {}
+        for name in METRIC_NAMES:
+            row[f"{split}_{name}"] = _number(split_metrics.get(name))
+    for name, value in trial.params.items():
+        if name != "seed":
+            row[f"params_{name}"] = value
+    recipe = attrs.get("recipe")
+    if isinstance(recipe, Mapping):
+        for name, value in recipe.items():
+            row[f"recipe_{name}"] = value
+    return row
+
+
+def _trials_frame(trials: Sequence[optuna.trial.FrozenTrial]) -> pd.DataFrame:
+    frame = pd.DataFrame([_trial_row(t) for t in trials])
+    extra = sorted(c for c in frame.columns if c not in _TRIAL_COLUMNS)
+    params = [c for c in extra if c.startswith("params_")]
+    frame = frame.reindex(
+        columns=[*_TRIAL_COLUMNS, *params, *(c for c in extra if c not in params)]
+    )
+    for column in _INT_COLUMNS:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Int64")
+    frame["value"] = pd.to_numeric(frame["value"], errors="coerce").astype(float)
+    return frame.sort_values("number", ignore_index=True)
+
+
+def _histories_frame(trials: Sequence[optuna.trial.FrozenTrial]) -> pd.DataFrame:
+    rows: list[tuple[Any, ...]] = []
+    for trial in trials:
+        history = trial.user_attrs.get("history")
+        if not isinstance(history, list):
+            continue
+        label = trial.user_attrs.get("recipe_label")
+        label = label if isinstance(label, str) else _label_from_params(trial.params)
+        seed = trial.user_attrs.get("seed", trial.params.get("seed"))
+        for position, epoch in enumerate(history, start=1):
+            if not isinstance(epoch, Mapping):
+                continue
+            rows.append(
+                (
+                    trial.number,
+                    label,
+                    seed,
+                    epoch.get("epoch", position),
+                    *(_number(epoch.get(c)) for c in HISTORY_COLUMNS),
+                )
+            )
+    frame = pd.DataFrame(rows, columns=list(_HISTORY_FRAME_COLUMNS))
+    frame["seed"] = pd.to_numeric(frame["seed"], errors="coerce").astype("Int64")
+    frame["epoch"] = pd.to_numeric(frame["epoch"], errors="coerce").astype("Int64")
+    return frame.sort_values(["number", "epoch"], ignore_index=True)

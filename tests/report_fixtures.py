@@ -1,0 +1,360 @@
+"""Synthetic Optuna storages with exactly the schema the study runner writes.
+
+Curves differ by recipe (a deterministic per-recipe quality, speed and overfitting) and by
+seed (noise), so reports built from them look like real ones. Used by the report and
+results tests and by ``benchmarks/bench_report.py``.
+
+Example:
+    >>> from report_fixtures import build_storage
+    >>> storage = build_storage(tmp_path / "bench.db", study_name="demo")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    IntDistribution,
+)
+from optuna.trial import TrialState
+from sklearn.metrics import roc_auc_score
+
+DEFAULT_SPACE: dict[str, list[Any]] = {
+    "optimizer": ["adamw", "sgd", "adam"],
+    "learning_rate": [1e-4, 1e-3],
+}
+BASE_RECIPE: dict[str, Any] = {
+    "optimizer": "adamw",
+    "learning_rate": 1e-4,
+    "weight_decay": 1e-2,
+    "l2": 0.0,
+    "dropout": 0.1,
+    "head_dropout": 0.5,
+    "label_smoothing": 0.0,
+    "schedule": "warmup_cosine",
+    "warmup_epochs": 2,
+    "patience": 10,
+    "monitor": "val_loss",
+    "restore_best_weights": True,
+    "batch_size": 32,
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a synthetic trial ends: its Optuna state and stop reason."""
+
+    state: TrialState = TrialState.COMPLETE
+    stop_reason: str | None = "completed"
+
+
+PRUNED = Outcome(TrialState.PRUNED, "pruned")
+FAILED = Outcome(TrialState.FAIL, None)
+DIVERGED = Outcome(TrialState.COMPLETE, "diverged")
+RUNNING = Outcome(TrialState.RUNNING, None)
+
+
+def build_storage(
+    path: Path,
+    *,
+    study_name: str = "demo",
+    space: Mapping[str, Sequence[Any]] | None = None,
+    seeds: Sequence[int] = (0, 1, 2),
+    epochs: int = 8,
+    task: str = "binary",
+    class_names: Sequence[str] | None = None,
+    n_test: int = 120,
+    outcomes: Mapping[tuple[int, int], Outcome] | None = None,
+    with_predictions: bool = True,
+) -> str:
+    """Create a SQLite storage at ``path`` holding one synthetic study; return its URL.
+
+    Every combination of ``space`` values is one recipe, run once per seed. ``outcomes``
+    maps ``(recipe index, seed)`` to a non-default ending (pruned, failed, ...).
+    """
+    storage = f"sqlite:///{path}"
+    add_study(
+        storage,
+        study_name=study_name,
+        space=space,
+        seeds=seeds,
+        epochs=epochs,
+        task=task,
+        class_names=class_names,
+        n_test=n_test,
+        outcomes=outcomes,
+        with_predictions=with_predictions,
+    )
+    return storage
+
+
+def add_study(
+    storage: str,
+    *,
+    study_name: str,
+    space: Mapping[str, Sequence[Any]] | None = None,
+    seeds: Sequence[int] = (0, 1, 2),
+    epochs: int = 8,
+    task: str = "binary",
+    class_names: Sequence[str] | None = None,
+    n_test: int = 120,
+    outcomes: Mapping[tuple[int, int], Outcome] | None = None,
+    with_predictions: bool = True,
+) -> optuna.Study:
+    """Add one synthetic study to ``storage`` (see :func:`build_storage`)."""
+    space = dict(DEFAULT_SPACE if space is None else space)
+    if class_names is None:
+        class_names = ["negative", "positive"] if task == "binary" else ["cat", "dog", "bird"]
+    outcomes = outcomes or {}
+    study = optuna.create_study(storage=storage, study_name=study_name, direction="maximize")
+    study.set_user_attr("spec", _spec(study_name, space, seeds, epochs, task))
+    study.set_user_attr("spec_hash", hashlib.sha256(study_name.encode()).hexdigest()[:12])
+    distributions = _distributions(space, seeds)
+    workload = {
+        "dataset": "synthetic",
+        "task": task,
+        "preset": "tiny",
+        "class_names": list(class_names),
+        "split_sizes": {"train": 400, "val": 100, "test": n_test},
+        "content_hash": "0" * 12,
+    }
+    grid = itertools.product(*space.values())
+    combos = [dict(zip(space, values, strict=True)) for values in grid]
+    trials = []
+    for index, sampled in enumerate(combos):
+        for seed in seeds:
+            outcome = outcomes.get((index, seed), Outcome())
+            trials.append(
+                synthetic_trial(
+                    sampled,
+                    seed=seed,
+                    epochs=epochs,
+                    workload=workload,
+                    distributions=distributions,
+                    outcome=outcome,
+                    with_predictions=with_predictions,
+                )
+            )
+    study.add_trials(trials)
+    return study
+
+
+def synthetic_trial(
+    sampled: Mapping[str, Any],
+    *,
+    seed: int,
+    epochs: int,
+    workload: Mapping[str, Any],
+    distributions: Mapping[str, BaseDistribution],
+    outcome: Outcome = Outcome(),
+    with_predictions: bool = True,
+) -> optuna.trial.FrozenTrial:
+    """One stored trial of recipe ``sampled`` with ``seed``, in the runner's schema."""
+    label = " ".join(f"{k}={v}" for k, v in sampled.items())
+    recipe = {**BASE_RECIPE, **sampled, "epochs": epochs, "seed": seed}
+    params = {**sampled, "seed": seed}
+    trial_distributions = {k: distributions[k] for k in params}
+    if outcome.state == TrialState.FAIL:
+        return optuna.trial.create_trial(
+            state=TrialState.FAIL,
+            params=params,
+            distributions=trial_distributions,
+            user_attrs={"recipe": recipe, "recipe_label": label, "seed": seed},
+        )
+
+    rng = np.random.default_rng(_stable_int(label) * 1000 + seed)
+    quality, speed, overfit = _character(label)
+    history = _history(recipe, epochs, quality, speed, overfit, rng)
+    if outcome.state in (TrialState.PRUNED, TrialState.RUNNING):
+        history = history[: max(1, epochs // 3)]
+    kept = history[-1]
+    if recipe["restore_best_weights"]:
+        kept = max(history, key=lambda h: h["val_auc"])
+    test_auc_target = min(0.99, kept["val_auc"] - 0.01 + rng.normal(0, 0.01))
+    y_true, y_score = _predictions(workload, test_auc_target, rng)
+    task = workload["task"]
+    metrics = {
+        "train": {k: kept[k] for k in ("loss", "accuracy", "auc")},
+        "val": {k: kept[f"val_{k}"] for k in ("loss", "accuracy", "auc")},
+        "test": {
+            "loss": kept["val_loss"] + 0.02,
+            "accuracy": _accuracy(task, y_true, y_score),
+            "auc": _auc(task, y_true, y_score),
+        },
+    }
+    user_attrs: dict[str, Any] = {
+        "recipe": recipe,
+        "recipe_label": label,
+        "seed": seed,
+        "history": history,
+        "kept_epoch": kept["epoch"],
+        "epochs_run": len(history),
+        "stop_reason": outcome.stop_reason,
+        "metrics": metrics,
+        "gap": {
+            "accuracy": kept["accuracy"] - kept["val_accuracy"],
+            "loss": kept["val_loss"] - kept["loss"],
+        },
+        "wall_time_s": history[-1]["time_s"] + 1.5,
+        "images_per_s": 400 * len(history) / history[-1]["time_s"],
+        "workload": dict(workload),
+        "versions": {"optuna": optuna.__version__, "tensorflow": "2.21.0"},
+    }
+    if outcome.stop_reason is None:
+        del user_attrs["stop_reason"]
+    if with_predictions:
+        user_attrs["test_predictions"] = {"y_true": y_true, "y_score": y_score}
+    intermediate = {h["epoch"]: h["val_auc"] for h in history}
+    if outcome.stop_reason == "diverged":
+        for h in history[-2:]:
+            h["loss"] = h["val_loss"] = math.nan
+    state = outcome.state
+    value = metrics["val"]["auc"] if state == TrialState.COMPLETE else None
+    return optuna.trial.create_trial(
+        state=state,
+        value=value,
+        params=params,
+        distributions=trial_distributions,
+        user_attrs=user_attrs,
+        intermediate_values=intermediate,
+    )
+
+
+def _spec(
+    name: str, space: Mapping[str, Sequence[Any]], seeds: Sequence[int], epochs: int, task: str
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "description": f"Synthetic {task} study over {', '.join(space)}.",
+        "workload": {"dataset": "synthetic", "preset": "tiny"},
+        "fixed": {k: v for k, v in BASE_RECIPE.items() if k not in space},
+        "search_space": {k: {"choices": list(v)} for k, v in space.items()},
+        "sampler": "grid",
+        "pruner": "none",
+        "seeds": list(seeds),
+        "objective": {"metric": "val_auc", "direction": "maximize"},
+        "epochs": epochs,
+    }
+
+
+def _distributions(
+    space: Mapping[str, Sequence[Any]], seeds: Sequence[int]
+) -> dict[str, BaseDistribution]:
+    distributions: dict[str, BaseDistribution] = {
+        k: CategoricalDistribution(list(v)) for k, v in space.items()
+    }
+    distributions["seed"] = IntDistribution(min(seeds), max(max(seeds), min(seeds) + 1))
+    return distributions
+
+
+def _stable_int(text: str) -> int:
+    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
+
+
+def _character(label: str) -> tuple[float, float, float]:
+    """A recipe's (quality, speed, overfitting), deterministic in its label."""
+    rng = np.random.default_rng(_stable_int(label))
+    return rng.uniform(0.72, 0.93), rng.uniform(0.2, 0.7), rng.uniform(0.0, 0.015)
+
+
+def _lr(recipe: Mapping[str, Any], epoch: int, epochs: int) -> float:
+    base = float(recipe["learning_rate"])
+    warmup = int(recipe["warmup_epochs"])
+    if recipe["schedule"] == "constant":
+        return base
+    if recipe["schedule"] == "warmup_cosine" and epoch <= warmup:
+        return base * epoch / max(1, warmup)
+    progress = (epoch - 1) / max(1, epochs - 1)
+    return base * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def _history(
+    recipe: Mapping[str, Any],
+    epochs: int,
+    quality: float,
+    speed: float,
+    overfit: float,
+    rng: np.random.Generator,
+) -> list[dict[str, Any]]:
+    history = []
+    elapsed = 0.0
+    for epoch in range(1, epochs + 1):
+        progress = 1 - math.exp(-speed * epoch)
+        drift = overfit * max(0, epoch - 4)
+        train_auc = 0.5 + (quality + 0.05 - 0.5) * progress + rng.normal(0, 0.004)
+        val_auc = 0.5 + (quality - 0.5) * progress - drift + rng.normal(0, 0.01)
+        elapsed += 2.0 + rng.uniform(0, 0.3)
+        history.append(
+            {
+                "epoch": epoch,
+                "loss": 0.69 * (1 - progress) + 0.25 - 0.01 * epoch + rng.normal(0, 0.005),
+                "accuracy": 0.5 + (train_auc - 0.5) * 0.9,
+                "auc": min(train_auc, 0.999),
+                "val_loss": 0.69 * (1 - progress) + 0.32 + 3 * drift + rng.normal(0, 0.01),
+                "val_accuracy": 0.5 + (val_auc - 0.5) * 0.85,
+                "val_auc": min(val_auc, 0.999),
+                "lr": _lr(recipe, epoch, epochs),
+                "time_s": elapsed,
+            }
+        )
+    return history
+
+
+def _predictions(
+    workload: Mapping[str, Any], auc: float, rng: np.random.Generator
+) -> tuple[list[Any], list[Any]]:
+    n = int(workload["split_sizes"]["test"])
+    k = len(workload["class_names"])
+    from scipy.stats import norm
+
+    shift = math.sqrt(2) * norm.ppf(min(max(auc, 0.51), 0.99))
+    task = workload["task"]
+    if task == "binary":
+        y = rng.integers(0, 2, n)
+        logits = rng.normal(0, 1, n) + shift * y
+        return y.tolist(), (1 / (1 + np.exp(-(logits - shift / 2)))).tolist()
+    if task == "multiclass":
+        y = rng.integers(0, k, n)
+        logits = rng.normal(0, 1, (n, k))
+        logits[np.arange(n), y] += shift
+        probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        return y.tolist(), probs.tolist()
+    y = rng.integers(0, 2, (n, k))
+    logits = rng.normal(0, 1, (n, k)) + shift * y
+    return y.tolist(), (1 / (1 + np.exp(-(logits - shift / 2)))).tolist()
+
+
+def _accuracy(task: str, y_true: list[Any], y_score: list[Any]) -> float:
+    y, s = np.asarray(y_true), np.asarray(y_score)
+    if task == "multiclass":
+        return float((s.argmax(axis=1) == y).mean())
+    return float(((s >= 0.5) == (y == 1)).mean())
+
+
+def _auc(task: str, y_true: list[Any], y_score: list[Any]) -> float:
+    y, s = np.asarray(y_true), np.asarray(y_score)
+    if task == "multiclass":
+        return float(roc_auc_score(y, s, multi_class="ovr"))
+    return float(roc_auc_score(y, s, average="macro"))
+
+
+__all__ = [
+    "DIVERGED",
+    "FAILED",
+    "PRUNED",
+    "RUNNING",
+    "Outcome",
+    "add_study",
+    "build_storage",
+    "synthetic_trial",
+]

@@ -1,0 +1,408 @@
+"""bench.report: numbers, figures, HTML/Markdown/CSV, dashboard note and server."""
+
+from __future__ import annotations
+
+import json
+import math
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+from optuna_dashboard._note import get_note_from_system_attrs
+from report_fixtures import DIVERGED, FAILED, PRUNED, RUNNING, add_study, build_storage
+from rich.console import Console
+from scipy import stats
+
+import bench.report._report as report_module
+from bench.errors import BenchInputError
+from bench.report import (
+    ReportResult,
+    compare_to_best,
+    exclusion_reasons,
+    format_interval,
+    leaderboard_table,
+    performance_profile,
+    t_interval,
+    time_to_target,
+    write_report,
+)
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+XSS = "<script>alert(1)</script>"
+# Recipe index -> its (optimizer, patience): the grid is optimizer x patience.
+OUTCOMES = {(0, 1): PRUNED, (1, 2): FAILED, (2, 0): DIVERGED, (3, 2): RUNNING}
+
+
+@pytest.fixture(scope="module")
+def storage(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = build_storage(
+        tmp_path_factory.mktemp("report") / "bench.db",
+        study_name="sweep",
+        space={"optimizer": ["adamw", "sgd"], "patience": [3, 10]},
+        seeds=(0, 1, 2),
+        epochs=5,
+        class_names=["benign", XSS],
+        outcomes=OUTCOMES,
+    )
+    # Recipe 1 keeps one seed only: its interval and test are undefined.
+    add_study(
+        url,
+        study_name="classes",
+        task="multiclass",
+        space={"schedule": ["constant", "cosine", "warmup_cosine"]},
+        seeds=(0, 1),
+        epochs=4,
+        outcomes={(1, 1): FAILED},
+    )
+    add_study(
+        url,
+        study_name="broken",
+        space={"l2": [0.0]},
+        seeds=(0, 1),
+        outcomes={(0, 0): FAILED, (0, 1): FAILED},
+    )
+    return url
+
+
+@pytest.fixture(scope="module")
+def report(storage: str, tmp_path_factory: pytest.TempPathFactory) -> ReportResult:
+    return write_report("sweep", storage=storage, out_dir=tmp_path_factory.mktemp("out"))
+
+
+@pytest.fixture(scope="module")
+def stored(storage: str) -> list[optuna.trial.FrozenTrial]:
+    return optuna.load_study(study_name="sweep", storage=storage).get_trials(deepcopy=False)
+
+
+def _counted(stored: list[optuna.trial.FrozenTrial]) -> list[optuna.trial.FrozenTrial]:
+    return [
+        t
+        for t in stored
+        if t.state == optuna.trial.TrialState.COMPLETE
+        and t.user_attrs.get("stop_reason") != "diverged"
+    ]
+
+
+# ----------------------------------------------------------------------------- files
+
+
+def test_writes_every_file(report: ReportResult) -> None:
+    assert report.out_dir.name == "sweep"
+    for path in (report.index_html, report.report_md, report.trials_csv, report.summary_csv):
+        assert path.is_file() and path.stat().st_size > 0
+    names = {p.stem for p in report.figures}
+    assert {
+        "learning_curves_loss",
+        "learning_curves_auc",
+        "test_auc",
+        "generalization_gap",
+        "roc_curves",
+        "heatmaps",
+        "learning_rate",
+        "time_to_target",
+    } <= names
+    assert not [p for p in report.out_dir.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_every_figure_is_a_non_empty_png_and_an_svg(report: ReportResult) -> None:
+    for path in report.figures:
+        data = path.read_bytes()
+        if path.suffix == ".png":
+            assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 5000
+        else:
+            assert path.suffix == ".svg" and b"<svg" in data[:2000]
+
+
+def test_html_is_self_contained_and_embeds_every_figure(report: ReportResult) -> None:
+    page = report.index_html.read_text(encoding="utf-8")
+    assert page.count('src="data:image/png;base64,') == len(report.figures) // 2
+    assert "http://" not in page and "https://" not in page
+    headings = ("Study", "Leaderboard", "Figures", "Time to target per recipe", "Excluded trials")
+    for heading in headings:
+        assert f"<h2>{heading}</h2>" in page
+    assert "Welch&#x27;s unequal-variances t-test" in page
+
+
+def test_user_text_is_escaped_in_html(report: ReportResult) -> None:
+    page = report.index_html.read_text(encoding="utf-8")
+    assert XSS not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script" not in page
+
+
+def test_markdown_links_existing_figures(report: ReportResult) -> None:
+    text = report.report_md.read_text(encoding="utf-8")
+    links = [line.split("](", 1)[1].rstrip(")") for line in text.splitlines() if "![" in line]
+    assert len(links) == len(report.figures) // 2
+    assert all((report.out_dir / link).is_file() for link in links)
+    assert XSS not in text
+
+
+# ----------------------------------------------------------------------------- numbers
+
+
+def test_trials_csv_equals_the_database(report: ReportResult, stored) -> None:
+    csv = pd.read_csv(report.trials_csv).set_index("number")
+    assert len(csv) == len(stored)
+    for trial in stored:
+        row = csv.loc[trial.number]
+        assert row["state"] == trial.state.name
+        assert row["seed"] == trial.params["seed"]
+        assert row["params_optimizer"] == trial.params["optimizer"]
+        if "metrics" not in trial.user_attrs:
+            assert math.isnan(row["test_auc"])
+            continue
+        metrics = trial.user_attrs["metrics"]
+        assert row["test_auc"] == metrics["test"]["auc"]
+        assert row["val_loss"] == metrics["val"]["loss"]
+        assert row["gap_accuracy"] == trial.user_attrs["gap"]["accuracy"]
+        assert row["kept_epoch"] == trial.user_attrs["kept_epoch"]
+        assert row["epochs_run"] == trial.user_attrs["epochs_run"]
+        if "stop_reason" in trial.user_attrs:
+            assert row["stop_reason"] == trial.user_attrs["stop_reason"]
+        else:
+            assert pd.isna(row["stop_reason"])
+        if trial.value is not None:
+            assert row["value"] == trial.value
+
+
+def test_aggregate_and_interval_match_a_hand_computation(report: ReportResult, stored) -> None:
+    summary = pd.read_csv(report.summary_csv).set_index("recipe_label")
+    counted = _counted(stored)
+    for label in summary.index:
+        values = [
+            t.user_attrs["metrics"]["test"]["auc"]
+            for t in counted
+            if t.user_attrs["recipe_label"] == label
+        ]
+        n = len(values)
+        mean = sum(values) / n
+        assert summary.loc[label, "n"] == n
+        assert summary.loc[label, "test_auc_mean"] == pytest.approx(mean, rel=1e-12)
+        if n >= 2:
+            sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+            half = stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)
+            assert summary.loc[label, "test_auc_ci_low"] == pytest.approx(mean - half, rel=1e-9)
+            assert summary.loc[label, "test_auc_ci_high"] == pytest.approx(mean + half, rel=1e-9)
+    assert summary["test_auc_mean"].is_monotonic_decreasing
+    assert summary["vs_best"].iloc[0] == "best"
+
+
+def test_pruned_failed_diverged_running_are_excluded_and_listed(
+    report: ReportResult, stored
+) -> None:
+    assert report.excluded == {
+        "pruned": 1,
+        "failed": 1,
+        "diverged": 1,
+        "running": 1,
+        "incomplete": 0,
+    }
+    assert report.n_included == len(_counted(stored)) == report.n_trials - 4
+    assert report.leaderboard["n"].sum() == report.n_included
+    excluded = [t.number for t in stored if t not in _counted(stored)]
+    csv = pd.read_csv(report.trials_csv, keep_default_na=False).set_index("number")
+    assert sorted(csv.index[csv["excluded"] != ""]) == sorted(excluded)
+    page = report.index_html.read_text(encoding="utf-8")
+    section = page.split("<h2>Excluded trials</h2>", 1)[1].split("<h2>", 1)[0]
+    for number in excluded:
+        assert f"<tr><td>{number}</td>" in section  # the trial number, in its own cell
+    assert "still running" in page
+
+
+def test_leaderboard_says_n1_and_not_testable(storage: str, tmp_path: Path) -> None:
+    result = write_report("classes", storage=storage, out_dir=tmp_path)
+    lonely = result.leaderboard[result.leaderboard["n"] == 1].iloc[0]
+    assert lonely["vs_best"] in ("not testable", "best")
+    assert math.isnan(lonely["test_auc_ci_low"])
+    page = result.index_html.read_text(encoding="utf-8")
+    assert "(n=1)" in page
+    assert any(p.stem == "roc_curves" for p in result.figures)
+    assert not any(p.stem == "heatmaps" for p in result.figures)  # a one-field sweep
+
+
+def test_study_without_included_trials_still_reports_its_failures(
+    storage: str, tmp_path: Path
+) -> None:
+    result = write_report("broken", storage=storage, out_dir=tmp_path, write_note=False)
+    assert result.leaderboard.empty and result.figures == ()
+    assert result.excluded["failed"] == 2
+    assert "nothing to compare" in result.index_html.read_text(encoding="utf-8")
+
+
+def test_leaderboard_table_prints_labels_literally(report: ReportResult) -> None:
+    table = leaderboard_table(report.leaderboard, title="sweep")
+    assert table.row_count == len(report.leaderboard)
+    console = Console(width=250, record=True)
+    console.print(table)
+    assert "optimizer=" in console.export_text()
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+def test_unknown_study_is_an_error_and_writes_nothing(storage: str, tmp_path: Path) -> None:
+    with pytest.raises(BenchInputError, match="study 'nope' not found"):
+        write_report("nope", storage=storage, out_dir=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_failure_while_writing_keeps_the_previous_report(
+    storage: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = write_report("broken", storage=storage, out_dir=tmp_path, write_note=False)
+    before = first.index_html.read_text(encoding="utf-8")
+
+    def explode(*args: object, **kwargs: object) -> str:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(report_module, "render_markdown", explode)
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_report("broken", storage=storage, out_dir=tmp_path, write_note=False)
+    assert first.index_html.read_text(encoding="utf-8") == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken"]
+
+
+# ----------------------------------------------------------------------------- dashboard
+
+
+def test_leaderboard_is_the_dashboard_note(report: ReportResult, storage: str) -> None:
+    assert report.note_written
+    opened = optuna.storages.get_storage(storage)
+    attrs = opened.get_study_system_attrs(opened.get_study_id_from_name("sweep"))
+    note = get_note_from_system_attrs(attrs, None)["body"]
+    assert note.startswith("## bench report")
+    assert "optimizer=" in note and "Welch" in note
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_dashboard_serves_the_study(storage: str) -> None:
+    port = _free_port()
+    code = (
+        "from bench.report import serve_dashboard; "
+        f"serve_dashboard(storage={storage!r}, host='127.0.0.1', port={port})"
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 20
+        body = None
+        while time.monotonic() < deadline and body is None:
+            try:
+                url = f"http://127.0.0.1:{port}/api/studies"
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    body = json.loads(response.read())
+            except OSError:
+                assert server.poll() is None, "the dashboard exited"
+                time.sleep(0.2)
+        assert body is not None, "the dashboard did not answer within 20 s"
+        assert "sweep" in {s["study_name"] for s in body["study_summaries"]}
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_dashboard_rejects_a_bad_port(storage: str) -> None:
+    from bench.report import serve_dashboard
+
+    with pytest.raises(BenchInputError, match="--port"):
+        serve_dashboard(storage=storage, port=70000)
+
+
+# ----------------------------------------------------------------------------- statistics
+
+
+def test_t_interval_and_formatting() -> None:
+    low, high = t_interval([0.80, 0.82, 0.84])
+    half = stats.t.ppf(0.975, 2) * 0.02 / math.sqrt(3)
+    assert (low, high) == pytest.approx((0.82 - half, 0.82 + half))
+    assert all(math.isnan(v) for v in t_interval([0.8]))
+    assert format_interval(0.82, low, high, 3) == f"0.820 ± {half:.3f}"
+    assert format_interval(0.8, math.nan, math.nan, 1) == "0.800 (n=1)"
+
+
+def _frame(values: dict[str, list[float]], column: str = "test_auc") -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"recipe_label": label, column: v} for label, vs in values.items() for v in vs]
+    )
+
+
+def test_welch_test_against_the_best() -> None:
+    values = {"a": [0.90, 0.91, 0.92], "b": [0.89, 0.91, 0.93], "c": [0.70, 0.71, 0.72], "d": [0.5]}
+    result = compare_to_best(_frame(values), ["a", "b", "c", "d"]).set_index("recipe_label")
+    assert result["vs_best"].to_dict() == {
+        "a": "best",
+        "b": "indistinguishable",
+        "c": "worse",
+        "d": "not testable",
+    }
+    expected = stats.ttest_ind(values["a"], values["b"], equal_var=False).pvalue
+    assert result.loc["b", "p_value"] == pytest.approx(expected)
+    flat = compare_to_best(_frame({"a": [0.9, 0.9], "b": [0.9, 0.9]}), ["a", "b"])
+    assert flat["vs_best"].tolist() == ["best", "indistinguishable"]
+
+
+def test_exclusion_reasons() -> None:
+    trials = pd.DataFrame(
+        {
+            "state": ["COMPLETE", "COMPLETE", "PRUNED", "FAIL", "RUNNING", "COMPLETE", "FAIL"],
+            "stop_reason": ["completed", "diverged", "pruned", None, None, "completed", "diverged"],
+            "test_auc": [0.8, 0.5, 0.6, np.nan, np.nan, np.nan, np.nan],
+            "test_accuracy": [0.7, 0.5, 0.6, np.nan, np.nan, np.nan, np.nan],
+            "val_auc": [0.8, 0.5, 0.6, np.nan, np.nan, np.nan, np.nan],
+            "val_accuracy": [0.7, 0.5, 0.6, np.nan, np.nan, np.nan, np.nan],
+        }
+    )
+    assert exclusion_reasons(trials).tolist() == [
+        "",
+        "diverged",
+        "pruned",
+        "failed",
+        "running",
+        "incomplete",
+        "diverged",
+    ]
+
+
+def test_time_to_target_and_profile() -> None:
+    included = pd.DataFrame(
+        {
+            "number": [0, 1, 2],
+            "recipe_label": ["fast", "slow", "slow"],
+            "seed": [0, 0, 1],
+            "val_auc": [0.90, 0.80, 0.60],
+        }
+    )
+    curves = {0: [0.5, 0.86, 0.9], 1: [0.5, 0.6, 0.7, 0.855], 2: [0.5, 0.55, 0.6, 0.6]}
+    histories = pd.DataFrame(
+        [
+            {"number": n, "epoch": e, "val_auc": v, "time_s": 10.0 * e}
+            for n, curve in curves.items()
+            for e, v in enumerate(curve, start=1)
+        ]
+    )
+    ttt = time_to_target(included, histories)
+    assert ttt is not None and ttt.target == pytest.approx(0.95 * 0.90)
+    per_trial = ttt.per_trial.set_index("number")
+    assert per_trial["epochs"].tolist() == [2.0, 4.0, math.inf]
+    assert per_trial["seconds_ratio"].tolist() == [1.0, 2.0, math.inf]
+    per_recipe = ttt.per_recipe.set_index("recipe_label")
+    assert per_recipe.loc["slow", "reached"] == 1 and per_recipe.loc["slow", "n"] == 2
+    profile = performance_profile(ttt.per_trial, column="epochs_ratio", taus=np.array([1.0, 2.0]))
+    fractions = profile.set_index(["recipe_label", "tau"])["fraction"]
+    assert fractions[("fast", 1.0)] == 1.0
+    assert fractions[("slow", 1.0)] == 0.0 and fractions[("slow", 2.0)] == 0.5
