@@ -125,7 +125,7 @@ def add_study(
         "task": task,
         "preset": "tiny",
         "class_names": list(class_names),
-        "split_sizes": {"train": 400, "val": 100, "test": n_test},
+        "sizes": {"train": 400, "val": 100, "test": n_test},
         "content_hash": "0" * 12,
     }
     grid = itertools.product(*space.values())
@@ -313,7 +313,7 @@ def _history(
 def _predictions(
     workload: Mapping[str, Any], auc: float, rng: np.random.Generator
 ) -> tuple[list[Any], list[Any]]:
-    n = int(workload["split_sizes"]["test"])
+    n = int(workload["sizes"]["test"])
     k = len(workload["class_names"])
     from scipy.stats import norm
 

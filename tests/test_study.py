@@ -9,44 +9,16 @@ from pathlib import Path
 
 import optuna
 import pytest
+from conftest import TINY_SPEC
 from optuna.trial import TrialState
 
 from bench.cli import main
 from bench.spec import builtin_spec_paths, load_spec
 
-TINY_SPEC = """
-name = "tiny"
-description = "two optimizers, two seeds, two epochs"
-seeds = [0, 1]
-epochs = 2
-
-[workload]
-dataset = "digits"
-train_size = 120
-
-[[variants]]
-name = "adam"
-optimizer = "adam"
-
-[[variants]]
-name = "sgd"
-optimizer = "sgd"
-learning_rate = 0.01
-"""
-
 
 def _write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
-
-
-@pytest.fixture(scope="module")
-def tiny_study(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("study")
-    spec = _write(folder / "tiny.toml", TINY_SPEC)
-    url = f"sqlite:///{folder / 'bench.db'}"
-    assert main(["run", "--study", str(spec), "--storage", url]) == 0
-    return spec, url
 
 
 def test_every_trial_is_stored_with_its_result_for_optuna(tiny_study):
@@ -65,7 +37,7 @@ def test_every_trial_is_stored_with_its_result_for_optuna(tiny_study):
         assert attrs["stop_reason"] in ("completed", "early_stopped")
         assert attrs["seed"] == t.params["seed"] == attrs["recipe"]["seed"]
         assert attrs["recipe_label"] == t.params["variant"]
-        assert attrs["workload"]["sizes"]["train"] == 120
+        assert attrs["workload"]["sizes"] == {"train": 120, "val": 60, "test": 60}
         assert len(attrs["test_predictions"]["y_score"]) == attrs["workload"]["sizes"]["test"]
         assert {"tensorflow", "keras", "optuna"} <= set(attrs["versions"])
     assert study.user_attrs["spec"]["name"] == "tiny"
@@ -76,7 +48,10 @@ def test_the_optuna_command_line_reads_the_trials(tiny_study):
     optuna_cli = Path(sys.executable).with_name("optuna")
     run = subprocess.run(
         [str(optuna_cli), "trials", "--storage", url, "--study-name", "tiny", "-f", "json"],
-        capture_output=True, text=True, timeout=120, check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     rows = json.loads(run.stdout)
     assert len(rows) == 4
@@ -92,7 +67,8 @@ def test_rerunning_resumes_without_running_anything_again(tiny_study, capsys):
 
 def test_a_changed_spec_never_mixes_with_the_stored_trials(tiny_study, tmp_path, capsys):
     _, url = tiny_study
-    changed = _write(tmp_path / "tiny.toml", TINY_SPEC.replace("epochs = 2", "epochs = 1"))
+    spec, _ = tiny_study
+    changed = _write(tmp_path / "tiny.toml", spec.read_text().replace("epochs = 2", "epochs = 1"))
     assert main(["run", "--study", str(changed), "--storage", url, "--n-trials", "2"]) == 0
     err = " ".join(capsys.readouterr().err.split())
     assert "different spec" in err and "tiny-v2" in err
@@ -102,17 +78,33 @@ def test_a_changed_spec_never_mixes_with_the_stored_trials(tiny_study, tmp_path,
 
 
 def test_two_jobs_on_a_grid_leave_exactly_one_complete_trial_per_cell(tmp_path):
-    spec = _write(tmp_path / "grid.toml", TINY_SPEC.replace('name = "tiny"', 'name = "grid"')
-                  .replace("epochs = 2", "epochs = 1"))
+    text = TINY_SPEC.format(npz="x").replace('name = "tiny"', 'name = "grid"')
+    text = text.replace("epochs = 2", "epochs = 1")
+    text = text.replace('dataset = "npz:x"', 'dataset = "digits"\ntrain_size = 120')
+    spec = _write(tmp_path / "grid.toml", text)
     url = f"sqlite:///{tmp_path / 'bench.db'}"
     run = subprocess.run(
-        [sys.executable, "-m", "bench", "run", "--study", str(spec), "--storage", url,
-         "--jobs", "2"], capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "run",
+            "--study",
+            str(spec),
+            "--storage",
+            url,
+            "--jobs",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert run.returncode == 0, run.stderr
     trials = optuna.load_study(study_name="grid", storage=url).trials
-    complete = [(t.params["variant"], t.params["seed"]) for t in trials
-                if t.state == TrialState.COMPLETE]
+    complete = [
+        (t.params["variant"], t.params["seed"]) for t in trials if t.state == TrialState.COMPLETE
+    ]
     assert sorted(complete) == [("adam", 0), ("adam", 1), ("sgd", 0), ("sgd", 1)]
 
 
@@ -125,9 +117,11 @@ def test_a_pruned_trial_is_stored_as_pruned_with_its_stop_reason(small_workload)
     from bench.study import TrialObjective
 
     spec = load_spec("optimizers").with_overrides(epochs=3)
-    study = optuna.create_study(direction="maximize", pruner=_PruneAfterFirstReport(),
-                                sampler=optuna.samplers.GridSampler(
-                                    {"variant": ["adam"], "seed": [0]}))
+    study = optuna.create_study(
+        direction="maximize",
+        pruner=_PruneAfterFirstReport(),
+        sampler=optuna.samplers.GridSampler({"variant": ["adam"], "seed": [0]}),
+    )
     study.optimize(TrialObjective(spec, small_workload), n_trials=1)
     (trial,) = study.trials
     assert trial.state == TrialState.PRUNED
@@ -136,14 +130,28 @@ def test_a_pruned_trial_is_stored_as_pruned_with_its_stop_reason(small_workload)
 
 
 def test_builtin_studies_load_and_list(capsys):
-    assert {"optimizers", "regularization", "early-stopping", "schedulers", "seed-recipes",
-            "tuned"} <= set(builtin_spec_paths())
+    assert {
+        "optimizers",
+        "regularization",
+        "early-stopping",
+        "schedulers",
+        "seed-recipes",
+        "tuned",
+    } <= set(builtin_spec_paths())
     assert main(["studies"]) == 0
     out = capsys.readouterr().out
     assert "optimizers" in out and "tuned" in out
     optimizers = load_spec("optimizers")
     assert {v["optimizer"] for v in optimizers.variants.values()} == {
-        "adam", "adamw", "sgd", "sgd_momentum", "adagrad", "rmsprop", "nadam", "lion"}
+        "adam",
+        "adamw",
+        "sgd",
+        "sgd_momentum",
+        "adagrad",
+        "rmsprop",
+        "nadam",
+        "lion",
+    }
     assert len(optimizers.seeds) >= 2
 
 
@@ -157,17 +165,20 @@ def test_show_prints_the_spec_and_progress(tiny_study, capsys):
 @pytest.mark.parametrize(
     ("change", "fragment"),
     [
-        (("seeds = [0, 1]", "seeds = [0, 1]\ncolour = 'red'"),
-         "top level: unknown field 'colour'"),
+        (("seeds = [0, 1]", "seeds = [0, 1]\ncolour = 'red'"), "top level: unknown field 'colour'"),
         (("epochs = 2", "epochs = 'two'"), "epochs: got 'two'; expected an integer"),
-        (('optimizer = "sgd"', 'optimizer = "adamax"'),
-         "variants[1].optimizer: got 'adamax'; expected one of adam"),
-        (("seeds = [0, 1]", "seeds = [0, 1]\nsampler = 'bayes'"),
-         "sampler: got 'bayes'; expected one of grid, random, tpe, qmc"),
+        (
+            ('optimizer = "sgd"', 'optimizer = "adamax"'),
+            "variants[1].optimizer: got 'adamax'; expected one of adam",
+        ),
+        (
+            ("seeds = [0, 1]", "seeds = [0, 1]\nsampler = 'bayes'"),
+            "sampler: got 'bayes'; expected one of grid, random, tpe, qmc",
+        ),
     ],
 )
 def test_bad_specs_exit_2_naming_file_and_field(tmp_path, capsys, change, fragment):
-    spec = _write(tmp_path / "bad.toml", TINY_SPEC.replace(*change))
+    spec = _write(tmp_path / "bad.toml", TINY_SPEC.format(npz="unused").replace(*change))
     url = f"sqlite:///{tmp_path / 'bench.db'}"
     assert main(["run", "--study", str(spec), "--storage", url]) == 2
     err = capsys.readouterr().err.strip()
@@ -178,11 +189,15 @@ def test_bad_specs_exit_2_naming_file_and_field(tmp_path, capsys, change, fragme
 def test_unknown_optimizer_in_the_search_space_and_an_empty_space(tmp_path, capsys):
     base = 'name = "s"\ndescription = "d"\n'
     cases = {
-        "space.toml": (base + '[search_space]\noptimizer = ["adam", "adamax"]\n',
-                       "search_space.optimizer[1]: got 'adamax'"),
+        "space.toml": (
+            base + '[search_space]\noptimizer = ["adam", "adamax"]\n',
+            "search_space.optimizer[1]: got 'adamax'",
+        ),
         "empty.toml": (base + "[search_space]\n", "search_space: empty"),
-        "unknown.toml": (base + "[search_space]\nlr = [0.1]\n",
-                         "search_space.lr: unknown recipe field 'lr'"),
+        "unknown.toml": (
+            base + "[search_space]\nlr = [0.1]\n",
+            "search_space.lr: unknown recipe field 'lr'",
+        ),
     }
     for name, (text, fragment) in cases.items():
         spec = _write(tmp_path / name, text)
@@ -194,3 +209,11 @@ def test_unknown_optimizer_in_the_search_space_and_an_empty_space(tmp_path, caps
 def test_unknown_study_name_lists_the_builtin_ones(capsys):
     assert main(["run", "--study", "nope"]) == 2
     assert "built-in studies: early-stopping" in capsys.readouterr().err
+
+
+def test_a_bad_dataset_in_the_spec_exits_2_and_creates_no_study(tmp_path, capsys):
+    spec = _write(tmp_path / "s.toml", TINY_SPEC.format(npz=tmp_path / "missing.npz"))
+    url = f"sqlite:///{tmp_path / 'bench.db'}"
+    assert main(["run", "--study", str(spec), "--storage", url]) == 2
+    assert "missing.npz" in capsys.readouterr().err
+    assert not (tmp_path / "bench.db").exists()

@@ -222,12 +222,16 @@ def _curves(
             style="split",
             hue_order=["train", "validation"],
             style_order=["train", "validation"],
-            errorbar=_band,
+            # The seeds' range, not a t interval: with two or three seeds a t band is
+            # wider than the metric's whole scale and hides the curves it should frame.
+            errorbar=("pi", 100),
             legend=ax is axes.flat[0],
             ax=ax,
         )
         ax.set_title(_wrap(label), fontsize=8)
         ax.set(xlabel="epoch", ylabel=what)
+        if metric == "auc":
+            ax.set_ylim(0.0, 1.02)
         if not pd.isna(kept.get(label)):
             ax.axvline(float(kept[label]), color="0.55", linestyle=":", linewidth=1)
     for index in range(len(labels), nrows * ncols):
@@ -239,9 +243,9 @@ def _curves(
     fig.subplots_adjust(hspace=0.45, wspace=0.08)  # fixed spacing: tight_layout costs a draw
     caption = (
         f"Train (solid) and validation (dashed) {what} per epoch, one panel per recipe in "
-        "leaderboard order: the line is the mean over seeds and the band its 95% Student-t "
-        "interval (no band where only one seed ran that far); the dotted line is the median "
-        "kept epoch. Read the distance between the two lines as the generalization gap "
+        "leaderboard order: the line is the mean over seeds and the band spans the lowest "
+        "to the highest seed (no band where only one seed ran that far); the dotted line is "
+        "the median kept epoch. Read the distance between the two lines as the generalization gap "
         "growing or shrinking over training, and a validation curve that turns while the "
         "train curve keeps improving as overfitting. After early stops fewer seeds "
         "contribute to the late epochs." + _shown_note(data, MAX_CURVE_RECIPES)

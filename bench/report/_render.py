@@ -237,15 +237,26 @@ def _spec_items(content: ReportContent) -> list[tuple[str, str]]:
     )
     if workload.get("class_names"):
         items.append(("classes", ", ".join(str(c) for c in workload["class_names"])))
-    if isinstance(workload.get("split_sizes"), Mapping):
-        items.append(("splits", _pairs(workload["split_sizes"])))
+    if isinstance(workload.get("sizes"), Mapping):
+        items.append(("splits", _pairs(workload["sizes"])))
     if isinstance(spec.get("objective"), Mapping):
         objective = spec["objective"]
         items.append(
             ("objective", f"{objective.get('direction', '')} {objective.get('metric', '')}")
         )
-    if isinstance(spec.get("search_space"), Mapping):
+    if isinstance(spec.get("search_space"), Mapping) and spec["search_space"]:
         items.append(("search space", _pairs(spec["search_space"])))
+    if isinstance(spec.get("variants"), Mapping) and spec["variants"]:
+        items.append(
+            (
+                "variants",
+                "; ".join(
+                    f"{name}: {_pairs(fields)}"
+                    for name, fields in spec["variants"].items()
+                    if isinstance(fields, Mapping)
+                ),
+            )
+        )
     if isinstance(spec.get("fixed"), Mapping):
         items.append(("fixed recipe", _pairs(spec["fixed"])))
     for key in ("seeds", "epochs", "sampler", "pruner"):
