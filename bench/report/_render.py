@@ -137,8 +137,9 @@ TERMINAL_COLUMNS: tuple[str, ...] = (
     "recipe",
     "n",
     "test AUC",
-    "val AUC",
     "gap (acc)",
+    "kept epoch",
+    "wall time (s)",
     "vs best",
 )
 
