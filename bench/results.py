@@ -22,6 +22,7 @@ import numpy as np
 import optuna
 import pandas as pd
 
+from bench._schema import HISTORY_FIELDS, METRIC_NAMES, SPLITS
 from bench.errors import BenchInputError
 from bench.storage import open_storage
 
@@ -39,18 +40,7 @@ __all__ = [
     "load_trials",
 ]
 
-SPLITS: tuple[str, ...] = ("train", "val", "test")
-METRIC_NAMES: tuple[str, ...] = ("loss", "accuracy", "auc")
-HISTORY_COLUMNS: tuple[str, ...] = (
-    "loss",
-    "accuracy",
-    "auc",
-    "val_loss",
-    "val_accuracy",
-    "val_auc",
-    "lr",
-    "time_s",
-)
+HISTORY_COLUMNS: tuple[str, ...] = HISTORY_FIELDS[1:]
 
 # Columns every trials frame has, whatever the trials hold, so code downstream never
 # needs to ask whether a column exists (a study of only failed trials still has them).

@@ -370,24 +370,6 @@ class _BudgetCallback:
             study.stop()
 
 
-def _worker_main(
-    spec: StudySpec,
-    storage_url: str,
-    study_name: str,
-    budget: int,
-    timeout: float | None,
-    jobs: int,
-) -> None:
-    run_worker(
-        spec,
-        storage_url=storage_url,
-        study_name=study_name,
-        budget=budget,
-        timeout=timeout,
-        jobs=jobs,
-    )
-
-
 def start_workers(
     spec: StudySpec,
     *,
@@ -403,8 +385,15 @@ def start_workers(
     context = multiprocessing.get_context("spawn")
     processes = [
         context.Process(
-            target=_worker_main,
-            args=(spec, storage_url, study_name, budget, timeout, jobs),
+            target=run_worker,
+            args=(spec,),
+            kwargs={
+                "storage_url": storage_url,
+                "study_name": study_name,
+                "budget": budget,
+                "timeout": timeout,
+                "jobs": jobs,
+            },
             name=f"bench-worker-{i}",
         )
         for i in range(jobs)

@@ -15,22 +15,11 @@ from typing import Any
 import numpy as np
 
 from bench._keras import keras
+from bench._schema import EPOCH_METRICS
 from bench.recipe import Recipe, build_callbacks, build_optimizer, build_regularizer
 from bench.workload import Split, Workload, make_pipeline
 from bench.workload._model import build_vit
 
-STOP_REASONS = ("completed", "early_stopped", "pruned", "diverged")
-HISTORY_FIELDS = (
-    "epoch",
-    "loss",
-    "accuracy",
-    "auc",
-    "val_loss",
-    "val_accuracy",
-    "val_auc",
-    "lr",
-    "time_s",
-)
 EpochHook = Callable[[dict[str, float]], bool]
 
 
@@ -289,7 +278,7 @@ class _HistoryRecorder(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None) -> None:
         logs = logs or {}
         record = {"epoch": epoch + 1}
-        for name in HISTORY_FIELDS[1:-2]:
+        for name in EPOCH_METRICS:
             record[name] = float(logs.get(name, float("nan")))
         record["lr"] = self._lr
         record["time_s"] = time.perf_counter() - self._start

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from bench._schema import HISTORY_FIELDS
 from bench.recipe import Recipe
-from bench.trial import HISTORY_FIELDS, run_trial
+from bench.trial import run_trial
 
 # A high rate without dropout: validation loss bottoms out early, then rises.
 OVERFIT = {
