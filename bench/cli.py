@@ -369,9 +369,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from bench.storage import default_storage_url
 
     url = args.storage or default_storage_url()
-    names = args.study or list_study_names(url)
+    # Named studies must exist and hold trials; when none is named, every study that
+    # holds trials is reported (one created by an interrupted first run has none).
+    names = args.study or list_study_names(url, with_trials=True)
     if not names:
-        raise BenchInputError(f"--storage {url}: holds no studies; run 'bench run' first")
+        raise BenchInputError(f"--storage {url}: holds no trials yet; run 'bench run' first")
     out, err = Console(), Console(stderr=True)
     for name in names:
         result = write_report(name, storage=url, out_dir=args.out)

@@ -127,14 +127,17 @@ class StudyResults:
         return Predictions(y_true=y_true, y_score=y_score)
 
 
-def list_study_names(storage: str) -> list[str]:
-    """The names of the studies in ``storage``, sorted.
+def list_study_names(storage: str, *, with_trials: bool = False) -> list[str]:
+    """The names of the studies in ``storage``, sorted; ``with_trials`` skips empty ones.
 
     Example:
         >>> list_study_names("sqlite:///runs/bench.db")  # doctest: +SKIP
         ['optimizers', 'tuned']
     """
-    return sorted(optuna.get_all_study_names(open_storage(storage, create=False)))
+    opened = open_storage(storage, create=False)
+    if not with_trials:
+        return sorted(optuna.get_all_study_names(opened))
+    return sorted(s.study_name for s in optuna.get_all_study_summaries(opened) if s.n_trials)
 
 
 def load_results(study_name: str, *, storage: str) -> StudyResults:

@@ -136,7 +136,9 @@ def make_sampler(spec: StudySpec) -> optuna.samplers.BaseSampler:
         base = optuna.samplers.TPESampler(seed=0, n_startup_trials=6)
     else:
         base = optuna.samplers.QMCSampler(seed=0, warn_independent_sampling=False)
-    return optuna.samplers.PartialFixedSampler({SEED: spec.seeds[0]}, base)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.PartialFixedSampler({SEED: spec.seeds[0]}, base)
 
 
 def make_pruner(spec: StudySpec) -> optuna.pruners.BasePruner:
@@ -192,9 +194,8 @@ class TrialObjective:
         sampled = suggest(trial, self.spec)
         if self.spec.sampler == "grid":
             self._refuse_duplicate_cell(trial)
-        elif not trial.system_attrs.get("fixed_params"):
-            for seed in self.spec.seeds[1:]:
-                trial.study.enqueue_trial({**sampled, SEED: seed})
+        elif sampled[SEED] == self.spec.seeds[0]:
+            self._queue_other_seeds(trial, sampled)
         recipe = self.spec.recipe(sampled)
         label = recipe_label(sampled)
         trial.set_user_attr("recipe_label", label)
@@ -237,6 +238,18 @@ class TrialObjective:
             return trial.should_prune()
 
         return on_epoch
+
+    def _queue_other_seeds(self, trial: optuna.Trial, sampled: dict[str, Any]) -> None:
+        # Idempotent: a retried first-seed trial must not queue the other seeds twice.
+        planned = [
+            t.params or t.system_attrs.get("fixed_params", {})
+            for t in trial.study.get_trials(deepcopy=False)
+            if t.number != trial.number
+        ]
+        for seed in self.spec.seeds[1:]:
+            params = {**sampled, SEED: seed}
+            if params not in planned:
+                trial.study.enqueue_trial(params)
 
     def _refuse_duplicate_cell(self, trial: optuna.Trial) -> None:
         cell = trial.params

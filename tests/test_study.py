@@ -217,3 +217,34 @@ def test_a_bad_dataset_in_the_spec_exits_2_and_creates_no_study(tmp_path, capsys
     assert main(["run", "--study", str(spec), "--storage", url]) == 2
     assert "missing.npz" in capsys.readouterr().err
     assert not (tmp_path / "bench.db").exists()
+
+
+def test_a_sampled_recipe_runs_once_per_seed(small_workload, tmp_path):
+    from bench.spec import parse_spec
+    from bench.storage import open_storage
+    from bench.study import open_study, run_worker
+
+    spec = parse_spec(
+        {
+            "name": "sampled",
+            "description": "random rates",
+            "sampler": "random",
+            "seeds": [3, 7],
+            "epochs": 1,
+            "budget": {"n_trials": 4},
+            "search_space": {"learning_rate": {"low": 1e-4, "high": 1e-2, "log": True}},
+        },
+        source="test",
+    )
+    url = f"sqlite:///{tmp_path / 'bench.db'}"
+    handle = open_study(spec, storage=open_storage(url))
+    run_worker(
+        spec, storage_url=url, study_name=handle.name, budget=spec.budget, workload=small_workload
+    )
+    trials = optuna.load_study(study_name="sampled", storage=url).trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 4
+    seeds_by_rate: dict[float, list[int]] = {}
+    for t in trials:
+        seeds_by_rate.setdefault(t.params["learning_rate"], []).append(t.params["seed"])
+    assert len(seeds_by_rate) == 2
+    assert all(sorted(seeds) == [3, 7] for seeds in seeds_by_rate.values())
