@@ -51,6 +51,12 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.RDBStorage
                 grace_period=HEARTBEAT_GRACE_S,
                 heartbeat_stale_trial_callback=retry_callback(max_retry=2),
             )
+    except ImportError:
+        driver = url.split(":", 1)[0]
+        raise BenchInputError(
+            f"--storage {url}: no database driver for {driver!r} is installed; for "
+            "PostgreSQL: pip install 'psycopg[binary]'"
+        ) from None
     except Exception as error:  # SQLAlchemy raises many types for a bad URL or server
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
         raise BenchInputError(
