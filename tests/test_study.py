@@ -248,3 +248,16 @@ def test_a_sampled_recipe_runs_once_per_seed(small_workload, tmp_path):
         seeds_by_rate.setdefault(t.params["learning_rate"], []).append(t.params["seed"])
     assert len(seeds_by_rate) == 2
     assert all(sorted(seeds) == [3, 7] for seeds in seeds_by_rate.values())
+
+
+@pytest.mark.parametrize(
+    ("url", "fragment"),
+    [
+        ("mysql://user:pw@127.0.0.1/bench", "no database driver for 'mysql'"),
+        ("nosuchdb://somewhere", "cannot open"),
+    ],
+)
+def test_a_storage_that_cannot_be_opened_exits_2(url, fragment, capsys):
+    assert main(["run", "--study", "optimizers", "--storage", url, "--epochs", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and f"--storage {url}" in err and fragment in err
