@@ -301,7 +301,7 @@ def remaining_trials(handle: StudyHandle, spec: StudySpec, *, budget: int) -> in
         done = {
             tuple(sorted(t.params.items()))
             for t in trials
-            if t.state in (*FINISHED, TrialState.RUNNING, TrialState.WAITING)
+            if t.state in (*FINISHED, TrialState.RUNNING)
             or t.user_attrs.get("stop_reason") == "diverged"
         }
         return max(0, budget - len(done))

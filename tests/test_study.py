@@ -261,3 +261,54 @@ def test_a_storage_that_cannot_be_opened_exits_2(url, fragment, capsys):
     assert main(["run", "--study", "optimizers", "--storage", url, "--epochs", "1"]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and f"--storage {url}" in err and fragment in err
+
+
+class _InterruptLastTrial:
+    """A display that presses Ctrl-C during the fourth (last) trial's first epoch, so
+    that the queued copy of that trial is all that is left to run on resume."""
+
+    def __init__(self) -> None:
+        self.started = 0
+
+    def trial_started(self, number, label, seed, epochs) -> None:
+        self.started += 1
+
+    def epoch_ended(self, record) -> None:
+        if self.started == 4:
+            raise KeyboardInterrupt
+
+    def trial_ended(self, trial) -> None:
+        pass
+
+
+def test_an_interrupted_grid_resumes_and_runs_every_cell_once(small_workload, tmp_path, capsys):
+    from bench.spec import load_spec
+    from bench.storage import open_storage
+    from bench.study import open_study, run_worker
+
+    text = TINY_SPEC.format(npz="x").replace('name = "tiny"', 'name = "resume"')
+    text = text.replace("epochs = 2", "epochs = 1")
+    text = text.replace('dataset = "npz:x"', 'dataset = "digits"\ntrain_size = 160')
+    spec_path = _write(tmp_path / "resume.toml", text)
+    spec = load_spec(str(spec_path))
+    url = f"sqlite:///{tmp_path / 'bench.db'}"
+    handle = open_study(spec, storage=open_storage(url))
+    with pytest.raises(KeyboardInterrupt):
+        run_worker(
+            spec,
+            storage_url=url,
+            study_name=handle.name,
+            budget=spec.budget,
+            workload=small_workload,
+            reporter=_InterruptLastTrial(),
+        )
+    states = [t.state for t in optuna.load_study(study_name="resume", storage=url).trials]
+    assert states == [TrialState.COMPLETE] * 3 + [TrialState.FAIL]
+
+    assert main(["run", "--study", str(spec_path), "--storage", url]) == 0
+    assert "1 interrupted trial(s) queued again" in " ".join(capsys.readouterr().err.split())
+    trials = optuna.load_study(study_name="resume", storage=url).trials
+    complete = sorted(
+        (t.params["variant"], t.params["seed"]) for t in trials if t.state == TrialState.COMPLETE
+    )
+    assert complete == [("adam", 0), ("adam", 1), ("sgd", 0), ("sgd", 1)]
