@@ -9,7 +9,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -238,7 +237,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from bench import study as studies
     from bench.spec import load_spec
-    from bench.storage import default_storage_url, open_storage
+    from bench.storage import default_storage_url
 
     if args.jobs < 1:
         raise BenchInputError(f"--jobs: got {args.jobs}; expected an integer >= 1")
@@ -249,32 +248,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
     spec = load_spec(args.study).with_overrides(epochs=args.epochs, dataset=args.dataset)
     url = args.storage or default_storage_url()
     from bench.console import StudyDisplay, stderr_console
-    from bench.workload import load_workload
 
-    # Load the data before touching the storage: a bad dataset writes nothing.
-    workload = load_workload(
-        spec.dataset, preset=spec.preset, split_seed=spec.split_seed, train_size=spec.train_size
-    )
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the display says what matters
-    handle = studies.open_study(spec, storage=open_storage(url))
+    run = studies.prepare_run(spec, storage_url=url, n_trials=args.n_trials)
+    handle, budget, remaining = run.handle, run.budget, run.remaining
     if handle.renamed_from:
         stderr_console.print(
             f"[yellow]study {handle.renamed_from!r} in {url} was run with a different spec; "
             f"this spec runs as {handle.name!r}[/]"
         )
-    requeued = studies.requeue_interrupted(handle)
-    budget = args.n_trials or spec.budget
-    remaining = studies.remaining_trials(handle, spec, budget=budget)
     verb = "created" if handle.created else "resuming"
     stderr_console.print(
         f"{verb} study [bold]{handle.name}[/] ({spec.description}): {budget - remaining} of "
         f"{budget} trials done, {remaining} to run"
-        + (f", {requeued} interrupted trial(s) queued again" if requeued else "")
+        + (f", {run.requeued} interrupted trial(s) queued again" if run.requeued else "")
         + f"; {args.jobs} worker(s)"
     )
-    timeout = args.timeout or spec.timeout
     if remaining:
         with StudyDisplay(
             total=budget,
@@ -282,33 +270,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             metric=spec.objective_metric,
             direction=spec.direction,
         ) as display:
-            if args.jobs == 1:
-                studies.run_worker(
-                    spec,
-                    storage_url=url,
-                    study_name=handle.name,
-                    budget=budget,
-                    timeout=timeout,
-                    reporter=display,
-                    workload=workload,
-                )
-            else:
-                processes = studies.start_workers(
-                    spec,
-                    storage_url=url,
-                    study_name=handle.name,
-                    budget=budget,
-                    timeout=timeout,
-                    jobs=args.jobs,
-                )
-                while any(p.is_alive() for p in processes):
-                    display.set_completed(
-                        budget - studies.remaining_trials(handle, spec, budget=budget)
-                    )
-                    time.sleep(1.0)
-                failed = [p.name for p in processes if p.exitcode]
-                if failed:
-                    raise RuntimeError(f"worker(s) {', '.join(failed)} exited with an error")
+            run.run(jobs=args.jobs, timeout=args.timeout, reporter=display)
     _print_leaderboard(handle.name, url)
     stderr_console.print(
         f"results: {url} (study {handle.name!r}). Open them with "

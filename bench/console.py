@@ -166,6 +166,6 @@ class StudyDisplay:
         best = f"best {self.metric} {self.best[0]:.4f}: {self.best[1]}" if self.best else ""
         self.progress.update(self.trials, info=best)
 
-    def set_completed(self, done: int) -> None:
+    def trials_done(self, done: int) -> None:
         """For a display fed by polling the storage (several worker processes)."""
         self.progress.update(self.trials, completed=done)

@@ -36,6 +36,9 @@ class TrialReporter(Protocol):
 
     def trial_ended(self, trial: optuna.trial.FrozenTrial) -> None: ...
 
+    def trials_done(self, count: int) -> None:
+        """Progress polled from the storage while worker processes run the trials."""
+
 
 @dataclass(frozen=True)
 class StudyHandle:
@@ -383,27 +386,18 @@ class _BudgetCallback:
             study.stop()
 
 
-def start_workers(
-    spec: StudySpec,
-    *,
-    storage_url: str,
-    study_name: str,
-    budget: int,
-    timeout: float | None,
-    jobs: int,
-) -> list:
-    """Start ``jobs`` worker processes on this machine; returns the processes."""
+def _start_workers(run: PreparedRun, *, jobs: int, timeout: float | None) -> list:
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
     processes = [
         context.Process(
             target=run_worker,
-            args=(spec,),
+            args=(run.spec,),
             kwargs={
-                "storage_url": storage_url,
-                "study_name": study_name,
-                "budget": budget,
+                "storage_url": run.storage_url,
+                "study_name": run.handle.name,
+                "budget": run.budget,
                 "timeout": timeout,
                 "jobs": jobs,
             },
@@ -414,6 +408,74 @@ def start_workers(
     for process in processes:
         process.start()
     return processes
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """A study opened (or resumed) in its storage, ready to run its remaining trials.
+
+    Example:
+        >>> run = prepare_run(load_spec("optimizers"), storage_url=url)  # doctest: +SKIP
+        >>> run.remaining, run.budget  # doctest: +SKIP
+        (16, 16)
+        >>> run.run(jobs=2)  # doctest: +SKIP
+    """
+
+    spec: StudySpec
+    storage_url: str
+    handle: StudyHandle
+    workload: Workload
+    budget: int
+    requeued: int
+
+    @property
+    def remaining(self) -> int:
+        return remaining_trials(self.handle, self.spec, budget=self.budget)
+
+    def run(
+        self, *, jobs: int = 1, timeout: float | None = None, reporter: TrialReporter | None = None
+    ) -> None:
+        """Run until the budget is met: in this process, or in ``jobs`` worker processes
+        whose progress is polled from the storage every second."""
+        timeout = timeout or self.spec.timeout
+        if jobs == 1:
+            run_worker(
+                self.spec,
+                storage_url=self.storage_url,
+                study_name=self.handle.name,
+                budget=self.budget,
+                timeout=timeout,
+                reporter=reporter,
+                workload=self.workload,
+            )
+            return
+        processes = _start_workers(self, jobs=jobs, timeout=timeout)
+        while any(p.is_alive() for p in processes):
+            if reporter is not None:
+                reporter.trials_done(self.budget - self.remaining)
+            time.sleep(1.0)
+        failed = [p.name for p in processes if p.exitcode]
+        if failed:
+            raise RuntimeError(f"worker(s) {', '.join(failed)} exited with an error")
+
+
+def prepare_run(spec: StudySpec, *, storage_url: str, n_trials: int | None = None) -> PreparedRun:
+    """Load the workload, then open or resume the spec's study and queue again the trials
+    an interrupted run left failed. The data is loaded first, so a bad dataset writes
+    nothing to the storage."""
+    workload = load_workload(
+        spec.dataset, preset=spec.preset, split_seed=spec.split_seed, train_size=spec.train_size
+    )
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    handle = open_study(spec, storage=open_storage(storage_url))
+    return PreparedRun(
+        spec=spec,
+        storage_url=storage_url,
+        handle=handle,
+        workload=workload,
+        budget=n_trials or spec.budget,
+        requeued=requeue_interrupted(handle),
+    )
 
 
 def study_progress(spec: StudySpec, *, storage_url: str) -> str:
