@@ -289,7 +289,7 @@ def build_optimizer(recipe: Recipe, *, steps_per_epoch: int) -> keras.optimizers
         >>> type(opt).__name__, bool(opt.nesterov)
         ('SGD', True)
     """
-    import keras
+    from bench._keras import keras
 
     lr = build_learning_rate(recipe, steps_per_epoch=steps_per_epoch)
     wd = recipe.weight_decay or None
@@ -328,7 +328,7 @@ def build_learning_rate(
     compound (the seed's version multiplied the *current* rate each epoch).
     ``step`` multiplies the base rate by ``step_factor`` every ``step_every`` epochs.
     """
-    import keras
+    from bench._keras import keras
 
     if recipe.schedule == "warmup_cosine":
         warmup_steps = recipe.warmup_epochs * steps_per_epoch
@@ -372,7 +372,7 @@ def warmup_cosine_rate(recipe: Recipe, *, step: float, steps_per_epoch: int) -> 
 
 def build_regularizer(recipe: Recipe) -> keras.regularizers.Regularizer | None:
     """The L2 kernel regularizer of the MLP Dense layers, or None when ``l2`` is 0."""
-    import keras
+    from bench._keras import keras
 
     return keras.regularizers.L2(recipe.l2) if recipe.l2 > 0 else None
 
@@ -383,7 +383,7 @@ def build_callbacks(recipe: Recipe) -> list[keras.callbacks.Callback]:
     Only one schedule acts at a time: the step-based schedules live inside the optimizer
     (:func:`build_learning_rate`), so no callback ever overwrites another's rate.
     """
-    import keras
+    from bench._keras import keras
 
     callbacks: list[keras.callbacks.Callback] = [keras.callbacks.TerminateOnNaN()]
     if recipe.schedule == "reduce_on_plateau":
