@@ -291,13 +291,17 @@ def _free_port() -> int:
 
 def test_dashboard_serves_the_study(storage: str) -> None:
     port = _free_port()
-    code = (
-        "from bench.report import serve_dashboard; "
-        f"serve_dashboard(storage={storage!r}, host='127.0.0.1', port={port})"
-    )
-    server = subprocess.Popen(
-        [sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    command = [
+        sys.executable,
+        "-m",
+        "bench",
+        "dashboard",
+        "--storage",
+        storage,
+        "--port",
+        str(port),
+    ]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 20
         body = None
