@@ -4,7 +4,6 @@ from __future__ import annotations
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 METRIC_NAMES: tuple[str, ...] = ("loss", "accuracy", "auc")
-STOP_REASONS: tuple[str, ...] = ("completed", "early_stopped", "pruned", "diverged")
 #: Per-epoch history fields after ``epoch``: the Keras logs, then the rate and the time.
 EPOCH_METRICS: tuple[str, ...] = tuple(
     f"{prefix}{name}" for prefix in ("", "val_") for name in METRIC_NAMES
