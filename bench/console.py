@@ -156,6 +156,15 @@ class StudyDisplay:
 
     def trial_ended(self, trial: Any) -> None:
         self.progress.advance(self.trials)
+        self._offer_best(trial)
+
+    def trials_done(self, done: int, *, best: Any = None) -> None:
+        """For a display fed by polling the storage (several worker processes)."""
+        self.progress.update(self.trials, completed=done)
+        if best is not None:
+            self._offer_best(best)
+
+    def _offer_best(self, trial: Any) -> None:
         value = trial.value
         if value is not None and math.isfinite(value):
             better = self.best is None or (
@@ -163,9 +172,6 @@ class StudyDisplay:
             )
             if better:
                 self.best = (value, str(trial.user_attrs.get("recipe_label", "")))
-        best = f"best {self.metric} {self.best[0]:.4f}: {self.best[1]}" if self.best else ""
-        self.progress.update(self.trials, info=best)
-
-    def trials_done(self, done: int) -> None:
-        """For a display fed by polling the storage (several worker processes)."""
-        self.progress.update(self.trials, completed=done)
+        if self.best:
+            info = f"best {self.metric} {self.best[0]:.4f}: {self.best[1]}"
+            self.progress.update(self.trials, info=info)

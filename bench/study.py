@@ -36,7 +36,7 @@ class TrialReporter(Protocol):
 
     def trial_ended(self, trial: optuna.trial.FrozenTrial) -> None: ...
 
-    def trials_done(self, count: int) -> None:
+    def trials_done(self, count: int, *, best: optuna.trial.FrozenTrial | None) -> None:
         """Progress polled from the storage while worker processes run the trials."""
 
 
@@ -452,11 +452,17 @@ class PreparedRun:
         processes = _start_workers(self, jobs=jobs, timeout=timeout)
         while any(p.is_alive() for p in processes):
             if reporter is not None:
-                reporter.trials_done(self.budget - self.remaining)
+                reporter.trials_done(self.budget - self.remaining, best=self._best_trial())
             time.sleep(1.0)
         failed = [p.name for p in processes if p.exitcode]
         if failed:
             raise RuntimeError(f"worker(s) {', '.join(failed)} exited with an error")
+
+    def _best_trial(self) -> optuna.trial.FrozenTrial | None:
+        try:
+            return self.handle.study.best_trial
+        except ValueError:  # no trial has completed yet
+            return None
 
 
 def prepare_run(spec: StudySpec, *, storage_url: str, n_trials: int | None = None) -> PreparedRun:
