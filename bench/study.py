@@ -208,22 +208,9 @@ class TrialObjective:
 
         metric = self.spec.objective_metric
         result = run_trial(self.workload, recipe, on_epoch=self._epoch_hook(trial, metric))
-        stored = result.to_dict()
-        for key in (
-            "history",
-            "kept_epoch",
-            "epochs_run",
-            "stop_reason",
-            "metrics",
-            "gap",
-            "wall_time_s",
-            "images_per_s",
-            "recipe",
-            "workload",
-            "versions",
-            "test_predictions",
-        ):
-            trial.set_user_attr(key, _json_safe(stored[key]))
+        for key, value in result.to_dict().items():
+            if key not in ("class_names", "task"):  # both are part of the stored workload
+                trial.set_user_attr(key, _json_safe(value))
         if result.stop_reason == "pruned":
             raise optuna.TrialPruned(f"pruned at epoch {result.epochs_run}")
         split, name = metric.split("_", 1)
