@@ -1,11 +1,37 @@
-"""The shape of a stored trial result, shared by its writer (trial) and reader (results)."""
+"""The shape of a stored trial result, shared by its writer and its readers.
+
+:mod:`bench.trial` produces the result, :mod:`bench.study` stores it as Optuna user
+attributes, and :mod:`bench.results` reads it back. The names a result uses for splits,
+tasks and stop reasons are declared here once.
+
+Example:
+    >>> SPLITS
+    ('train', 'val', 'test')
+    >>> HISTORY_FIELDS[:4]
+    ('epoch', 'loss', 'accuracy', 'auc')
+"""
 
 from __future__ import annotations
 
-SPLITS: tuple[str, ...] = ("train", "val", "test")
-METRIC_NAMES: tuple[str, ...] = ("loss", "accuracy", "auc")
+from typing import Final, Literal, get_args
+
+SplitName = Literal["train", "val", "test"]
+SPLITS: Final[tuple[SplitName, ...]] = get_args(SplitName)
+
+Task = Literal["binary", "multiclass", "multilabel"]
+TASKS: Final[tuple[Task, ...]] = get_args(Task)
+
+#: Why a trial's training ended.
+StopReason = Literal["completed", "early_stopped", "pruned", "diverged"]
+STOP_REASONS: Final[tuple[StopReason, ...]] = get_args(StopReason)
+COMPLETED: Final = "completed"
+EARLY_STOPPED: Final = "early_stopped"
+PRUNED: Final = "pruned"
+DIVERGED: Final = "diverged"
+
+METRIC_NAMES: Final[tuple[str, ...]] = ("loss", "accuracy", "auc")
 #: Per-epoch history fields after ``epoch``: the Keras logs, then the rate and the time.
-EPOCH_METRICS: tuple[str, ...] = tuple(
+EPOCH_METRICS: Final[tuple[str, ...]] = tuple(
     f"{prefix}{name}" for prefix in ("", "val_") for name in METRIC_NAMES
 )
-HISTORY_FIELDS: tuple[str, ...] = ("epoch", *EPOCH_METRICS, "lr", "time_s")
+HISTORY_FIELDS: Final[tuple[str, ...]] = ("epoch", *EPOCH_METRICS, "lr", "time_s")

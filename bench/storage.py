@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -19,6 +20,32 @@ HEARTBEAT_GRACE_S = 120
 def default_storage_url() -> str:
     """``$BENCH_STORAGE`` if set, else an SQLite file ``runs/bench.db`` here."""
     return os.environ.get(STORAGE_ENV) or DEFAULT_STORAGE
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password replaced by ``***``: the only form of a storage URL that
+    bench prints, logs or writes into a report.
+
+    Example:
+        >>> redact_url("postgresql://alice:S3cr3t@db.example:5432/bench")
+        'postgresql://alice:***@db.example:5432/bench'
+        >>> redact_url("sqlite:///runs/bench.db")
+        'sqlite:///runs/bench.db'
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        # Not a URL SQLAlchemy can parse; still never show what sits between ':' and '@'.
+        return _USERINFO_PASSWORD.sub(r"\1***@", url)
+    if parsed.password is None:
+        return url  # rendering would re-quote it (sqlite:///:memory: gains %3A)
+    return parsed.render_as_string(hide_password=True)
+
+
+_USERINFO_PASSWORD = re.compile(r"^([^:/?#]+://[^:@/]*:)[^@/]*@")
 
 
 def open_storage(url: str, *, create: bool = True) -> optuna.storages.RDBStorage:
