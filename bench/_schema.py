@@ -28,6 +28,8 @@ COMPLETED: Final = "completed"
 EARLY_STOPPED: Final = "early_stopped"
 PRUNED: Final = "pruned"
 DIVERGED: Final = "diverged"
+#: Stored by the study, not by training: a grid cell that another worker already ran.
+DUPLICATE: Final = "duplicate"
 
 METRIC_NAMES: Final[tuple[str, ...]] = ("loss", "accuracy", "auc")
 #: Per-epoch history fields after ``epoch``: the Keras logs, then the rate and the time.

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from bench._schema import SPLITS
 from bench.errors import BenchInputError
 from bench.recipe import Knob, Recipe, knobs
 from bench.workload import DEFAULT_DATASET, DEFAULT_PRESET, PRESETS
@@ -196,12 +197,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     recipe = _recipe_from_args(args)
     if args.json is not None:
         _check_writable_target(args.json, "--json")
-    from bench.console import (
-        EpochProgressCallback,
-        epoch_progress,
-        stderr_console,
-        trial_summary_table,
-    )
+    from bench.console import EpochDisplay, stderr_console, trial_summary_table
     from bench.trial import run_trial
     from bench.workload import load_workload
 
@@ -212,19 +208,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
             split_seed=args.split_seed,
             train_size=args.train_size,
         )
-    sizes = {name: len(getattr(workload.dataset, name).x) for name in ("train", "val", "test")}
+    sizes = {split: len(getattr(workload.dataset, split).x) for split in SPLITS}
     stderr_console.print(
         f"[bold]{args.dataset}[/]: {workload.dataset.task}, "
         f"{len(workload.dataset.class_names)} classes, train/val/test = "
         f"{sizes['train']}/{sizes['val']}/{sizes['test']}; preset {args.preset}; "
         f"optimizer {recipe.optimizer} lr {recipe.learning_rate:g}, schedule {recipe.schedule}"
     )
-    with epoch_progress() as progress:
-        task = progress.add_task("epoch", total=recipe.epochs, metrics="")
-        result = run_trial(
-            workload, recipe, callbacks=[EpochProgressCallback(progress, task)]
-        ).to_dict()
-        progress.update(task, total=result["epochs_run"])
+    with EpochDisplay(epochs=recipe.epochs) as display:
+        result = run_trial(workload, recipe, on_epoch=display.epoch_ended).to_dict()
+        display.finished(result["epochs_run"])
     from rich.console import Console
 
     Console().print(trial_summary_table(result))
@@ -241,15 +234,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         raise BenchInputError(f"--jobs: got {args.jobs}; expected an integer >= 1")
-    if args.n_trials is not None and args.n_trials < 1:
-        raise BenchInputError(f"--n-trials: got {args.n_trials}; expected an integer >= 1")
-    if args.timeout is not None and args.timeout <= 0:
-        raise BenchInputError(f"--timeout: got {args.timeout:g}; expected seconds > 0")
-    spec = load_spec(args.study).with_overrides(epochs=args.epochs, dataset=args.dataset)
+    spec = load_spec(args.study).with_overrides(
+        epochs=args.epochs, dataset=args.dataset, n_trials=args.n_trials, timeout=args.timeout
+    )
     url = args.storage or default_storage_url()
     from bench.console import StudyDisplay, stderr_console
 
-    run = studies.prepare_run(spec, storage_url=url, n_trials=args.n_trials)
+    run = studies.prepare_run(spec, storage_url=url)
     handle, budget, remaining = run.handle, run.budget, run.remaining
     if handle.renamed_from:
         stderr_console.print(
@@ -267,10 +258,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         with StudyDisplay(
             total=budget,
             done=budget - remaining,
-            metric=spec.objective_metric,
-            direction=spec.direction,
+            metric=spec.objective.metric,
+            direction=spec.objective.direction,
         ) as display:
-            run.run(jobs=args.jobs, timeout=args.timeout, reporter=display)
+            run.run_remaining(jobs=args.jobs, reporter=display)
     _print_leaderboard(handle.name, url)
     stderr_console.print(
         f"results: {url} (study {handle.name!r}). Open them with "
@@ -302,7 +293,7 @@ def _cmd_studies(args: argparse.Namespace) -> int:
         table.add_column(column)
     for name in builtin_spec_paths():
         spec = load_spec(name)
-        table.add_row(name, spec.sampler, str(spec.budget), spec.description)
+        table.add_row(name, spec.sampler, str(spec.total_trials), spec.description)
     Console().print(table)
     return 0
 

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bench._keras import keras
+from bench._schema import SPLITS
 
 stderr_console = Console(stderr=True)
 
@@ -48,28 +48,36 @@ def format_metrics(record: dict[str, float]) -> str:
     return "  ".join(parts)
 
 
-class EpochProgressCallback(keras.callbacks.Callback):
-    """Advances a rich progress task once per epoch and shows the epoch's metrics.
+class EpochDisplay:
+    """Follows one training run: a progress bar over epochs with the latest metrics.
+
+    Its :meth:`epoch_ended` is the ``on_epoch`` hook of :func:`bench.trial.run_trial`,
+    the same hook a study's display is driven by.
 
     Example:
-        >>> progress = epoch_progress()
-        >>> task = progress.add_task("train", total=3, metrics="")
-        >>> callback = EpochProgressCallback(progress, task)
+        >>> with EpochDisplay(epochs=2) as display:
+        ...     display.epoch_ended({"epoch": 1, "loss": 0.5, "lr": 1e-3})
     """
 
-    def __init__(self, progress: Progress, task_id: Any) -> None:
-        super().__init__()
-        self.progress = progress
-        self.task_id = task_id
-        self._lr = float("nan")
+    def __init__(self, *, epochs: int, console: Console = stderr_console) -> None:
+        self.progress = epoch_progress(console)
+        self.task = self.progress.add_task("epoch", total=epochs, metrics="")
 
-    def on_epoch_begin(self, epoch, logs=None) -> None:
-        self._lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+    def __enter__(self) -> EpochDisplay:
+        self.progress.start()
+        return self
 
-    def on_epoch_end(self, epoch, logs=None) -> None:
-        record = {k: float(v) for k, v in (logs or {}).items()}
-        record["lr"] = self._lr
-        self.progress.update(self.task_id, completed=epoch + 1, metrics=format_metrics(record))
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def epoch_ended(self, record: dict[str, float]) -> None:
+        self.progress.update(
+            self.task, completed=int(record["epoch"]), metrics=format_metrics(record)
+        )
+
+    def finished(self, epochs_run: int) -> None:
+        """Shrink the bar to the epochs that ran (early stopping ends a run sooner)."""
+        self.progress.update(self.task, total=epochs_run, completed=epochs_run)
 
 
 def _fmt(value: float | None) -> str:
@@ -89,7 +97,7 @@ def trial_summary_table(result: dict[str, Any]) -> Table:
     table.add_column("split")
     for column in ("loss", "accuracy", "AUC"):
         table.add_column(column, justify="right")
-    for split in ("train", "val", "test"):
+    for split in SPLITS:
         m = result["metrics"][split]
         table.add_row(split, _fmt(m["loss"]), _fmt(m["accuracy"]), _fmt(m["auc"]))
     gap = result["gap"]

@@ -19,6 +19,8 @@ from bench.errors import BenchInputError
 if TYPE_CHECKING:
     import keras
 
+    from bench._schema import Task
+
 OPTIMIZERS = ("adam", "adamw", "sgd", "sgd_momentum", "adagrad", "rmsprop", "nadam", "lion")
 SCHEDULES = ("constant", "reduce_on_plateau", "warmup_cosine", "step")
 MONITORS = ("val_loss", "val_accuracy", "val_auc", "loss", "accuracy", "auc")
@@ -368,6 +370,22 @@ def warmup_cosine_rate(recipe: Recipe, *, step: float, steps_per_epoch: int) -> 
     progress = min(step - warmup, decay) / decay
     cosine = 0.5 * (1.0 + math.cos(math.pi * progress))
     return base * ((1.0 - recipe.cosine_alpha) * cosine + recipe.cosine_alpha)
+
+
+def build_loss(recipe: Recipe, *, task: Task) -> keras.losses.Loss:
+    """The cross-entropy of the task (categorical for multiclass, else binary per output),
+    with the recipe's label smoothing.
+
+    Example:
+        >>> type(build_loss(Recipe(label_smoothing=0.1), task="multiclass")).__name__
+        'CategoricalCrossentropy'
+    """
+    from bench._keras import keras
+
+    smoothing = recipe.label_smoothing
+    if task == "multiclass":
+        return keras.losses.CategoricalCrossentropy(label_smoothing=smoothing)
+    return keras.losses.BinaryCrossentropy(label_smoothing=smoothing)
 
 
 def build_regularizer(recipe: Recipe) -> keras.regularizers.Regularizer | None:

@@ -1,24 +1,40 @@
-"""Study specs: one TOML file per study, validated before anything runs.
+"""Study specs: one TOML file per study, declared once as frozen dataclasses.
 
-A spec names the workload, fixed recipe values, the search space over recipe fields
-(and/or named recipe variants), the sampler, pruner, seeds, objective, budget and epochs.
-Every recipe field and value is checked against its declaration in :mod:`bench.recipe`.
+Each TOML table has a dataclass that mirrors it (:class:`WorkloadSpec`,
+:class:`ObjectiveSpec`, :class:`BudgetSpec`), and :class:`StudySpec` holds them with the
+top-level fields. The fields are the declaration: the keys a spec may use, their
+defaults and valid values, and :meth:`StudySpec.to_dict` all derive from them, the way
+:class:`bench.recipe.Recipe` declares the recipe knobs. Every recipe field and value in
+``[fixed]``, ``[search_space]`` and ``[[variants]]`` is checked against its knob.
+
+Example:
+    >>> raw = {"name": "lr", "description": "two rates"}
+    >>> raw["search_space"] = {"learning_rate": [1e-3, 1e-2]}
+    >>> spec = parse_spec(raw, source="lr.toml")
+    >>> spec.sampler, spec.total_trials, spec.workload.dataset
+    ('grid', 2, 'digits')
+    >>> spec.with_overrides(n_trials=3).total_trials
+    3
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.errors import BenchInputError
 from bench.recipe import Knob, Recipe, knob_by_name, knobs
 from bench.workload import DEFAULT_DATASET, DEFAULT_PRESET, PRESETS
+
+if TYPE_CHECKING:
+    from bench.workload import Workload
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -31,25 +47,105 @@ OBJECTIVE_METRICS = ("val_auc", "val_accuracy", "val_loss")
 DIRECTIONS = ("maximize", "minimize")
 VARIANT = "variant"
 SEED = "seed"
+_RANGE_KEYS = ("low", "high", "log", "step")
+_FIELD_TYPES = {"str": str, "int": int, "float": float}
 
-_TOP_LEVEL = {
-    "name",
-    "description",
-    "workload",
-    "objective",
-    "sampler",
-    "pruner",
-    "seeds",
-    "epochs",
-    "budget",
-    "fixed",
-    "search_space",
-    "variants",
-}
-_WORKLOAD_KEYS = {"dataset", "preset", "train_size", "split_seed"}
-_OBJECTIVE_KEYS = {"metric", "direction"}
-_BUDGET_KEYS = {"n_trials", "timeout"}
-_RANGE_KEYS = {"low", "high", "log", "step"}
+
+def _setting(default: Any, help: str, **limits: Any) -> Any:
+    """A spec field with its help text and the limits :class:`bench.recipe.Knob` checks."""
+    return field(default=default, metadata={"help": help, **limits})
+
+
+def _declaration(cls: type, name: str) -> Knob:
+    """The :class:`Knob` that checks one scalar field of a spec dataclass."""
+    declared = {f.name: f for f in dataclasses.fields(cls)}[name]
+    type_name = str(declared.type).removesuffix(" | None")
+    return Knob(
+        name=name,
+        type=_FIELD_TYPES[type_name],
+        default=declared.default,
+        **declared.metadata,
+    )
+
+
+class _Problem(Exception):
+    """A spec value that is wrong: ``where`` names the field, ``message`` what is valid."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+        self.where = where
+        self.message = message
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkloadSpec:
+    """The ``[workload]`` table: the data, splits and ViT preset every trial shares.
+
+    Example:
+        >>> WorkloadSpec(train_size=200).to_dict()
+        {'dataset': 'digits', 'preset': 'tiny', 'train_size': 200, 'split_seed': 0}
+    """
+
+    dataset: str = _setting(DEFAULT_DATASET, "digits, digits10, folder:PATH or npz:PATH")
+    preset: str = _setting(DEFAULT_PRESET, "size of the shared ViT", choices=tuple(PRESETS))
+    train_size: int | None = _setting(None, "training images (a stratified subset)", low=1)
+    split_seed: int = _setting(0, "seed of the train/val/test split", low=0)
+
+    def load(self) -> Workload:
+        """Load the data at the size the preset needs, split with the split seed."""
+        from bench.workload import load_workload
+
+        return load_workload(
+            self.dataset,
+            preset=self.preset,
+            split_seed=self.split_seed,
+            train_size=self.train_size,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObjectiveSpec:
+    """The ``[objective]`` table: the validation metric Optuna optimizes, and its direction.
+
+    Example:
+        >>> ObjectiveSpec().split_and_name
+        ('val', 'auc')
+    """
+
+    metric: str = _setting(
+        "val_auc", "validation metric of the kept weights", choices=OBJECTIVE_METRICS
+    )
+    direction: str = _setting("maximize", "optimization direction", choices=DIRECTIONS)
+
+    @property
+    def split_and_name(self) -> tuple[str, str]:
+        """The metric as (split, metric name), the keys of a trial result's ``metrics``."""
+        split, name = self.metric.split("_", 1)
+        return split, name
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BudgetSpec:
+    """The ``[budget]`` table: how many trials to finish, and for how long to start new ones.
+
+    Example:
+        >>> BudgetSpec(n_trials=8).to_dict()
+        {'n_trials': 8, 'timeout': None}
+    """
+
+    n_trials: int | None = _setting(None, "trials to finish in all", low=1)
+    timeout: float | None = _setting(
+        None, "seconds after which no new trial starts", low=0.0, low_open=True
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)
@@ -64,32 +160,28 @@ class Range:
 
 @dataclass(frozen=True, kw_only=True)
 class StudySpec:
-    """A validated study spec.
+    """A validated study spec; build one with :func:`load_spec` or :func:`parse_spec`.
 
     Example:
         >>> spec = load_spec("optimizers")
-        >>> spec.sampler, spec.objective_metric
-        ('grid', 'val_auc')
+        >>> spec.sampler, spec.objective.metric, len(spec.variants)
+        ('grid', 'val_auc', 8)
     """
 
     name: str
     description: str
-    source: str
-    dataset: str = DEFAULT_DATASET
-    preset: str = DEFAULT_PRESET
-    train_size: int | None = None
-    split_seed: int = 0
-    objective_metric: str = "val_auc"
-    direction: str = "maximize"
-    sampler: str = "grid"
-    pruner: str = "none"
+    workload: WorkloadSpec = field(default_factory=WorkloadSpec)
+    objective: ObjectiveSpec = field(default_factory=ObjectiveSpec)
+    sampler: str = _setting("grid", "Optuna sampler", choices=SAMPLERS)
+    pruner: str = _setting("none", "Optuna pruner", choices=PRUNERS)
     seeds: tuple[int, ...] = (0,)
     epochs: int | None = None
-    n_trials: int | None = None
-    timeout: float | None = None
+    budget: BudgetSpec = field(default_factory=BudgetSpec)
     fixed: Mapping[str, Any] = field(default_factory=dict)
     search_space: Mapping[str, list[Any] | Range] = field(default_factory=dict)
     variants: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: Where the spec was read from (for messages); not a TOML key.
+    source: str = field(default="", compare=False, metadata={"toml": False})
 
     @property
     def grid_size(self) -> int:
@@ -100,11 +192,23 @@ class StudySpec:
         return cells * len(self.seeds)
 
     @property
-    def budget(self) -> int:
-        """Trials to finish: ``n_trials``, or the whole grid for a grid study."""
-        if self.n_trials is not None:
-            return self.n_trials
+    def total_trials(self) -> int:
+        """Trials to finish: ``budget.n_trials``, or the whole grid for a grid study."""
+        if self.budget.n_trials is not None:
+            return self.budget.n_trials
         return self.grid_size
+
+    @property
+    def max_epochs(self) -> int:
+        """The most epochs any trial of the study can train (the pruners' resource)."""
+        base = self.epochs or self.fixed.get("epochs") or knob_by_name("epochs").default
+        found = [base, *(v["epochs"] for v in self.variants.values() if "epochs" in v)]
+        searched = self.search_space.get("epochs")
+        if isinstance(searched, list):
+            found.extend(searched)
+        elif isinstance(searched, Range):
+            found.append(searched.high)
+        return int(max(found))
 
     def recipe(self, sampled: Mapping[str, Any]) -> Recipe:
         """The recipe of one trial: fixed values, then the variant, then sampled fields."""
@@ -114,33 +218,17 @@ class StudySpec:
         variant = sampled.get(VARIANT)
         if variant is not None:
             values.update(self.variants[variant])
-        values.update({k: v for k, v in sampled.items() if k != VARIANT})
+        values.update({k: v for k, v in sampled.items() if k not in (VARIANT, SEED)})
+        if SEED in sampled:
+            values[SEED] = sampled[SEED]
         return Recipe(**values)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able form, stored with the study; also what the spec hash covers."""
-        space = {
-            name: (values if isinstance(values, list) else vars(values))
-            for name, values in self.search_space.items()
-        }
+        """JSON-able form with the TOML's shape, stored with the study; the hash covers it."""
         return {
-            "name": self.name,
-            "description": self.description,
-            "workload": {
-                "dataset": self.dataset,
-                "preset": self.preset,
-                "train_size": self.train_size,
-                "split_seed": self.split_seed,
-            },
-            "objective": {"metric": self.objective_metric, "direction": self.direction},
-            "sampler": self.sampler,
-            "pruner": self.pruner,
-            "seeds": list(self.seeds),
-            "epochs": self.epochs,
-            "budget": {"n_trials": self.n_trials, "timeout": self.timeout},
-            "fixed": dict(self.fixed),
-            "search_space": space,
-            "variants": {k: dict(v) for k, v in self.variants.items()},
+            f.name: _json_form(getattr(self, f.name))
+            for f in dataclasses.fields(self)
+            if f.metadata.get("toml", True)
         }
 
     def content_hash(self) -> str:
@@ -150,20 +238,76 @@ class StudySpec:
             content.pop(volatile)
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
 
-    def with_overrides(self, *, epochs: int | None = None, dataset: str | None = None) -> StudySpec:
-        """A copy with the command line's ``--epochs`` / ``--dataset`` applied."""
-        import dataclasses
+    def with_overrides(
+        self,
+        *,
+        epochs: int | None = None,
+        dataset: str | None = None,
+        n_trials: int | None = None,
+        timeout: float | None = None,
+    ) -> StudySpec:
+        """A copy with the command line's overrides applied, then checked whole again.
 
+        Every override passes through here; an error names the flag (``--n-trials``...).
+
+        Example:
+            >>> spec = load_spec("optimizers")
+            >>> spec.with_overrides(epochs=2).epochs
+            2
+            >>> spec.with_overrides(n_trials=3)
+            Traceback (most recent call last):
+            ...
+            bench.errors.BenchInputError: --n-trials: got 3; expected a multiple of the 2 seeds ...
+        """
+        flags: dict[str, str] = {}
         changes: dict[str, Any] = {}
-        if epochs is not None:
-            changes["epochs"] = knob_by_name("epochs").check(epochs, source="--epochs")
-        if dataset is not None:
-            changes["dataset"] = dataset
-        return dataclasses.replace(self, **changes)
+        try:
+            if epochs is not None:
+                flags.update(epochs="--epochs", **{"fixed.epochs": "--epochs"})
+                changes.update(self._epochs_override(epochs))
+            if dataset is not None:
+                flags["workload.dataset"] = "--dataset"
+                changes["workload"] = _replace_checked(self.workload, "workload", dataset=dataset)
+            if n_trials is not None or timeout is not None:
+                given = {"n_trials": n_trials, "timeout": timeout}
+                given = {k: v for k, v in given.items() if v is not None}
+                flags.update({f"budget.{k}": "--" + k.replace("_", "-") for k in given})
+                changes["budget"] = _replace_checked(self.budget, "budget", **given)
+            changed = dataclasses.replace(self, **changes)
+            _check_coherent(changed)
+        except _Problem as problem:
+            where = flags.get(problem.where, f"{self.source}: {problem.where}")
+            raise BenchInputError(f"{where}: {problem.message}") from None
+        return changed
+
+    def _epochs_override(self, epochs: int) -> dict[str, Any]:
+        checked = _check_scalar(knob_by_name("epochs"), epochs, "epochs")
+        if "epochs" in self.search_space:
+            raise _Problem("epochs", "the spec searches epochs (search_space.epochs); drop it")
+        if any("epochs" in v for v in self.variants.values()):
+            raise _Problem("epochs", "the spec's variants set their own epochs; drop it")
+        if "epochs" in self.fixed:
+            return {"fixed": {**self.fixed, "epochs": checked}}
+        return {"epochs": checked}
+
+
+def _json_form(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return _json_form(dataclasses.asdict(value))
+    if isinstance(value, Mapping):
+        return {k: _json_form(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_form(v) for v in value]
+    return value
 
 
 def builtin_spec_paths() -> dict[str, Path]:
-    """The built-in study specs, by name (they ship inside the installed package)."""
+    """The built-in study specs, by name (they ship inside the installed package).
+
+    Example:
+        >>> "optimizers" in builtin_spec_paths()
+        True
+    """
     folder = resources.files("bench.studies")
     found = {}
     for entry in folder.iterdir():
@@ -176,6 +320,10 @@ def load_spec(name_or_path: str) -> StudySpec:
     """Load a built-in spec by name, or a spec file by path, and validate it.
 
     Raises :class:`BenchInputError` naming the file, the field and what is valid.
+
+    Example:
+        >>> load_spec("tuned").sampler
+        'tpe'
     """
     builtin = builtin_spec_paths()
     if name_or_path in builtin:
@@ -199,239 +347,242 @@ def load_spec(name_or_path: str) -> StudySpec:
 
 
 def parse_spec(raw: Mapping[str, Any], *, source: str) -> StudySpec:
-    """Validate a spec's parsed TOML; errors name ``source`` and the field."""
-    return _SpecParser(source).parse(raw)
+    """Validate a spec's parsed TOML; errors name ``source`` and the field.
+
+    Example:
+        >>> parse_spec({"name": "x", "description": "y", "colour": 1}, source="x.toml")
+        Traceback (most recent call last):
+        ...
+        bench.errors.BenchInputError: x.toml: top level: unknown field 'colour'; expected one of ...
+    """
+    try:
+        spec = _parse(raw, source=source)
+        _check_coherent(spec)
+    except _Problem as problem:
+        raise BenchInputError(f"{source}: {problem}") from None
+    return spec
 
 
-class _SpecParser:
-    def __init__(self, source: str) -> None:
-        self.source = source
+# --- Parsing: TOML values -> the dataclasses above -------------------------------------
 
-    def fail(self, where: str, message: str) -> BenchInputError:
-        return BenchInputError(f"{self.source}: {where}: {message}")
 
-    def parse(self, raw: Mapping[str, Any]) -> StudySpec:
-        self._only(raw, _TOP_LEVEL, "top level")
-        name = self._string(raw, "name", required=True)
-        description = self._string(raw, "description", required=True)
-        workload = self._table(raw, "workload", _WORKLOAD_KEYS)
-        objective = self._table(raw, "objective", _OBJECTIVE_KEYS)
-        budget = self._table(raw, "budget", _BUDGET_KEYS)
-        sampler = self._choice(raw, "sampler", SAMPLERS, default="grid")
-        spec = StudySpec(
-            name=name,
-            description=description,
-            source=self.source,
-            dataset=self._string(workload, "dataset", where="workload.dataset") or DEFAULT_DATASET,
-            preset=self._choice(
-                workload, "preset", tuple(PRESETS), default=DEFAULT_PRESET, where="workload.preset"
-            ),
-            train_size=self._int(workload, "train_size", low=1, where="workload.train_size"),
-            split_seed=self._int(workload, "split_seed", low=0, where="workload.split_seed") or 0,
-            objective_metric=self._choice(
-                objective, "metric", OBJECTIVE_METRICS, default="val_auc", where="objective.metric"
-            ),
-            direction=self._choice(
-                objective, "direction", DIRECTIONS, default="maximize", where="objective.direction"
-            ),
-            sampler=sampler,
-            pruner=self._choice(raw, "pruner", PRUNERS, default="none"),
-            seeds=self._seeds(raw),
-            epochs=None
-            if "epochs" not in raw
-            else knob_by_name("epochs").check(raw["epochs"], source=self._at("epochs")),
-            n_trials=self._int(budget, "n_trials", low=1, where="budget.n_trials"),
-            timeout=self._number(budget, "timeout", where="budget.timeout"),
-            fixed=self._recipe_values(raw.get("fixed", {}), "fixed"),
-            search_space=self._search_space(raw.get("search_space", {})),
-            variants=self._variants(raw.get("variants", [])),
-        )
-        self._check_coherent(spec)
-        return spec
+def _parse(raw: Mapping[str, Any], *, source: str) -> StudySpec:
+    toml_fields = [f for f in dataclasses.fields(StudySpec) if f.metadata.get("toml", True)]
+    _only(raw, [f.name for f in toml_fields], "top level")
+    special: dict[str, Callable[[Any], Any]] = {
+        "seeds": _seeds,
+        "epochs": lambda value: _recipe_value("epochs", value, "epochs"),
+        "fixed": lambda value: _recipe_values(value, "fixed"),
+        "search_space": _search_space,
+        "variants": _variants,
+    }
+    values: dict[str, Any] = {"source": source}
+    for declared in toml_fields:
+        name = declared.name
+        if name in ("name", "description"):
+            values[name] = _required_string(raw, name)
+        elif name not in raw:
+            continue
+        elif name in special:
+            values[name] = special[name](raw[name])
+        elif dataclasses.is_dataclass(declared.default_factory):  # [workload], ...
+            values[name] = _table(declared.default_factory, raw[name], name)
+        else:
+            values[name] = _check_scalar(_declaration(StudySpec, name), raw[name], name)
+    return StudySpec(**values)
 
-    def _at(self, where: str) -> str:
-        return f"{self.source}: {where}"
 
-    def _only(self, table: Mapping[str, Any], allowed: set[str], where: str) -> None:
-        for key in table:
-            if key not in allowed:
-                raise self.fail(
-                    where, f"unknown field {key!r}; expected one of {', '.join(sorted(allowed))}"
-                )
+def _only(table: Mapping[str, Any], allowed: list[str], where: str) -> None:
+    for key in table:
+        if key not in allowed:
+            raise _Problem(
+                where, f"unknown field {key!r}; expected one of {', '.join(sorted(allowed))}"
+            )
 
-    def _table(self, raw: Mapping[str, Any], key: str, allowed: set[str]) -> Mapping[str, Any]:
-        value = raw.get(key, {})
-        if not isinstance(value, Mapping):
-            raise self.fail(key, f"got {value!r}; expected a table")
-        self._only(value, allowed, key)
-        return value
 
-    def _string(self, raw, key, *, required=False, where=None) -> str | None:
-        where = where or key
-        if key not in raw:
-            if required:
-                raise self.fail(where, "missing; expected a string")
-            return None
-        value = raw[key]
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(where, f"got {value!r}; expected a non-empty string")
-        return value
+def _required_string(raw: Mapping[str, Any], key: str) -> str:
+    if key not in raw:
+        raise _Problem(key, "missing; expected a string")
+    return _nonempty_string(raw[key], key)
 
-    def _choice(self, raw, key, choices, *, default, where=None) -> str:
-        value = raw.get(key, default)
-        if value not in choices:
-            raise self.fail(where or key, f"got {value!r}; expected one of {', '.join(choices)}")
-        return value
 
-    def _int(self, raw, key, *, low, where) -> int | None:
-        if key not in raw:
-            return None
-        value = raw[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise self.fail(where, f"got {value!r}; expected an integer >= {low}")
-        return value
+def _nonempty_string(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _Problem(where, f"got {value!r}; expected a non-empty string")
+    return value
 
-    def _number(self, raw, key, *, where) -> float | None:
-        if key not in raw:
-            return None
-        value = raw[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise self.fail(where, f"got {value!r}; expected a number of seconds > 0")
-        return float(value)
 
-    def _seeds(self, raw) -> tuple[int, ...]:
-        seeds = raw.get("seeds", [0])
-        if not isinstance(seeds, list) or not seeds:
-            raise self.fail("seeds", f"got {seeds!r}; expected a non-empty list of integers")
-        seed_knob = knob_by_name(SEED)
-        checked = tuple(self._checked(seed_knob, s, f"seeds[{i}]") for i, s in enumerate(seeds))
-        if len(set(checked)) != len(checked):
-            raise self.fail("seeds", f"got {seeds!r}; expected distinct seeds")
-        return checked
+def _table(cls: type, raw: Any, where: str) -> Any:
+    """One TOML table checked field by field against the dataclass that declares it."""
+    if not isinstance(raw, Mapping):
+        raise _Problem(where, f"got {raw!r}; expected a table")
+    names = [f.name for f in dataclasses.fields(cls)]
+    _only(raw, names, where)
+    return cls(
+        **{key: _check_scalar(_declaration(cls, key), raw[key], f"{where}.{key}") for key in raw}
+    )
 
-    def _checked(self, knob: Knob, value: Any, where: str) -> Any:
-        # TOML has real types: a string where a number is expected is an error, not a cast.
-        if knob.type is not str and isinstance(value, str):
-            raise self.fail(where, f"got {value!r}; expected {knob.describe_valid()}")
-        if knob.type is str and not isinstance(value, str):
-            raise self.fail(where, f"got {value!r}; expected {knob.describe_valid()}")
-        return knob.check(value, source=self._at(where))
 
-    def _knob(self, name: str, where: str) -> Knob:
-        if name == SEED:
-            raise self.fail(where, "the seed is not a recipe field here; list seeds in 'seeds'")
-        try:
-            return knob_by_name(name)
-        except BenchInputError:
-            raise self.fail(
+def _replace_checked(table: Any, where: str, **changes: Any) -> Any:
+    checked = {
+        key: _check_scalar(_declaration(type(table), key), value, f"{where}.{key}")
+        for key, value in changes.items()
+    }
+    return dataclasses.replace(table, **checked)
+
+
+def _check_scalar(knob: Knob, value: Any, where: str) -> Any:
+    # TOML has real types: a string where a number is expected is an error, not a cast.
+    if (knob.type is str) != isinstance(value, str):
+        raise _Problem(where, f"got {value!r}; expected {_valid_words(knob)}")
+    if knob.type is str and knob.choices is None:
+        return _nonempty_string(value, where)
+    try:
+        return knob.check(value)
+    except BenchInputError:
+        raise _Problem(where, f"got {value!r}; expected {_valid_words(knob)}") from None
+
+
+def _valid_words(knob: Knob) -> str:
+    return (
+        "a non-empty string" if knob.type is str and knob.choices is None else knob.describe_valid()
+    )
+
+
+def _seeds(seeds: Any) -> tuple[int, ...]:
+    if not isinstance(seeds, list) or not seeds:
+        raise _Problem("seeds", f"got {seeds!r}; expected a non-empty list of integers")
+    seed_knob = knob_by_name(SEED)
+    checked = tuple(_check_scalar(seed_knob, s, f"seeds[{i}]") for i, s in enumerate(seeds))
+    if len(set(checked)) != len(checked):
+        raise _Problem("seeds", f"got {seeds!r}; expected distinct seeds")
+    return checked
+
+
+def _knob(name: str, where: str) -> Knob:
+    if name == SEED:
+        raise _Problem(where, "the seed is not a recipe field here; list seeds in 'seeds'")
+    try:
+        return knob_by_name(name)
+    except BenchInputError:
+        raise _Problem(
+            where,
+            f"unknown recipe field {name!r}; expected one of "
+            f"{', '.join(k.name for k in knobs() if k.name != SEED)}",
+        ) from None
+
+
+def _recipe_value(name: str, value: Any, where: str) -> Any:
+    return _check_scalar(_knob(name, where), value, where)
+
+
+def _recipe_values(table: Any, where: str) -> dict[str, Any]:
+    if not isinstance(table, Mapping):
+        raise _Problem(where, f"got {table!r}; expected a table of recipe fields")
+    return {name: _recipe_value(name, value, f"{where}.{name}") for name, value in table.items()}
+
+
+def _search_space(table: Any) -> dict[str, list[Any] | Range]:
+    if not isinstance(table, Mapping):
+        raise _Problem("search_space", f"got {table!r}; expected a table")
+    space: dict[str, list[Any] | Range] = {}
+    for name, values in table.items():
+        where = f"search_space.{name}"
+        knob = _knob(name, where)
+        if isinstance(values, list):
+            if not values:
+                raise _Problem(where, "empty list; expected at least one value")
+            space[name] = [_check_scalar(knob, v, f"{where}[{i}]") for i, v in enumerate(values)]
+        elif isinstance(values, Mapping):
+            space[name] = _range(knob, values, where)
+        else:
+            raise _Problem(
                 where,
-                f"unknown recipe field {name!r}; expected one of "
-                f"{', '.join(k.name for k in knobs() if k.name != SEED)}",
-            ) from None
+                f"got {values!r}; expected a list of values or a table {{low, high, log, step}}",
+            )
+    return space
 
-    def _recipe_values(self, table: Any, where: str) -> dict[str, Any]:
-        if not isinstance(table, Mapping):
-            raise self.fail(where, f"got {table!r}; expected a table of recipe fields")
-        return {
-            name: self._checked(self._knob(name, f"{where}.{name}"), value, f"{where}.{name}")
-            for name, value in table.items()
-        }
 
-    def _search_space(self, table: Any) -> dict[str, list[Any] | Range]:
-        if not isinstance(table, Mapping):
-            raise self.fail("search_space", f"got {table!r}; expected a table")
-        space: dict[str, list[Any] | Range] = {}
-        for name, values in table.items():
-            where = f"search_space.{name}"
-            knob = self._knob(name, where)
-            if isinstance(values, list):
-                if not values:
-                    raise self.fail(where, "empty list; expected at least one value")
-                space[name] = [
-                    self._checked(knob, v, f"{where}[{i}]") for i, v in enumerate(values)
-                ]
-            elif isinstance(values, Mapping):
-                space[name] = self._range(knob, values, where)
-            else:
-                raise self.fail(
-                    where,
-                    f"got {values!r}; expected a list of values or a table "
-                    "{low, high, log, step}",
+def _range(knob: Knob, values: Mapping[str, Any], where: str) -> Range:
+    _only(values, list(_RANGE_KEYS), where)
+    if knob.type not in (int, float):
+        raise _Problem(where, f"{knob.name} is not numeric; give a list of values")
+    if "low" not in values or "high" not in values:
+        raise _Problem(where, "a range needs both 'low' and 'high'")
+    low = _check_scalar(knob, values["low"], f"{where}.low")
+    high = _check_scalar(knob, values["high"], f"{where}.high")
+    if low >= high:
+        raise _Problem(where, f"low {low!r} must be below high {high!r}")
+    log = values.get("log", False)
+    if not isinstance(log, bool):
+        raise _Problem(f"{where}.log", f"got {log!r}; expected true or false")
+    if log and low <= 0:
+        raise _Problem(where, f"a log range needs low > 0; got {low!r}")
+    step = values.get("step")
+    if step is not None and (
+        isinstance(step, bool) or not isinstance(step, (int, float)) or step <= 0
+    ):
+        raise _Problem(f"{where}.step", f"got {step!r}; expected a number > 0")
+    return Range(low=low, high=high, log=log, step=step)
+
+
+def _variants(entries: Any) -> dict[str, dict[str, Any]]:
+    if not isinstance(entries, list):
+        raise _Problem("variants", f"got {entries!r}; expected [[variants]] tables")
+    variants: dict[str, dict[str, Any]] = {}
+    for i, entry in enumerate(entries):
+        where = f"variants[{i}]"
+        if not isinstance(entry, Mapping):
+            raise _Problem(where, f"got {entry!r}; expected a table")
+        entry = dict(entry)
+        name = entry.pop("name", None)
+        if not isinstance(name, str) or not name:
+            raise _Problem(f"{where}.name", "missing; every variant needs a name")
+        if name in variants:
+            raise _Problem(f"{where}.name", f"duplicate variant name {name!r}")
+        variants[name] = _recipe_values(entry, where)
+    return variants
+
+
+# --- Rules across fields ---------------------------------------------------------------
+
+
+def _check_coherent(spec: StudySpec) -> None:
+    """The rules that tie fields together; run after parsing and after every override."""
+    if not spec.search_space and not spec.variants:
+        raise _Problem("search_space", "empty; give at least one field to sweep, or [[variants]]")
+    if spec.epochs is not None and "epochs" in spec.fixed:
+        raise _Problem(
+            "epochs", "given both at the top level and as fixed.epochs; give it in one place"
+        )
+    for name in spec.search_space:
+        if name in spec.fixed or (name == "epochs" and spec.epochs is not None):
+            place = "[fixed]" if name in spec.fixed else "the top level"
+            raise _Problem(f"search_space.{name}", f"also set in {place}; keep one")
+        if any(name in v for v in spec.variants.values()):
+            raise _Problem(f"search_space.{name}", "also set by a variant; keep one")
+    if spec.sampler == "grid":
+        for name, values in spec.search_space.items():
+            if isinstance(values, Range):
+                raise _Problem(
+                    f"search_space.{name}",
+                    "the grid sampler needs a list of values; ranges suit random, tpe, qmc",
                 )
-        return space
-
-    def _range(self, knob: Knob, values: Mapping[str, Any], where: str) -> Range:
-        self._only(values, _RANGE_KEYS, where)
-        if knob.type not in (int, float):
-            raise self.fail(where, f"{knob.name} is not numeric; give a list of values")
-        if "low" not in values or "high" not in values:
-            raise self.fail(where, "a range needs both 'low' and 'high'")
-        low = self._checked(knob, values["low"], f"{where}.low")
-        high = self._checked(knob, values["high"], f"{where}.high")
-        if low >= high:
-            raise self.fail(where, f"low {low!r} must be below high {high!r}")
-        log = values.get("log", False)
-        if not isinstance(log, bool):
-            raise self.fail(f"{where}.log", f"got {log!r}; expected true or false")
-        if log and low <= 0:
-            raise self.fail(where, f"a log range needs low > 0; got {low!r}")
-        step = values.get("step")
-        if step is not None and (
-            isinstance(step, bool) or not isinstance(step, (int, float)) or step <= 0
-        ):
-            raise self.fail(f"{where}.step", f"got {step!r}; expected a number > 0")
-        return Range(low=low, high=high, log=log, step=step)
-
-    def _variants(self, entries: Any) -> dict[str, dict[str, Any]]:
-        if not isinstance(entries, list):
-            raise self.fail("variants", f"got {entries!r}; expected [[variants]] tables")
-        variants: dict[str, dict[str, Any]] = {}
-        for i, entry in enumerate(entries):
-            where = f"variants[{i}]"
-            if not isinstance(entry, Mapping):
-                raise self.fail(where, f"got {entry!r}; expected a table")
-            entry = dict(entry)
-            name = entry.pop("name", None)
-            if not isinstance(name, str) or not name:
-                raise self.fail(f"{where}.name", "missing; every variant needs a name")
-            if name in variants:
-                raise self.fail(f"{where}.name", f"duplicate variant name {name!r}")
-            variants[name] = self._recipe_values(entry, where)
-        return variants
-
-    def _check_coherent(self, spec: StudySpec) -> None:
-        if not spec.search_space and not spec.variants:
-            raise self.fail(
-                "search_space", "empty; give at least one field to sweep, or [[variants]]"
-            )
-        for name in spec.search_space:
-            if name in spec.fixed:
-                raise self.fail(f"search_space.{name}", "also set in [fixed]; keep one")
-            if any(name in v for v in spec.variants.values()):
-                raise self.fail(f"search_space.{name}", "also set by a variant; keep one")
-        if spec.sampler == "grid":
-            for name, values in spec.search_space.items():
-                if isinstance(values, Range):
-                    raise self.fail(
-                        f"search_space.{name}",
-                        "the grid sampler needs a list of values; ranges suit random, tpe, qmc",
-                    )
-        elif spec.n_trials is None:
-            raise self.fail("budget.n_trials", f"missing; the {spec.sampler} sampler needs one")
-        if spec.n_trials is not None and spec.n_trials % len(spec.seeds):
-            raise self.fail(
-                "budget.n_trials",
-                f"got {spec.n_trials}; expected a multiple of the {len(spec.seeds)} seeds "
-                "(every sampled recipe runs once per seed)",
-            )
-        # Build every recipe the spec can produce once, so a bad combination fails now.
-        for variant in spec.variants or [None]:
-            sampled = {VARIANT: variant} if variant else {}
-            for name, values in spec.search_space.items():
-                sampled[name] = values[0] if isinstance(values, list) else values.low
-            try:
-                spec.recipe(sampled)
-            except BenchInputError as error:
-                raise self.fail(
-                    f"variant {variant!r}" if variant else "fixed", str(error)
-                ) from None
+    elif spec.budget.n_trials is None:
+        raise _Problem("budget.n_trials", f"missing; the {spec.sampler} sampler needs one")
+    n_trials = spec.budget.n_trials
+    if n_trials is not None and n_trials % len(spec.seeds):
+        raise _Problem(
+            "budget.n_trials",
+            f"got {n_trials}; expected a multiple of the {len(spec.seeds)} seeds "
+            "(every sampled recipe runs once per seed)",
+        )
+    # Build every recipe the spec can produce once, so a bad combination fails now.
+    for variant in spec.variants or [None]:
+        sampled: dict[str, Any] = {VARIANT: variant} if variant else {}
+        for name, values in spec.search_space.items():
+            sampled[name] = values[0] if isinstance(values, list) else values.low
+        try:
+            spec.recipe(sampled)
+        except BenchInputError as error:
+            raise _Problem(f"variant {variant!r}" if variant else "fixed", str(error)) from None

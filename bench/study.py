@@ -19,10 +19,11 @@ from typing import Any, Protocol
 import optuna
 from optuna.trial import TrialState
 
+from bench._schema import DIVERGED, DUPLICATE, PRUNED
 from bench.errors import BenchInputError
 from bench.spec import SEED, VARIANT, StudySpec
 from bench.storage import open_storage, retry_callback
-from bench.workload import Workload, load_workload
+from bench.workload import Workload
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
@@ -83,7 +84,7 @@ def open_study(spec: StudySpec, *, storage: optuna.storages.BaseStorage) -> Stud
             study = optuna.create_study(
                 storage=storage,
                 study_name=name,
-                direction=spec.direction,
+                direction=spec.objective.direction,
                 sampler=make_sampler(spec),
                 pruner=make_pruner(spec),
             )
@@ -103,7 +104,7 @@ def open_study(spec: StudySpec, *, storage: optuna.storages.BaseStorage) -> Stud
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            study.set_metric_names([spec.objective_metric])
+            study.set_metric_names([spec.objective.metric])
         study.set_user_attr("spec", spec.to_dict())
         study.set_user_attr("description", spec.description)
         study.set_user_attr("spec_hash", content_hash)
@@ -149,7 +150,7 @@ def make_pruner(spec: StudySpec) -> optuna.pruners.BasePruner:
     if spec.pruner == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=2 * len(spec.seeds), n_warmup_steps=2)
     if spec.pruner == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=spec.epochs or 30)
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=spec.max_epochs)
     return optuna.pruners.NopPruner()
 
 
@@ -206,14 +207,14 @@ class TrialObjective:
         if self.reporter:
             self.reporter.trial_started(trial.number, label, recipe.seed, recipe.epochs)
 
-        metric = self.spec.objective_metric
+        metric = self.spec.objective.metric
         result = run_trial(self.workload, recipe, on_epoch=self._epoch_hook(trial, metric))
         for key, value in result.to_dict().items():
             if key not in ("class_names", "task"):  # both are part of the stored workload
                 trial.set_user_attr(key, _json_safe(value))
-        if result.stop_reason == "pruned":
+        if result.stop_reason == PRUNED:
             raise optuna.TrialPruned(f"pruned at epoch {result.epochs_run}")
-        split, name = metric.split("_", 1)
+        split, name = self.spec.objective.split_and_name
         value = result.metrics[split][name]
         # NaN tells Optuna the trial failed: a diverged run has no honest objective value.
         return float("nan") if value is None else float(value)
@@ -245,7 +246,7 @@ class TrialObjective:
         cell = trial.params
         for other in trial.study.get_trials(deepcopy=False, states=(*FINISHED, TrialState.RUNNING)):
             if other.number != trial.number and other.params == cell:
-                trial.set_user_attr("stop_reason", "duplicate")
+                trial.set_user_attr("stop_reason", DUPLICATE)
                 trial.study.stop()
                 raise _DuplicateCell(f"grid cell {cell} already run by trial {other.number}")
 
@@ -292,14 +293,13 @@ def remaining_trials(handle: StudyHandle, spec: StudySpec, *, budget: int) -> in
             tuple(sorted(t.params.items()))
             for t in trials
             if t.state in (*FINISHED, TrialState.RUNNING)
-            or t.user_attrs.get("stop_reason") == "diverged"
+            or t.user_attrs.get("stop_reason") == DIVERGED
         }
         return max(0, budget - len(done))
     counted = sum(
         1
         for t in trials
-        if t.state in (*FINISHED, TrialState.RUNNING)
-        or t.user_attrs.get("stop_reason") == "diverged"
+        if t.state in (*FINISHED, TrialState.RUNNING) or t.user_attrs.get("stop_reason") == DIVERGED
     )
     return max(0, budget - counted)
 
@@ -336,9 +336,7 @@ def run_worker(
     """
     set_thread_budget(jobs)
     if workload is None:
-        workload = load_workload(
-            spec.dataset, preset=spec.preset, split_seed=spec.split_seed, train_size=spec.train_size
-        )
+        workload = spec.workload.load()
     storage = open_storage(storage_url)
     study = optuna.load_study(
         study_name=study_name, storage=storage, sampler=make_sampler(spec), pruner=make_pruner(spec)
@@ -405,7 +403,7 @@ class PreparedRun:
         >>> run = prepare_run(load_spec("optimizers"), storage_url=url)  # doctest: +SKIP
         >>> run.remaining, run.budget  # doctest: +SKIP
         (16, 16)
-        >>> run.run(jobs=2)  # doctest: +SKIP
+        >>> run.run_remaining(jobs=2)  # doctest: +SKIP
     """
 
     spec: StudySpec
@@ -419,12 +417,10 @@ class PreparedRun:
     def remaining(self) -> int:
         return remaining_trials(self.handle, self.spec, budget=self.budget)
 
-    def run(
-        self, *, jobs: int = 1, timeout: float | None = None, reporter: TrialReporter | None = None
-    ) -> None:
+    def run_remaining(self, *, jobs: int = 1, reporter: TrialReporter | None = None) -> None:
         """Run until the budget is met: in this process, or in ``jobs`` worker processes
         whose progress is polled from the storage every second."""
-        timeout = timeout or self.spec.timeout
+        timeout = self.spec.budget.timeout
         if jobs == 1:
             run_worker(
                 self.spec,
@@ -452,13 +448,11 @@ class PreparedRun:
             return None
 
 
-def prepare_run(spec: StudySpec, *, storage_url: str, n_trials: int | None = None) -> PreparedRun:
+def prepare_run(spec: StudySpec, *, storage_url: str) -> PreparedRun:
     """Load the workload, then open or resume the spec's study and queue again the trials
     an interrupted run left failed. The data is loaded first, so a bad dataset writes
     nothing to the storage."""
-    workload = load_workload(
-        spec.dataset, preset=spec.preset, split_seed=spec.split_seed, train_size=spec.train_size
-    )
+    workload = spec.workload.load()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     handle = open_study(spec, storage=open_storage(storage_url))
     return PreparedRun(
@@ -466,7 +460,7 @@ def prepare_run(spec: StudySpec, *, storage_url: str, n_trials: int | None = Non
         storage_url=storage_url,
         handle=handle,
         workload=workload,
-        budget=n_trials or spec.budget,
+        budget=spec.total_trials,
         requeued=requeue_interrupted(handle),
     )
 
@@ -492,9 +486,10 @@ def study_progress(spec: StudySpec, *, storage_url: str) -> str:
     counts = {state.name.lower(): 0 for state in TrialState}
     for trial in study.get_trials(deepcopy=False):
         counts[trial.state.name.lower()] += 1
-    left = remaining_trials(handle, spec, budget=spec.budget)
+    left = remaining_trials(handle, spec, budget=spec.total_trials)
     shown = ", ".join(f"{n} {state}" for state, n in counts.items() if n)
+    total = spec.total_trials
     return (
-        f"study {matching[0]!r} in {storage_url}: {spec.budget - left} of {spec.budget} "
+        f"study {matching[0]!r} in {storage_url}: {total - left} of {total} "
         f"trials done ({shown or 'no trials'})"
     )

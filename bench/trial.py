@@ -8,19 +8,35 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
 from bench._keras import keras
-from bench._schema import EPOCH_METRICS
-from bench.recipe import Recipe, build_callbacks, build_optimizer, build_regularizer
+from bench._schema import (
+    COMPLETED,
+    DIVERGED,
+    EARLY_STOPPED,
+    EPOCH_METRICS,
+    PRUNED,
+    SPLITS,
+    StopReason,
+    Task,
+)
+from bench.recipe import (
+    Recipe,
+    build_callbacks,
+    build_loss,
+    build_optimizer,
+    build_regularizer,
+)
 from bench.workload import Split, Workload, make_pipeline
 from bench.workload._model import build_vit
 
-EpochHook = Callable[[dict[str, float]], bool]
+#: Called with each epoch's history record; a true answer stops the run as pruned.
+EpochHook = Callable[[dict[str, float]], "bool | None"]
 
 
 @dataclass
@@ -35,12 +51,12 @@ class TrialResult:
     history: list[dict[str, float]]
     kept_epoch: int
     epochs_run: int
-    stop_reason: str
+    stop_reason: StopReason
     metrics: dict[str, dict[str, float | None]]
     gap: dict[str, float]
     test_predictions: dict[str, list]
     class_names: list[str]
-    task: str
+    task: Task
     recipe: dict[str, Any]
     workload: dict[str, Any]
     wall_time_s: float
@@ -56,12 +72,11 @@ def run_trial(
     recipe: Recipe,
     *,
     on_epoch: EpochHook | None = None,
-    callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> TrialResult:
     """Train the workload's ViT with ``recipe`` and evaluate the weights it keeps.
 
-    ``on_epoch`` gets each epoch's history record; returning True stops the run and marks
-    it ``pruned``. ``callbacks`` are extra Keras callbacks (a progress display).
+    ``on_epoch`` gets each epoch's history record (a display follows it, a study reports
+    it to its pruner); returning True stops the run and marks it ``pruned``.
 
     Example:
         >>> from bench.workload import load_workload
@@ -86,7 +101,7 @@ def run_trial(
         epochs=recipe.epochs,
         verbose=0,
         shuffle=False,  # the pipeline reshuffles every epoch with the recipe's seed
-        callbacks=[recorder, *recipe_callbacks, *callbacks],
+        callbacks=[recorder, *recipe_callbacks],
     )
     fit_seconds = time.perf_counter() - start
 
@@ -98,10 +113,12 @@ def run_trial(
     stop_reason = _stop_reason(history, pruned=recorder.pruned, stopper=stopper)
     kept_epoch = _kept_epoch(recipe, stopper=stopper, epochs_run=epochs_run)
 
-    loss_fn = _loss(data.task, recipe)
+    loss_fn = build_loss(recipe, task=data.task)
     metrics, test_scores = {}, None
-    for name, split in (("train", data.train), ("val", data.val), ("test", data.test)):
-        metrics[name], scores = evaluate_split(model, split, task=data.task, loss_fn=loss_fn)
+    for name in SPLITS:
+        metrics[name], scores = evaluate_split(
+            model, getattr(data, name), task=data.task, loss_fn=loss_fn
+        )
         if name == "test":
             test_scores = scores
     return TrialResult(
@@ -126,7 +143,7 @@ def run_trial(
 
 
 def evaluate_split(
-    model: keras.Model, split: Split, *, task: str, loss_fn: keras.losses.Loss
+    model: keras.Model, split: Split, *, task: Task, loss_fn: keras.losses.Loss
 ) -> tuple[dict[str, float | None], np.ndarray]:
     """Loss (with the regularization penalty, as in training), accuracy and AUC of a split.
 
@@ -154,7 +171,7 @@ def evaluate_split(
     return {"loss": loss, "accuracy": accuracy, "auc": roc_auc(split.y, scores, task=task)}, scores
 
 
-def roc_auc(y_true: np.ndarray, y_score: np.ndarray, *, task: str) -> float | None:
+def roc_auc(y_true: np.ndarray, y_score: np.ndarray, *, task: Task) -> float | None:
     """scikit-learn's ROC AUC for the task, or None where it is undefined.
 
     Example:
@@ -220,19 +237,13 @@ def _compiled_model(workload: Workload, recipe: Recipe, *, steps_per_epoch: int)
         )
     model.compile(
         optimizer=build_optimizer(recipe, steps_per_epoch=steps_per_epoch),
-        loss=_loss(data.task, recipe),
+        loss=build_loss(recipe, task=data.task),
         metrics=[accuracy, auc],
     )
     return model
 
 
-def _loss(task: str, recipe: Recipe) -> keras.losses.Loss:
-    if task == "multiclass":
-        return keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing)
-    return keras.losses.BinaryCrossentropy(label_smoothing=recipe.label_smoothing)
-
-
-def _targets(y: np.ndarray, *, task: str, num_outputs: int) -> np.ndarray:
+def _targets(y: np.ndarray, *, task: Task, num_outputs: int) -> np.ndarray:
     if task == "multiclass":
         return np.eye(num_outputs, dtype="float32")[y]
     if task == "binary":
@@ -240,14 +251,14 @@ def _targets(y: np.ndarray, *, task: str, num_outputs: int) -> np.ndarray:
     return y.astype("float32")
 
 
-def _stop_reason(history: list[dict[str, float]], *, pruned: bool, stopper) -> str:
+def _stop_reason(history: list[dict[str, float]], *, pruned: bool, stopper) -> StopReason:
     if history and not math.isfinite(history[-1]["loss"]):
-        return "diverged"
+        return DIVERGED
     if pruned:
-        return "pruned"
+        return PRUNED
     if stopper is not None and stopper.stopped_epoch > 0:
-        return "early_stopped"
-    return "completed"
+        return EARLY_STOPPED
+    return COMPLETED
 
 
 def _kept_epoch(recipe: Recipe, *, stopper, epochs_run: int) -> int:

@@ -239,7 +239,7 @@ def test_a_sampled_recipe_runs_once_per_seed(small_workload, tmp_path):
     url = f"sqlite:///{tmp_path / 'bench.db'}"
     handle = open_study(spec, storage=open_storage(url))
     run_worker(
-        spec, storage_url=url, study_name=handle.name, budget=spec.budget, workload=small_workload
+        spec, storage_url=url, study_name=handle.name, budget=spec.total_trials, workload=small_workload
     )
     trials = optuna.load_study(study_name="sampled", storage=url).trials
     assert [t.state for t in trials] == [TrialState.COMPLETE] * 4
@@ -298,7 +298,7 @@ def test_an_interrupted_grid_resumes_and_runs_every_cell_once(small_workload, tm
             spec,
             storage_url=url,
             study_name=handle.name,
-            budget=spec.budget,
+            budget=spec.total_trials,
             workload=small_workload,
             reporter=_InterruptLastTrial(),
         )
