@@ -1,4 +1,4 @@
-"""Tests for bench.workload._data: sources, splits, resizing, hashing and pipelines."""
+"""Tests for the workload's data: sources, splits, resizing, hashing and pipelines."""
 
 from __future__ import annotations
 
@@ -12,15 +12,8 @@ from PIL import Image
 from sklearn.datasets import load_digits
 
 from bench.errors import BenchInputError
-from bench.workload._data import (
-    DIGITS_BINARY_TASK,
-    DIGITS_TRAIN_SIZE,
-    TASKS,
-    Dataset,
-    Split,
-    load_dataset,
-    make_pipeline,
-)
+from bench.workload import TASKS, Dataset, Split, load_dataset, make_pipeline
+from bench.workload._digits import DIGITS_BINARY_TASK, DIGITS_TRAIN_SIZE
 
 SIZE = 12
 

@@ -1,6 +1,25 @@
-"""The workload: data, splits and task, and the shared ViT with its presets."""
+"""The workload: data, splits and task, and the shared ViT with its presets.
 
-from bench.workload._data import TASKS, Dataset, Split, load_dataset, make_pipeline
+Where things live:
+
+- ``_load.py``: :func:`load_dataset`, which reads a source string and checks the options.
+- ``_digits.py``, ``_folder.py``, ``_npz.py``: the sources ``digits``/``digits10``,
+  ``folder:PATH`` and ``npz:PATH``, each reading its images into a ``SourceData``.
+- ``_dataset.py``: :class:`Dataset`, :class:`Split`, building a dataset from a source's
+  data (task, read-only arrays, content hash), resizing, and :func:`make_pipeline`.
+- ``_splits.py``: stratified, seeded splitting.
+- ``_presets.py``: :data:`PRESETS`; ``_model.py``: :func:`build_vit` (imports Keras).
+- ``_workload.py``: :class:`Workload` and :func:`load_workload`, a dataset with a preset.
+
+Example:
+    >>> from bench.workload import TASKS, load_workload
+    >>> load_workload("digits10", train_size=100).dataset.task in TASKS
+    True
+"""
+
+from bench._schema import TASKS
+from bench.workload._dataset import Dataset, Split, make_pipeline
+from bench.workload._load import load_dataset
 from bench.workload._presets import PRESETS, Preset, get_preset
 from bench.workload._workload import DEFAULT_DATASET, DEFAULT_PRESET, Workload, load_workload
 

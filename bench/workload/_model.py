@@ -9,13 +9,20 @@ Built from ``keras.layers`` and ``keras.ops`` only.
 from __future__ import annotations
 
 from bench._keras import keras
+from bench._schema import Task
 from bench.workload._presets import Preset
 
 layers, ops = keras.layers, keras.ops
 
 
 class Patches(layers.Layer):
-    """Cuts images into flattened, non-overlapping square patches."""
+    """Cuts images into flattened, non-overlapping square patches.
+
+    Example:
+        >>> import numpy as np
+        >>> tuple(Patches(4)(np.zeros((2, 16, 16, 3), "float32")).shape)
+        (2, 16, 48)
+    """
 
     def __init__(self, patch_size: int, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -32,7 +39,13 @@ class Patches(layers.Layer):
 
 
 class PatchEncoder(layers.Layer):
-    """Projects each patch and adds a learned position embedding."""
+    """Projects each patch and adds a learned position embedding.
+
+    Example:
+        >>> import numpy as np
+        >>> tuple(PatchEncoder(16, 32)(np.zeros((2, 16, 48), "float32")).shape)
+        (2, 16, 32)
+    """
 
     def __init__(self, num_patches: int, projection_dim: int, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -59,7 +72,13 @@ class PatchEncoder(layers.Layer):
 
 
 def mlp(x, *, units: tuple[int, ...], dropout: float, regularizer, name: str):
-    """Dense + GELU + Dropout per entry of ``units``, each Dense with the L2 regularizer."""
+    """Dense + GELU + Dropout per entry of ``units``, each Dense with the L2 regularizer.
+
+    Example:
+        >>> x = mlp(keras.Input((8,)), units=(16, 4), dropout=0.1, regularizer=None, name="m")
+        >>> x.shape
+        (None, 4)
+    """
     for i, width in enumerate(units):
         x = layers.Dense(
             width, activation="gelu", kernel_regularizer=regularizer, name=f"{name}_dense{i}"
@@ -69,7 +88,12 @@ def mlp(x, *, units: tuple[int, ...], dropout: float, regularizer, name: str):
 
 
 def augmentation(*, seed: int) -> keras.Sequential:
-    """Random flip, rotation and zoom as in the Keras ViT example (training only)."""
+    """Random flip, rotation and zoom as in the Keras ViT example (training only).
+
+    Example:
+        >>> [layer.name for layer in augmentation(seed=0).layers]
+        ['random_flip', 'random_rotation', 'random_zoom']
+    """
     return keras.Sequential(
         [
             layers.RandomFlip("horizontal", seed=seed),
@@ -85,7 +109,7 @@ def build_vit(
     *,
     channels: int,
     num_outputs: int,
-    task: str,
+    task: Task,
     dropout: float = 0.1,
     head_dropout: float = 0.5,
     regularizer: keras.regularizers.Regularizer | None = None,
@@ -98,10 +122,10 @@ def build_vit(
     ``multiclass``.
 
     Example:
-        >>> from bench.workload._presets import PRESETS
-        >>> m = build_vit(PRESETS["tiny"], channels=1, num_outputs=1, task="binary")
-        >>> m.output_shape
-        (None, 1)
+        >>> from bench.workload import PRESETS
+        >>> m = build_vit(PRESETS["tiny"], channels=1, num_outputs=10, task="multiclass")
+        >>> m.input_shape, m.output_shape, m.get_layer("output").activation.__name__
+        ((None, 16, 16, 1), (None, 10), 'softmax')
     """
     size = preset.image_size
     inputs = keras.Input(shape=(size, size, channels), name="image")

@@ -29,6 +29,7 @@ class Preset:
 
     @property
     def num_patches(self) -> int:
+        """Patches per image: ``(image_size // patch_size) ** 2``."""
         return (self.image_size // self.patch_size) ** 2
 
 
@@ -73,7 +74,16 @@ PRESETS: dict[str, Preset] = {
 
 
 def get_preset(name: str) -> Preset:
-    """The preset called ``name``; an unknown name raises :class:`BenchInputError`."""
+    """The preset called ``name``; an unknown name raises :class:`BenchInputError`.
+
+    Example:
+        >>> get_preset("small").image_size
+        32
+        >>> get_preset("huge")
+        Traceback (most recent call last):
+        ...
+        bench.errors.BenchInputError: preset 'huge': unknown; expected one of tiny, small, keras-io
+    """
     try:
         return PRESETS[name]
     except KeyError:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bench.workload._data import Dataset, load_dataset
+from bench.workload._dataset import Dataset
+from bench.workload._load import load_dataset
 from bench.workload._presets import Preset, get_preset
 
 DEFAULT_DATASET = "digits"
@@ -20,6 +21,8 @@ class Workload:
         >>> w = load_workload("digits", preset="tiny")
         >>> w.dataset.task, w.preset.name
         ('binary', 'tiny')
+        >>> w.describe()["dataset"], w.describe()["preset"]
+        ('digits', 'tiny')
     """
 
     dataset: Dataset
@@ -41,7 +44,17 @@ def load_workload(
 
     The split seed belongs to the workload, not the recipe: every trial of a study sees
     the same train / validation / test images, whatever its own seed.
+
+    Example:
+        >>> w = load_workload("digits", train_size=200)
+        >>> w.dataset.input_shape, len(w.dataset.train)
+        ((16, 16, 1), 200)
     """
     vit = get_preset(preset)
-    data = load_dataset(dataset, image_size=vit.image_size, seed=split_seed, train_size=train_size)
+    data = load_dataset(
+        dataset,
+        image_size=vit.image_size,
+        seed=split_seed,
+        train_size=train_size,
+    )
     return Workload(dataset=data, preset=vit)

@@ -1,0 +1,217 @@
+"""The dataset every source produces, how it is built and hashed, and how Keras is fed it.
+
+A source reads its images into a :class:`SourceData`; :func:`build_dataset` turns that
+into a :class:`Dataset` (task, read-only float32 splits, content hash);
+:func:`make_pipeline` batches one :class:`Split` for ``model.fit``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PIL import Image
+
+from bench._schema import SPLITS, Task
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+Arrays = tuple[np.ndarray, np.ndarray]
+"""Images and labels of one split, before they become a :class:`Split`."""
+
+
+@dataclass(frozen=True, eq=False)
+class Split:
+    """Images and labels of one split.
+
+    Attributes:
+        x: float32 images, shape ``(N, H, W, C)``, values in ``[0, 1]``.
+        y: binary: float32 ``(N,)`` of 0/1; multiclass: int64 ``(N,)`` class index;
+            multilabel: float32 ``(N, K)`` multi-hot.
+        num_classes: ``K`` for a multiclass split, so that one-hot encoding has ``K``
+            columns even when this split happens to lack the last class; ``None`` otherwise.
+
+    Example:
+        >>> x = np.zeros((4, 8, 8, 1), np.float32)
+        >>> split = Split(x=x, y=np.array([0, 1, 0, 1], np.float32))
+        >>> len(split)
+        4
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    num_classes: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.x.ndim != 4 or len(self.x) != len(self.y):
+            raise ValueError(
+                f"Split needs x of shape (N, H, W, C) and y of length N; "
+                f"got x {self.x.shape} and y {self.y.shape}"
+            )
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A loaded dataset: task, class names, three splits and a content hash.
+
+    Example:
+        >>> from bench.workload import load_dataset
+        >>> ds = load_dataset("digits", image_size=16)
+        >>> ds.task, ds.class_names, ds.num_outputs, ds.input_shape
+        ('binary', ('0-4', '5-9'), 1, (16, 16, 1))
+        >>> sorted(ds.describe()["sizes"])
+        ['test', 'train', 'val']
+    """
+
+    name: str
+    task: Task
+    class_names: tuple[str, ...]
+    train: Split
+    val: Split
+    test: Split
+    content_hash: str
+
+    @property
+    def num_outputs(self) -> int:
+        """Width of the model's output layer: 1 for binary, the class count otherwise."""
+        return 1 if self.task == "binary" else len(self.class_names)
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """``(H, W, C)`` of every image."""
+        _, height, width, channels = self.train.x.shape
+        return (height, width, channels)
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-able summary, stored with every trial and shown in reports."""
+        return {
+            "name": self.name,
+            "task": self.task,
+            "class_names": list(self.class_names),
+            "sizes": {split: len(getattr(self, split)) for split in SPLITS},
+            "input_shape": list(self.input_shape),
+            "content_hash": self.content_hash,
+        }
+
+
+@dataclass(frozen=True)
+class SourceData:
+    """What a source read: class names and ``(images, labels)`` of train, val and test.
+
+    Images are float32 ``(N, H, W, C)`` in ``[0, 1]``; labels are int64 class indices
+    ``(N,)``, or int64 multi-hot rows ``(N, K)`` when ``multilabel``.
+
+    Example:
+        >>> y = np.array([0, 1, 1])
+        >>> data = SourceData(("cat", "dog"), ((np.zeros((3, 2, 2, 1)), y),) * 3)
+        >>> data.task
+        'binary'
+    """
+
+    class_names: tuple[str, ...]
+    splits: tuple[Arrays, Arrays, Arrays]
+    multilabel: bool = False
+
+    @property
+    def task(self) -> Task:
+        """``multilabel`` for multi-hot labels, else ``binary`` or ``multiclass`` by class count."""
+        if self.multilabel:
+            return "multilabel"
+        return "binary" if len(self.class_names) == 2 else "multiclass"
+
+
+def build_dataset(name: str, data: SourceData) -> Dataset:
+    """The :class:`Dataset` of ``data``; its arrays become read-only so the hash stays true.
+
+    Example:
+        >>> y = np.array([0, 1, 2, 0, 1, 2])
+        >>> data = SourceData(("a", "b", "c"), ((np.zeros((6, 2, 2, 1)), y),) * 3)
+        >>> ds = build_dataset("toy", data)
+        >>> ds.task, ds.train.y.dtype, ds.train.x.flags.writeable
+        ('multiclass', dtype('int64'), False)
+    """
+    task, num_classes = data.task, len(data.class_names)
+    splits = [_as_split(x, y, task=task, num_classes=num_classes) for x, y in data.splits]
+    return Dataset(
+        name=name,
+        task=task,
+        class_names=tuple(data.class_names),
+        train=splits[0],
+        val=splits[1],
+        test=splits[2],
+        content_hash=_content_hash(task, data.class_names, splits),
+    )
+
+
+def _as_split(x: np.ndarray, labels: np.ndarray, *, task: Task, num_classes: int) -> Split:
+    y = labels.astype(np.int64 if task == "multiclass" else np.float32)
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    for array in (x, y):
+        array.setflags(write=False)
+    return Split(x=x, y=y, num_classes=num_classes if task == "multiclass" else None)
+
+
+def _content_hash(task: Task, class_names: Sequence[str], splits: Sequence[Split]) -> str:
+    digest = hashlib.sha256(f"{task}|{'|'.join(class_names)}".encode())
+    for split in splits:
+        for array in (split.x, split.y):
+            digest.update(f"|{array.dtype.str}{array.shape}|".encode())
+            digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def resize(images: np.ndarray, image_size: int) -> np.ndarray:
+    """Resize float ``(N, H, W, C)`` images to ``image_size`` square, bilinear, per channel.
+
+    Example:
+        >>> resize(np.ones((2, 8, 8, 3)), 4).shape
+        (2, 4, 4, 3)
+    """
+    images = images.astype(np.float32, copy=False)
+    if images.shape[1:3] == (image_size, image_size):
+        return images
+    size = (image_size, image_size)
+    out = np.empty((len(images), image_size, image_size, images.shape[-1]), np.float32)
+    for i, image in enumerate(images):
+        for c in range(images.shape[-1]):
+            channel = Image.fromarray(np.ascontiguousarray(image[..., c]), mode="F")
+            out[i, ..., c] = np.asarray(channel.resize(size, Image.BILINEAR))
+    # Bilinear weights can overshoot by float rounding; keep the [0, 1] promise exact.
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+def make_pipeline(split: Split, *, batch_size: int, shuffle: bool, seed: int) -> tf.data.Dataset:
+    """Batch a split as a ``tf.data.Dataset`` of ``(images, labels)`` for ``model.fit``.
+
+    Multiclass labels are one-hot encoded here (float32, ``K`` columns) because the
+    workload's loss is ``CategoricalCrossentropy`` with label smoothing, which needs
+    one-hot targets; binary and multilabel labels pass through unchanged.
+
+    Example:
+        >>> x = np.zeros((40, 8, 8, 1), np.float32)
+        >>> split = Split(x=x, y=np.arange(40) % 10, num_classes=10)
+        >>> batches = make_pipeline(split, batch_size=32, shuffle=True, seed=0)
+        >>> x, y = next(iter(batches))
+        >>> tuple(x.shape), tuple(y.shape)
+        ((32, 8, 8, 1), (32, 10))
+    """
+    import tensorflow as tf
+
+    data = tf.data.Dataset.from_tensor_slices((split.x, _model_targets(split))).cache()
+    if shuffle:
+        data = data.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
+    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def _model_targets(split: Split) -> np.ndarray:
+    if not np.issubdtype(split.y.dtype, np.integer):
+        return split.y
+    num_classes = split.num_classes or int(split.y.max()) + 1
+    return np.eye(num_classes, dtype=np.float32)[split.y]
