@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -411,3 +413,194 @@ def test_folder_train_size_larger_than_train(split_folder: Path) -> None:
 def test_bad_image_size(image_size: object) -> None:
     with pytest.raises(BenchInputError, match="image_size: got"):
         load_dataset("digits", image_size=image_size)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- bad files
+
+
+def _photo(mode: str, size: tuple[int, int], *, seed: int = 0) -> Image.Image:
+    """A noisy picture of ``size`` (width, height) in Pillow ``mode``."""
+    pixels = np.random.default_rng(seed).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+    return Image.fromarray(pixels, mode="RGB").convert(mode)
+
+
+def _truncated_jpeg(path: Path) -> None:
+    buffer = io.BytesIO()
+    _photo("RGB", (64, 64)).save(buffer, format="JPEG")
+    path.write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+
+
+def _bad_file_folder(
+    tmp_path: Path, digits: tuple[np.ndarray, np.ndarray], case: str
+) -> tuple[Path, Path, str]:
+    """A flat folder with one bad file: (folder, the file to name, a fragment of the reason)."""
+    root = tmp_path / case
+    _write_classes(root, digits, {"a": 1, "b": 2}, per_class=10)
+    if case == "single_image_class":
+        _save(root / "c" / "0.png", digits[0][0])
+        return root, root / "c", "has 1 image; expected at least 7 images per class"
+    if case == "truncated_jpeg":
+        _truncated_jpeg(root / "a" / "cut.jpg")
+        return root, root / "a" / "cut.jpg", "truncated or corrupt"
+    if case == "empty_png":
+        (root / "b" / "empty.png").write_bytes(b"")
+        return root, root / "b" / "empty.png", "an empty file (0 bytes)"
+    if case == "not_an_image":
+        (root / "a" / "notes.jpeg").write_text("shopping list, not a photo")
+        return root, root / "a" / "notes.jpeg", "not in an image format"
+    raise AssertionError(case)
+
+
+BAD_FILE_CASES = ("single_image_class", "truncated_jpeg", "empty_png", "not_an_image")
+
+
+@pytest.mark.parametrize("case", BAD_FILE_CASES)
+def test_bad_file_is_one_line_naming_it(
+    case: str, tmp_path: Path, digits: tuple[np.ndarray, np.ndarray]
+) -> None:
+    root, named, fragment = _bad_file_folder(tmp_path, digits, case)
+    source = f"folder:{root}"
+    with pytest.raises(BenchInputError) as error:
+        load_dataset(source, image_size=8)
+    message = str(error.value)
+    assert source in message and repr(str(named)) in message and fragment in message
+    assert "expected" in message and "\n" not in message
+
+
+def test_bad_file_in_a_split_folder_is_named(split_folder: Path) -> None:
+    broken = split_folder / "validation" / "eight" / "cut.jpg"
+    _truncated_jpeg(broken)
+    with pytest.raises(BenchInputError, match="truncated or corrupt") as error:
+        load_dataset(f"folder:{split_folder}", image_size=8)
+    assert repr(str(broken)) in str(error.value)
+
+
+def test_single_image_class_is_fine_when_the_folder_has_its_own_splits(
+    split_folder: Path, digits: tuple[np.ndarray, np.ndarray]
+) -> None:
+    for split in ("train", "validation", "test"):
+        _save(split_folder / split / "zero" / "0.png", digits[0][0])
+    ds = load_dataset(f"folder:{split_folder}", image_size=8)
+    assert ds.class_names == ("eight", "three", "zero") and len(ds.train) == 25
+
+
+def _bad_split_npz(tmp_path: Path, digits: tuple[np.ndarray, np.ndarray], case: str) -> Path:
+    arrays = _npz_arrays(digits, lambda y: y)
+    if case == "image_size":
+        arrays["val_images"] = np.zeros((100, 16, 16), np.uint8)
+    elif case == "channels":
+        arrays["test_images"] = np.repeat(arrays["test_images"][..., None], 3, axis=-1)
+    return _write_npz(tmp_path / f"{case}.npz", **arrays)
+
+
+@pytest.mark.parametrize(
+    ("case", "fragment"),
+    [
+        ("image_size", "val_images are 16x16 with 1 channel but train_images are 8x8 with 1"),
+        ("channels", "test_images are 8x8 with 3 channels but train_images are 8x8 with 1"),
+    ],
+)
+def test_npz_splits_must_share_image_size_and_channels(
+    case: str, fragment: str, tmp_path: Path, digits: tuple[np.ndarray, np.ndarray]
+) -> None:
+    source = f"npz:{_bad_split_npz(tmp_path, digits, case)}"
+    with pytest.raises(BenchInputError) as error:
+        load_dataset(source, image_size=8)
+    message = str(error.value)
+    assert source in message and fragment in message and "\n" not in message
+    assert "expected one image size and channel count in every split" in message
+
+
+# --------------------------------------------------------------------------- real photos
+
+
+def _write_mixed_photos(root: Path) -> None:
+    """Two classes of pictures in every size and colour mode a camera or an editor writes."""
+    palette = _photo("RGB", (30, 20), seed=5).quantize(8)
+    palette.info["transparency"] = bytes(range(0, 256, 32))  # per-entry alpha
+    cat = {
+        "gray.jpg": _photo("L", (8, 8), seed=1),
+        "photo.jpg": _photo("RGB", (40, 30), seed=2),
+        "print.jpg": _photo("CMYK", (25, 25), seed=3),
+        "cutout.png": _photo("RGBA", (9, 13), seed=4),
+        "palette.png": palette,
+        "bilevel.png": _photo("1", (12, 12), seed=6),
+        "gray_alpha.png": _photo("LA", (10, 10), seed=7),
+    }
+    sixteen = np.random.default_rng(8).integers(0, 65536, (20, 14)).astype(np.uint16)
+    dog = {
+        "scan16.png": Image.fromarray(sixteen),
+        "tall.PNG": _photo("RGB", (10, 50), seed=9),
+        "small.jpeg": _photo("L", (5, 5), seed=10),
+        "gray.png": _photo("L", (64, 48), seed=11),
+        "rgba.png": _photo("RGBA", (16, 16), seed=12),
+        "cmyk.jpg": _photo("CMYK", (7, 9), seed=13),
+        "palette.png": _photo("P", (33, 33), seed=14),
+    }
+    for name, images in (("cat", cat), ("dog", dog)):
+        (root / name).mkdir(parents=True)
+        for file, image in images.items():
+            image.save(root / name / file)
+    assert Image.open(root / "dog" / "scan16.png").mode.startswith("I")
+
+
+def test_photos_of_mixed_sizes_and_colour_modes_load_as_rgb(tmp_path: Path) -> None:
+    _write_mixed_photos(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a palette's transparency must not warn
+        ds = load_dataset(f"folder:{tmp_path}", image_size=SIZE)
+    assert ds.task == "binary" and ds.input_shape == (SIZE, SIZE, 3)
+    assert len(ds.train) + len(ds.val) + len(ds.test) == 14
+    for split in (ds.train, ds.val, ds.test):
+        _assert_images(split, 3)
+
+
+def _constant_png(path: Path, value: int, dtype: type) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.full((6, 6), value, dtype)).save(path)
+
+
+def test_sixteen_bit_grayscale_is_scaled_not_clipped(tmp_path: Path) -> None:
+    for split in ("train", "val", "test"):
+        _constant_png(tmp_path / split / "dark" / "16bit.png", 128 * 257, np.uint16)
+        _constant_png(tmp_path / split / "bright" / "16bit.png", 65535, np.uint16)
+        _constant_png(tmp_path / split / "dark" / "8bit.png", 64, np.uint8)
+    ds = load_dataset(f"folder:{tmp_path}", image_size=4)
+    assert ds.input_shape == (4, 4, 1)  # all grayscale: one channel
+    brightness = sorted(float(image.mean()) for image in ds.train.x)
+    assert brightness == pytest.approx([64 / 255, 128 / 255, 1.0])
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def _train_argv(source: str, out: Path) -> list[str]:
+    return ["train", "--dataset", source, "--epochs", "1", "--json", str(out)]
+
+
+@pytest.mark.parametrize("case", ["single_image_class", "truncated_jpeg"])
+def test_command_line_bad_folder_is_one_line_and_exit_2(
+    case: str, tmp_path: Path, digits: tuple[np.ndarray, np.ndarray], capsys
+) -> None:
+    from bench.cli import main
+
+    root, named, fragment = _bad_file_folder(tmp_path, digits, case)
+    out = tmp_path / "out.json"
+    assert main(_train_argv(f"folder:{root}", out)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("bench: error: dataset 'folder:")
+    assert repr(str(named)) in err[0] and fragment in err[0]
+    assert not out.exists()
+
+
+def test_command_line_npz_with_mismatched_splits_is_one_line_and_exit_2(
+    tmp_path: Path, digits: tuple[np.ndarray, np.ndarray], capsys
+) -> None:
+    from bench.cli import main
+
+    path = _bad_split_npz(tmp_path, digits, "channels")
+    out = tmp_path / "out.json"
+    assert main(_train_argv(f"npz:{path}", out)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"dataset 'npz:{path}'" in err[0] and "test_images" in err[0]
+    assert not out.exists()

@@ -2,12 +2,13 @@
 
 ``PATH/{train,val,test}/CLASS/*`` keeps its splits (``validation`` may stand for
 ``val``); a flat ``PATH/CLASS/*`` is split 70/15/15 (:data:`FOLDER_SPLIT_FRACTIONS`),
-stratified, by seed. Images are resized to one square size and brought to one channel
-count: RGB if any image is in colour, else grayscale.
+stratified, by seed. Images of any size and colour mode are resized to one square size
+and brought to one channel count: RGB if any image is in colour, else grayscale.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,9 +22,14 @@ from bench.workload._splits import split_stratified, subsample_train
 FOLDER_SPLIT_FRACTIONS = (0.70, 0.15, 0.15)
 """Train/val/test fractions used for a ``folder:`` source without split subfolders."""
 
+# Stratifying the val/test split needs two images of each class left after training's share.
+MIN_IMAGES_PER_CLASS = math.ceil(2 / (1 - FOLDER_SPLIT_FRACTIONS[0]))
+"""Images per class with which every seed's 70/15/15 split of a flat folder succeeds."""
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
-_GRAYSCALE_MODES = ("1", "L", "LA")
+_GRAYSCALE_MODES = ("1", "L", "LA", "La")
+_SIXTEEN_BIT_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N")
 
 _Raw = tuple[list[np.ndarray], np.ndarray]
 """uint8 images of mixed channel counts, and their class-index labels."""
@@ -54,7 +60,7 @@ def load_folder(
         class_names = _class_names(source, root)
         raw = _read_class_folders(source, root, class_names, image_size)
         ((x, labels),) = _common_channels([raw])
-        splits = _split_three_ways(source, x, labels, seed=seed)
+        splits = _split_flat(source, root, class_names, x, labels, seed=seed)
     else:
         class_names = _class_names(source, split_dirs[0])
         raws = [_read_split(source, folder, class_names, image_size) for folder in split_dirs]
@@ -138,17 +144,49 @@ def _read_class_folders(
 
 def _read_image(source: str, file: Path, image_size: int) -> np.ndarray:
     """One image as uint8 ``(S, S, 1)`` if grayscale, else ``(S, S, 3)``."""
+    if file.stat().st_size == 0:
+        raise _unreadable(source, file, "an empty file (0 bytes)")
     try:
         with Image.open(file) as image:
-            mode = "L" if image.mode in _GRAYSCALE_MODES else "RGB"
-            resized = image.convert(mode).resize((image_size, image_size), Image.BILINEAR)
-    except (OSError, ValueError, Image.DecompressionBombError) as error:
-        raise BenchInputError(
-            f"dataset {source!r}: cannot read image {str(file)!r} ({type(error).__name__}); "
-            f"expected a readable PNG or JPEG"
-        ) from None
+            resized = _eight_bit(image).resize((image_size, image_size), Image.BILINEAR)
+    # Pillow reports damaged data as OSError, SyntaxError or ValueError, depending on where
+    # in the file the damage is.
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        raise _unreadable(source, file, _reason(error)) from None
     array = np.asarray(resized, dtype=np.uint8)
     return array[..., np.newaxis] if array.ndim == 2 else array
+
+
+def _reason(error: Exception) -> str:
+    """Why Pillow could not read a file, in a few words."""
+    if isinstance(error, Image.UnidentifiedImageError):
+        return "not in an image format Pillow recognises"
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror  # the file system's own words, e.g. "Permission denied"
+    detail = " ".join(str(error).split()) or type(error).__name__
+    return f"truncated or corrupt ({detail})"
+
+
+def _eight_bit(image: Image.Image) -> Image.Image:
+    """``image`` in mode ``L`` if it has no colour, else ``RGB``; alpha is dropped."""
+    if image.mode in _SIXTEEN_BIT_MODES:
+        # Pillow's own conversion clips 16-bit values at 255 instead of scaling them.
+        values = np.asarray(image, dtype=np.float64) / 257.0
+        return Image.fromarray(np.clip(np.rint(values), 0, 255).astype(np.uint8), mode="L")
+    if image.mode in _GRAYSCALE_MODES:
+        return image.convert("L")
+    if image.mode == "P":
+        # Through RGBA: a palette image whose transparency is given per palette entry
+        # warns when converted straight to RGB. The colours are the same either way.
+        image = image.convert("RGBA")
+    return image.convert("RGB")
+
+
+def _unreadable(source: str, file: Path, reason: str) -> BenchInputError:
+    return BenchInputError(
+        f"dataset {source!r}: cannot read image {str(file)!r}: {reason}; "
+        f"expected a readable PNG or JPEG"
+    )
 
 
 def _common_channels(raws: Sequence[_Raw]) -> list[Arrays]:
@@ -163,10 +201,32 @@ def _common_channels(raws: Sequence[_Raw]) -> list[Arrays]:
     return out
 
 
+def _split_flat(
+    source: str,
+    root: Path,
+    class_names: Sequence[str],
+    x: np.ndarray,
+    labels: np.ndarray,
+    *,
+    seed: int,
+) -> tuple[Arrays, Arrays, Arrays]:
+    """Split a flat folder by :data:`FOLDER_SPLIT_FRACTIONS`, stratified by class."""
+    try:
+        return _split_three_ways(source, x, labels, seed=seed)
+    except BenchInputError:
+        counts = np.bincount(labels, minlength=len(class_names))
+        smallest = int(counts.argmin())
+        images = f"{counts[smallest]} image{'' if counts[smallest] == 1 else 's'}"
+        raise BenchInputError(
+            f"dataset {source!r}: too few images to split 70/15/15 stratified: class folder "
+            f"{str(root / class_names[smallest])!r} has {images}; expected at least "
+            f"{MIN_IMAGES_PER_CLASS} images per class, or train/val/test folders"
+        ) from None
+
+
 def _split_three_ways(
     source: str, x: np.ndarray, labels: np.ndarray, *, seed: int
 ) -> tuple[Arrays, Arrays, Arrays]:
-    """Split a flat folder by :data:`FOLDER_SPLIT_FRACTIONS`, stratified by class."""
     train_fraction, val_fraction, _ = FOLDER_SPLIT_FRACTIONS
     n_train = round(train_fraction * len(labels))
     what = "70/15/15"

@@ -1,7 +1,7 @@
 """The ``npz:PATH`` source: a MedMNIST-style archive, read without pickle.
 
 It holds ``{train,val,test}_images`` (uint8 0..255 or float 0..1, ``(N, H, W)`` or
-``(N, H, W, 1|3)``) and
+``(N, H, W, 1|3)``, one size and channel count for all three) and
 ``{train,val,test}_labels`` (integer ``(N,)`` or ``(N, 1)`` class indices, or ``(N, K)``
 0/1 rows for a multilabel task), and optionally ``class_names``.
 """
@@ -40,6 +40,9 @@ def load_npz(
     arrays = _read_npz(source, Path(path))
     multilabel = arrays["train_labels"].ndim == 2 and arrays["train_labels"].shape[1] > 1
     class_names, label_arrays = _npz_labels(source, arrays, multilabel=multilabel)
+    _check_same_image_shape(
+        source, [_image_shape(source, split, arrays[f"{split}_images"]) for split in SPLITS]
+    )
     splits = []
     for split, labels in zip(SPLITS, label_arrays, strict=True):
         images = _npz_images(source, split, arrays[f"{split}_images"])
@@ -87,15 +90,32 @@ def _read_npz(source: str, file: Path) -> dict[str, np.ndarray]:
         ) from None
 
 
-def _npz_images(source: str, split: SplitName, images: np.ndarray) -> np.ndarray:
-    """``{split}_images`` as float32 ``(N, H, W, C)`` in ``[0, 1]``."""
-    if images.ndim == 3:
-        images = images[..., np.newaxis]
-    if images.ndim != 4 or images.shape[-1] not in (1, 3):
+def _image_shape(source: str, split: SplitName, images: np.ndarray) -> tuple[int, int, int]:
+    """``(H, W, C)`` of ``{split}_images``, checked to be ``(N, H, W)`` or ``(N, H, W, 1|3)``."""
+    shape = images.shape + (1,) if images.ndim == 3 else images.shape
+    if len(shape) != 4 or shape[-1] not in (1, 3):
         raise BenchInputError(
             f"dataset {source!r}: {split}_images has shape {images.shape}; "
             f"expected (N, H, W), (N, H, W, 1) or (N, H, W, 3)"
         )
+    return shape[1:]
+
+
+def _check_same_image_shape(source: str, shapes: list[tuple[int, int, int]]) -> None:
+    """Every split's images share train's height, width and channel count."""
+    for split, shape in zip(SPLITS, shapes, strict=True):
+        if shape != shapes[0]:
+            raise BenchInputError(
+                f"dataset {source!r}: {split}_images are {_shape_words(shape)} but "
+                f"train_images are {_shape_words(shapes[0])}; expected one image size and "
+                f"channel count in every split"
+            )
+
+
+def _npz_images(source: str, split: SplitName, images: np.ndarray) -> np.ndarray:
+    """``{split}_images`` (shape already checked) as float32 ``(N, H, W, C)`` in ``[0, 1]``."""
+    if images.ndim == 3:
+        images = images[..., np.newaxis]
     if images.dtype == np.uint8:
         return images.astype(np.float32) / np.float32(255.0)
     if np.issubdtype(images.dtype, np.floating):
@@ -109,6 +129,11 @@ def _npz_images(source: str, split: SplitName, images: np.ndarray) -> np.ndarray
         f"dataset {source!r}: {split}_images has dtype {images.dtype}; "
         f"expected uint8 0..255 or float 0..1"
     )
+
+
+def _shape_words(shape: tuple[int, ...]) -> str:
+    height, width, channels = shape
+    return f"{height}x{width} with {channels} channel{'s' if channels != 1 else ''}"
 
 
 def _npz_labels(
