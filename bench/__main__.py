@@ -1,5 +1,8 @@
+"""``python -m bench``: the ``bench`` command line."""
+
 import sys
 
 from bench.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

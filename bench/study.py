@@ -400,10 +400,12 @@ class PreparedRun:
     """A study opened (or resumed) in its storage, ready to run its remaining trials.
 
     Example:
-        >>> run = prepare_run(load_spec("optimizers"), storage_url=url)  # doctest: +SKIP
-        >>> run.remaining, run.budget  # doctest: +SKIP
+        >>> from bench.spec import load_spec
+        >>> run = prepare_run(load_spec("optimizers"), storage_url="sqlite:///:memory:")
+        >>> run.remaining, run.budget
         (16, 16)
-        >>> run.run_remaining(jobs=2)  # doctest: +SKIP
+
+        ``run.run_remaining(jobs=2)`` would then train the 16 trials in two processes.
     """
 
     spec: StudySpec
