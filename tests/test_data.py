@@ -1,4 +1,4 @@
-"""Tests for the workload's data: sources, splits, resizing, hashing and pipelines."""
+"""Tests for the workload's data: sources, splits, resizing, hashing, label noise, pipelines."""
 
 from __future__ import annotations
 
@@ -604,3 +604,76 @@ def test_command_line_npz_with_mismatched_splits_is_one_line_and_exit_2(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"dataset 'npz:{path}'" in err[0] and "test_images" in err[0]
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------- label noise
+
+
+def _changed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a != b) if a.ndim == 1 else (a != b).any(axis=1)
+
+
+@pytest.mark.parametrize(
+    ("source", "noise"), [("digits", 0.1), ("digits10", 0.25), ("digits10", 0.333)]
+)
+def test_label_noise_flips_exactly_that_many_training_labels(source: str, noise: float) -> None:
+    clean = load_dataset(source, image_size=8, seed=3, train_size=300)
+    noisy = load_dataset(source, image_size=8, seed=3, train_size=300, label_noise=noise)
+    changed = _changed(noisy.train.y, clean.train.y)
+    assert changed.sum() == round(noise * 300)
+    assert np.isin(noisy.train.y, np.arange(len(clean.class_names))).all()
+    np.testing.assert_array_equal(noisy.train.x, clean.train.x)
+    for split in ("val", "test"):
+        np.testing.assert_array_equal(getattr(noisy, split).y, getattr(clean, split).y)
+        np.testing.assert_array_equal(getattr(noisy, split).x, getattr(clean, split).x)
+    assert noisy.train.y.dtype == clean.train.y.dtype
+
+
+def test_label_noise_is_deterministic_by_split_seed() -> None:
+    a = load_dataset("digits10", image_size=8, seed=4, label_noise=0.2)
+    _assert_same(a, load_dataset("digits10", image_size=8, seed=4, label_noise=0.2))
+    b = load_dataset("digits10", image_size=8, seed=5, label_noise=0.2)
+    clean_b = load_dataset("digits10", image_size=8, seed=5)
+    flipped_a = _changed(a.train.y, load_dataset("digits10", image_size=8, seed=4).train.y)
+    assert not np.array_equal(flipped_a, _changed(b.train.y, clean_b.train.y))
+
+
+def test_label_noise_multilabel_flips_one_bit_per_chosen_image(
+    tmp_path: Path, digits: tuple[np.ndarray, np.ndarray]
+) -> None:
+    def multi_hot(y: np.ndarray) -> np.ndarray:
+        return np.stack([y % 2 == 1, y >= 5, y == 0], axis=1).astype(np.uint8)
+
+    source = f"npz:{_write_npz(tmp_path / 'ml.npz', **_npz_arrays(digits, multi_hot))}"
+    clean = load_dataset(source, image_size=8, seed=1)
+    noisy = load_dataset(source, image_size=8, seed=1, label_noise=0.15)
+    bits = np.abs(noisy.train.y - clean.train.y).sum(axis=1)
+    assert (bits == 1).sum() == round(0.15 * 300) and set(np.unique(bits)) == {0.0, 1.0}
+    np.testing.assert_array_equal(noisy.test.y, clean.test.y)
+
+
+def test_label_noise_is_recorded_and_hashed_only_when_set() -> None:
+    from bench.workload import load_workload
+
+    clean = load_dataset("digits", image_size=8)
+    assert clean.content_hash == load_dataset("digits", image_size=8, label_noise=0.0).content_hash
+    assert clean.describe()["label_noise"] == 0.0
+    noisy = load_dataset("digits", image_size=8, label_noise=0.1)
+    assert noisy.content_hash != clean.content_hash
+    assert json.loads(json.dumps(noisy.describe()))["label_noise"] == 0.1
+    workload = load_workload("digits", train_size=100, label_noise=0.2)
+    assert workload.describe()["label_noise"] == 0.2 and workload.dataset.label_noise == 0.2
+
+
+def test_label_noise_too_small_to_flip_one_label_changes_nothing_but_the_hash() -> None:
+    clean = load_dataset("digits", image_size=8, train_size=100)
+    tiny = load_dataset("digits", image_size=8, train_size=100, label_noise=0.004)
+    np.testing.assert_array_equal(tiny.train.y, clean.train.y)
+    assert tiny.describe()["label_noise"] == 0.004
+
+
+@pytest.mark.parametrize("noise", [-0.1, 1, 1.0, 2.5, float("nan"), True, "0.1", None])
+def test_bad_label_noise(noise: object) -> None:
+    with pytest.raises(BenchInputError, match="label_noise: got") as error:
+        load_dataset("digits", image_size=8, label_noise=noise)  # type: ignore[arg-type]
+    assert "expected a fraction 0 <= label_noise < 1" in str(error.value)

@@ -7,7 +7,7 @@ Where things live:
   ``folder:PATH`` and ``npz:PATH``, each reading its images into a ``SourceData``.
 - ``_dataset.py``: :class:`Dataset`, :class:`Split`, building a dataset from a source's
   data (task, read-only arrays, content hash), resizing, and :func:`make_pipeline`.
-- ``_splits.py``: stratified, seeded splitting.
+- ``_splits.py``: stratified, seeded splitting; ``_noise.py``: label noise.
 - ``_presets.py``: :data:`PRESETS`; ``_model.py``: :func:`build_vit` (imports Keras).
 - ``_workload.py``: :class:`Workload` and :func:`load_workload`, a dataset with a preset.
 

@@ -1,7 +1,7 @@
 """The dataset every source produces, how it is built and hashed, and how Keras is fed it.
 
 A source reads its images into a :class:`SourceData`; :func:`build_dataset` turns that
-into a :class:`Dataset` (task, read-only float32 splits, content hash);
+into a :class:`Dataset` (task, read-only float32 splits, label noise, content hash);
 :func:`make_pipeline` batches one :class:`Split` for ``model.fit``.
 """
 
@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from bench._schema import SPLITS, Task
+from bench.workload._noise import flip_labels
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -61,6 +62,8 @@ class Split:
 class Dataset:
     """A loaded dataset: task, class names, three splits and a content hash.
 
+    ``label_noise`` is the fraction of training labels that :func:`build_dataset` flipped.
+
     Example:
         >>> from bench.workload import load_dataset
         >>> ds = load_dataset("digits", image_size=16)
@@ -77,6 +80,7 @@ class Dataset:
     val: Split
     test: Split
     content_hash: str
+    label_noise: float = 0.0
 
     @property
     def num_outputs(self) -> int:
@@ -97,6 +101,7 @@ class Dataset:
             "class_names": list(self.class_names),
             "sizes": {split: len(getattr(self, split)) for split in SPLITS},
             "input_shape": list(self.input_shape),
+            "label_noise": self.label_noise,
             "content_hash": self.content_hash,
         }
 
@@ -127,18 +132,28 @@ class SourceData:
         return "binary" if len(self.class_names) == 2 else "multiclass"
 
 
-def build_dataset(name: str, data: SourceData) -> Dataset:
-    """The :class:`Dataset` of ``data``; its arrays become read-only so the hash stays true.
+def build_dataset(
+    name: str, data: SourceData, *, label_noise: float = 0.0, seed: int = 0
+) -> Dataset:
+    """The :class:`Dataset` of ``data``, its training labels flipped at rate ``label_noise``.
+
+    Arrays become read-only so that the content hash stays true. ``label_noise`` enters
+    the hash only when non-zero, so a dataset without noise keeps the hash it always had.
 
     Example:
         >>> y = np.array([0, 1, 2, 0, 1, 2])
         >>> data = SourceData(("a", "b", "c"), ((np.zeros((6, 2, 2, 1)), y),) * 3)
-        >>> ds = build_dataset("toy", data)
-        >>> ds.task, ds.train.y.dtype, ds.train.x.flags.writeable
-        ('multiclass', dtype('int64'), False)
+        >>> ds = build_dataset("toy", data, label_noise=0.5, seed=0)
+        >>> int((ds.train.y != y).sum()), int((ds.val.y != y).sum())
+        (3, 0)
     """
     task, num_classes = data.task, len(data.class_names)
-    splits = [_as_split(x, y, task=task, num_classes=num_classes) for x, y in data.splits]
+    (train_x, train_y), val, test = data.splits
+    noisy_train_y = flip_labels(train_y, fraction=label_noise, num_classes=num_classes, seed=seed)
+    splits = [
+        _as_split(x, y, task=task, num_classes=num_classes)
+        for x, y in ((train_x, noisy_train_y), val, test)
+    ]
     return Dataset(
         name=name,
         task=task,
@@ -146,7 +161,8 @@ def build_dataset(name: str, data: SourceData) -> Dataset:
         train=splits[0],
         val=splits[1],
         test=splits[2],
-        content_hash=_content_hash(task, data.class_names, splits),
+        content_hash=_content_hash(task, data.class_names, splits, label_noise=label_noise),
+        label_noise=label_noise,
     )
 
 
@@ -158,8 +174,13 @@ def _as_split(x: np.ndarray, labels: np.ndarray, *, task: Task, num_classes: int
     return Split(x=x, y=y, num_classes=num_classes if task == "multiclass" else None)
 
 
-def _content_hash(task: Task, class_names: Sequence[str], splits: Sequence[Split]) -> str:
-    digest = hashlib.sha256(f"{task}|{'|'.join(class_names)}".encode())
+def _content_hash(
+    task: Task, class_names: Sequence[str], splits: Sequence[Split], *, label_noise: float
+) -> str:
+    header = f"{task}|{'|'.join(class_names)}"
+    if label_noise:
+        header += f"|label_noise={label_noise!r}"
+    digest = hashlib.sha256(header.encode())
     for split in splits:
         for array in (split.x, split.y):
             digest.update(f"|{array.dtype.str}{array.shape}|".encode())

@@ -40,6 +40,7 @@ def load_dataset(
     image_size: int,
     seed: int = 0,
     train_size: int | None = None,
+    label_noise: float = 0.0,
 ) -> Dataset:
     """Load a dataset from a source string, split it and resize it to ``image_size``.
 
@@ -52,29 +53,43 @@ def load_dataset(
     Args:
         source: ``digits``, ``digits10``, ``folder:PATH`` or ``npz:PATH``.
         image_size: Side of the square images after resizing (bilinear).
-        seed: Seed of every random split.
+        seed: Seed of every random split, and of the label noise.
         train_size: Number of training images, or ``None`` for the source's default.
+        label_noise: Fraction of training labels moved to a different class chosen at
+            random (one random bit flipped per chosen image for a multilabel task);
+            exactly ``round(label_noise * len(train))`` of them, ``0 <= label_noise < 1``.
+            Validation and test labels are never changed.
 
     Raises:
-        BenchInputError: A bad source, path, file, label layout or size, in one line.
+        BenchInputError: A bad source, path, file, label layout, size or noise, in one line.
 
     Example:
         >>> ds = load_dataset("digits10", image_size=8, seed=1, train_size=200)
         >>> ds.task, len(ds.train), ds.train.x.shape[1:]
         ('multiclass', 200, (8, 8, 1))
+        >>> noisy = load_dataset("digits10", image_size=8, seed=1, train_size=200, label_noise=0.1)
+        >>> int((noisy.train.y != ds.train.y).sum()), bool((noisy.test.y == ds.test.y).all())
+        (20, True)
     """
     _check_int("image_size", image_size, minimum=1)
     if train_size is not None:
         _check_int("train_size", train_size, minimum=1)
+    _check_fraction("label_noise", label_noise)
     kind, colon, path = source.partition(":")
     named = kind in ("digits", "digits10") and not colon
     with_path = kind in ("folder", "npz") and bool(path)
     if not (named or with_path):
         raise BenchInputError(f"dataset {source!r}: unknown source; {_SOURCES_HINT}")
     data = _READERS[kind](source, path, image_size=image_size, seed=seed, train_size=train_size)
-    return build_dataset(source, data)
+    return build_dataset(source, data, label_noise=float(label_noise), seed=seed)
 
 
 def _check_int(name: str, value: object, *, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise BenchInputError(f"{name}: got {value!r}; expected an integer >= {minimum}")
+
+
+def _check_fraction(name: str, value: object) -> None:
+    is_number = isinstance(value, (int, float, np.integer, np.floating))
+    if isinstance(value, bool) or not is_number or not 0 <= value < 1:
+        raise BenchInputError(f"{name}: got {value!r}; expected a fraction 0 <= {name} < 1")

@@ -21,8 +21,8 @@ class Workload:
         >>> w = load_workload("digits", preset="tiny")
         >>> w.dataset.task, w.preset.name
         ('binary', 'tiny')
-        >>> w.describe()["dataset"], w.describe()["preset"]
-        ('digits', 'tiny')
+        >>> w.describe()["dataset"], w.describe()["label_noise"]
+        ('digits', 0.0)
     """
 
     dataset: Dataset
@@ -39,16 +39,18 @@ def load_workload(
     preset: str = DEFAULT_PRESET,
     split_seed: int = 0,
     train_size: int | None = None,
+    label_noise: float = 0.0,
 ) -> Workload:
     """Load ``dataset`` at the size ``preset`` needs, split with ``split_seed``.
 
     The split seed belongs to the workload, not the recipe: every trial of a study sees
-    the same train / validation / test images, whatever its own seed.
+    the same train / validation / test images, whatever its own seed, and the same
+    flipped training labels when ``label_noise`` is set (see :func:`load_dataset`).
 
     Example:
-        >>> w = load_workload("digits", train_size=200)
-        >>> w.dataset.input_shape, len(w.dataset.train)
-        ((16, 16, 1), 200)
+        >>> w = load_workload("digits", train_size=200, label_noise=0.05)
+        >>> w.dataset.input_shape, w.describe()["label_noise"]
+        ((16, 16, 1), 0.05)
     """
     vit = get_preset(preset)
     data = load_dataset(
@@ -56,5 +58,6 @@ def load_workload(
         image_size=vit.image_size,
         seed=split_seed,
         train_size=train_size,
+        label_noise=label_noise,
     )
     return Workload(dataset=data, preset=vit)
