@@ -2,13 +2,15 @@
 
 Everything that reads what ``bench run`` stored goes through here, so the schema (the
 trial user attributes written by the study runner) is interpreted in one place. The
-functions read; the only write anywhere near the storage is the dashboard note, which
-lives in :mod:`bench.report`.
+functions here only read. The storage is written by :mod:`bench.study` (the study, its
+spec and its trials) and, for one thing, by :mod:`bench.report`: the leaderboard saved
+as the study's note in optuna-dashboard.
 
 Example:
-    >>> from bench.results import load_trials, load_histories  # doctest: +SKIP
-    >>> trials = load_trials("optimizers", storage="sqlite:///bench.db")  # doctest: +SKIP
-    >>> trials.groupby("recipe_label")["test_auc"].mean()  # doctest: +SKIP
+    >>> from bench.report._example import example_storage
+    >>> trials = load_trials("demo", storage=example_storage())
+    >>> trials.groupby("recipe_label")["test_auc"].mean().round(2).to_dict()
+    {'adam': 0.91, 'sgd': 0.71}
 """
 
 from __future__ import annotations
@@ -24,12 +26,10 @@ import pandas as pd
 
 from bench._schema import HISTORY_FIELDS, METRIC_NAMES, SPLITS
 from bench.errors import BenchInputError
-from bench.storage import open_storage
+from bench.storage import open_storage, redact_url
 
 __all__ = [
     "HISTORY_COLUMNS",
-    "METRIC_NAMES",
-    "SPLITS",
     "Predictions",
     "StudyResults",
     "list_study_names",
@@ -38,8 +38,10 @@ __all__ = [
     "load_results",
     "load_study_spec",
     "load_trials",
+    "spec_seeds",
 ]
 
+#: The per-epoch columns of a history after ``epoch``.
 HISTORY_COLUMNS: tuple[str, ...] = HISTORY_FIELDS[1:]
 
 # Columns every trials frame has, whatever the trials hold, so code downstream never
@@ -73,6 +75,11 @@ class Predictions:
 
     ``y_true`` is ``(N,)`` of 0/1 (binary) or class indices (multiclass), or ``(N, K)`` of
     0/1 (multilabel). ``y_score`` is ``(N,)`` of P(positive) (binary) or ``(N, K)``.
+
+    Example:
+        >>> predictions = Predictions(y_true=np.array([0, 1]), y_score=np.array([0.2, 0.9]))
+        >>> predictions.y_score.shape
+        (2,)
     """
 
     y_true: np.ndarray
@@ -85,7 +92,8 @@ class StudyResults:
 
     Attributes:
         study_name: The study's name.
-        storage: The storage URL it was read from.
+        storage: The storage URL it was read from, as given (show it with
+            :func:`bench.storage.redact_url`).
         spec: The study spec as stored (``{}`` if the runner stored none).
         spec_hash: The stored spec hash, or ``None``.
         direction: ``"maximize"`` or ``"minimize"``: how the objective is optimized.
@@ -95,8 +103,10 @@ class StudyResults:
         versions: The ``versions`` user attribute of the first trial that has one.
 
     Example:
-        >>> results = load_results("optimizers", storage="sqlite:///bench.db")  # doctest: +SKIP
-        >>> results.trials.query("state == 'COMPLETE'").shape  # doctest: +SKIP
+        >>> from bench.report._example import example_storage
+        >>> results = load_results("demo", storage=example_storage())
+        >>> results.study_name, results.spec["sampler"], len(results.trials)
+        ('demo', 'grid', 4)
     """
 
     study_name: str
@@ -110,12 +120,25 @@ class StudyResults:
     versions: dict[str, Any]
     _raw_predictions: Mapping[int, Mapping[str, Any]] = field(default_factory=dict, repr=False)
 
+    @property
+    def planned_seeds(self) -> tuple[int, ...]:
+        """The seeds the stored spec runs every recipe with (``()`` when it names none).
+
+        Example:
+            >>> from bench.report._example import example_storage
+            >>> load_results("demo", storage=example_storage()).planned_seeds
+            (0, 1)
+        """
+        return spec_seeds(self.spec)
+
     def predictions(self, number: int) -> Predictions | None:
         """The test predictions of trial ``number``, or ``None`` if it stored none.
 
         Example:
-            >>> results.predictions(0).y_score.shape  # doctest: +SKIP
-            (200,)
+            >>> from bench.report._example import example_storage
+            >>> results = load_results("demo", storage=example_storage())
+            >>> results.predictions(0).y_score.shape
+            (8,)
         """
         raw = self._raw_predictions.get(number)
         if not raw or raw.get("y_true") is None or raw.get("y_score") is None:
@@ -131,8 +154,9 @@ def list_study_names(storage: str, *, with_trials: bool = False) -> list[str]:
     """The names of the studies in ``storage``, sorted; ``with_trials`` skips empty ones.
 
     Example:
-        >>> list_study_names("sqlite:///runs/bench.db")  # doctest: +SKIP
-        ['optimizers', 'tuned']
+        >>> from bench.report._example import example_storage
+        >>> list_study_names(example_storage())
+        ['demo']
     """
     opened = open_storage(storage, create=False)
     if not with_trials:
@@ -148,15 +172,16 @@ def load_results(study_name: str, *, storage: str) -> StudyResults:
             study has no trials.
 
     Example:
-        >>> results = load_results("optimizers", storage="sqlite:///bench.db")  # doctest: +SKIP
-        >>> results.direction  # doctest: +SKIP
-        'maximize'
+        >>> from bench.report._example import example_storage
+        >>> results = load_results("demo", storage=example_storage())
+        >>> results.direction, len(results.trials), len(results.histories)
+        ('maximize', 4, 12)
     """
     study = _load_study(study_name, storage)
     frozen = study.get_trials(deepcopy=False)
     if not frozen:
         raise BenchInputError(
-            f"study '{study_name}' in {storage} has no trials yet; run it first "
+            f"study '{study_name}' in {redact_url(storage)} has no trials yet; run it first "
             f"(bench run --study {study_name})"
         )
     attrs = study.user_attrs
@@ -191,8 +216,14 @@ def load_trials(study_name: str, *, storage: str) -> pd.DataFrame:
     Missing values are NaN / None.
 
     Example:
-        >>> df = load_trials("optimizers", storage="sqlite:///bench.db")  # doctest: +SKIP
-        >>> df[df.state == "COMPLETE"].groupby("recipe_label").test_auc.mean()  # doctest: +SKIP
+        >>> from bench.report._example import example_storage
+        >>> trials = load_trials("demo", storage=example_storage())
+        >>> trials[["number", "state", "recipe_label", "seed", "val_auc", "params_variant"]]
+           number     state recipe_label  seed  val_auc params_variant
+        0       0  COMPLETE         adam     0     0.90           adam
+        1       1  COMPLETE         adam     1     0.92           adam
+        2       2  COMPLETE          sgd     0     0.70            sgd
+        3       3  COMPLETE          sgd     1     0.72            sgd
     """
     return load_results(study_name, storage=storage).trials
 
@@ -206,8 +237,13 @@ def load_histories(study_name: str, *, storage: str) -> pd.DataFrame:
     join on ``number`` with :func:`load_trials` to filter.
 
     Example:
-        >>> h = load_histories("optimizers", storage="sqlite:///bench.db")  # doctest: +SKIP
-        >>> h.groupby(["recipe_label", "epoch"]).val_auc.mean()  # doctest: +SKIP
+        >>> from bench.report._example import example_storage
+        >>> histories = load_histories("demo", storage=example_storage())
+        >>> histories.query("number == 0")[["epoch", "val_auc", "time_s"]].round(3)
+           epoch  val_auc  time_s
+        0      1    0.633     2.0
+        1      2    0.767     4.0
+        2      3    0.900     6.0
     """
     return load_results(study_name, storage=storage).histories
 
@@ -220,9 +256,10 @@ def load_predictions(
     Trials that stored no predictions are left out.
 
     Example:
-        >>> preds = load_predictions("optimizers", storage="sqlite:///bench.db")  # doctest: +SKIP
-        >>> preds[0].y_true[:5]  # doctest: +SKIP
-        array([0, 1, 1, 0, 1])
+        >>> from bench.report._example import example_storage
+        >>> predictions = load_predictions("demo", storage=example_storage(), numbers=[0])
+        >>> predictions[0].y_true[:4]
+        array([0, 1, 0, 1])
     """
     results = load_results(study_name, storage=storage)
     wanted = results.trials["number"].tolist() if numbers is None else list(numbers)
@@ -234,12 +271,27 @@ def load_study_spec(study_name: str, *, storage: str) -> dict[str, Any]:
     """The study spec stored with the study (``{}`` if none was stored).
 
     Example:
-        >>> spec = load_study_spec("optimizers", storage="sqlite:///bench.db")  # doctest: +SKIP
-        >>> spec["seeds"]  # doctest: +SKIP
-        [0, 1, 2]
+        >>> from bench.report._example import example_storage
+        >>> load_study_spec("demo", storage=example_storage())["seeds"]
+        [0, 1]
     """
     spec = _load_study(study_name, storage).user_attrs.get("spec")
     return spec if isinstance(spec, dict) else {}
+
+
+def spec_seeds(spec: Mapping[str, Any]) -> tuple[int, ...]:
+    """The seeds a stored spec runs every recipe with; ``()`` when it names none.
+
+    Example:
+        >>> spec_seeds({"seeds": [0, 1, 2]}), spec_seeds({})
+        ((0, 1, 2), ())
+    """
+    seeds = spec.get("seeds")
+    if not isinstance(seeds, list) or not all(
+        isinstance(s, int) and not isinstance(s, bool) for s in seeds
+    ):
+        return ()
+    return tuple(seeds)
 
 
 def _load_study(study_name: str, storage: str) -> optuna.Study:
@@ -248,7 +300,7 @@ def _load_study(study_name: str, storage: str) -> optuna.Study:
     if study_name not in names:
         there = ", ".join(names) if names else "none"
         raise BenchInputError(
-            f"study '{study_name}' not found in {storage}; studies there: {there}"
+            f"study '{study_name}' not found in {redact_url(storage)}; studies there: {there}"
         )
     return optuna.load_study(study_name=study_name, storage=opened)
 

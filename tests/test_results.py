@@ -20,6 +20,7 @@ from bench.results import (
     load_results,
     load_study_spec,
     load_trials,
+    spec_seeds,
 )
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -113,6 +114,13 @@ def test_study_spec_and_direction(storage: str) -> None:
     results = load_results("optimizers", storage=storage)
     assert results.direction == "maximize"
     assert results.workload["task"] == "binary"
+
+
+def test_planned_seeds_are_the_stored_specs(storage: str) -> None:
+    assert load_results("optimizers", storage=storage).planned_seeds == (0, 1)
+    assert spec_seeds({"seeds": [2, 5]}) == (2, 5)
+    for junk in ({}, {"seeds": "0 1"}, {"seeds": [True]}, {"seeds": [0.5]}):
+        assert spec_seeds(junk) == ()
 
 
 def test_unknown_study_is_one_line_naming_the_studies_there(storage: str) -> None:
