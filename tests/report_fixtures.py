@@ -5,8 +5,10 @@ seed (noise), so reports built from them look like real ones. Used by the report
 results tests and by ``benchmarks/bench_report.py``.
 
 Example:
-    >>> from report_fixtures import build_storage
-    >>> storage = build_storage(tmp_path / "bench.db", study_name="demo")  # doctest: +SKIP
+    >>> import tempfile
+    >>> storage = build_storage(Path(tempfile.mkdtemp()) / "bench.db", study_name="demo")
+    >>> optuna.load_study(study_name="demo", storage=storage).trials[0].user_attrs["seed"]
+    0
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ PRUNED = Outcome(TrialState.PRUNED, "pruned")
 FAILED = Outcome(TrialState.FAIL, None)
 DIVERGED = Outcome(TrialState.COMPLETE, "diverged")
 RUNNING = Outcome(TrialState.RUNNING, None)
+#: No trial at all: the seed of that recipe has not been run yet.
+NOT_RUN = Outcome(TrialState.WAITING, None)
 
 
 def build_storage(
@@ -80,7 +84,8 @@ def build_storage(
     """Create a SQLite storage at ``path`` holding one synthetic study; return its URL.
 
     Every combination of ``space`` values is one recipe, run once per seed. ``outcomes``
-    maps ``(recipe index, seed)`` to a non-default ending (pruned, failed, ...).
+    maps ``(recipe index, seed)`` to a non-default ending (pruned, failed, ...), or to
+    ``NOT_RUN`` to store no trial for it.
     """
     storage = f"sqlite:///{path}"
     add_study(
@@ -134,6 +139,8 @@ def add_study(
     for index, sampled in enumerate(combos):
         for seed in seeds:
             outcome = outcomes.get((index, seed), Outcome())
+            if outcome is NOT_RUN:
+                continue
             trials.append(
                 synthetic_trial(
                     sampled,
@@ -351,6 +358,7 @@ def _auc(task: str, y_true: list[Any], y_score: list[Any]) -> float:
 __all__ = [
     "DIVERGED",
     "FAILED",
+    "NOT_RUN",
     "PRUNED",
     "RUNNING",
     "Outcome",

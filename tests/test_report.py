@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import socket
@@ -16,23 +17,31 @@ import optuna
 import pandas as pd
 import pytest
 from optuna_dashboard._note import get_note_from_system_attrs
-from report_fixtures import DIVERGED, FAILED, PRUNED, RUNNING, add_study, build_storage
+from report_fixtures import (
+    DIVERGED,
+    FAILED,
+    NOT_RUN,
+    PRUNED,
+    RUNNING,
+    add_study,
+    build_storage,
+)
 from rich.console import Console
 from scipy import stats
 
 import bench.report._report as report_module
 from bench.errors import BenchInputError
-from bench.report import (
-    ReportResult,
+from bench.report import ReportResult, leaderboard_table, study_leaderboard, write_report
+from bench.report._leaderboard import format_interval
+from bench.report._stats import (
     compare_to_best,
     exclusion_reasons,
-    format_interval,
-    leaderboard_table,
+    missing_seeds,
     performance_profile,
     t_interval,
     time_to_target,
-    write_report,
 )
+from bench.results import load_results
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -244,6 +253,118 @@ def test_leaderboard_table_prints_labels_literally(report: ReportResult) -> None
     console = Console(width=250, record=True)
     console.print(table)
     assert "optimizer=" in console.export_text()
+
+
+# ----------------------------------------------------------------------------- missing seeds
+
+
+def _board_text(summary: pd.DataFrame) -> str:
+    console = Console(width=300, record=True)
+    console.print(leaderboard_table(summary, title="board"))
+    return console.export_text()
+
+
+def test_leaderboard_says_which_seeds_each_recipe_lacks_and_why(report: ReportResult) -> None:
+    summary = pd.read_csv(report.summary_csv, keep_default_na=False).set_index("recipe_label")
+    assert summary["n_planned"].tolist() == [3, 3, 3, 3]
+    assert summary["seeds_missing"].to_dict() == {
+        "optimizer=adamw patience=10": "2 (failed)",
+        "optimizer=adamw patience=3": "1 (pruned)",
+        "optimizer=sgd patience=3": "0 (diverged)",
+        "optimizer=sgd patience=10": "2 (running)",
+    }
+    board = _board_text(report.leaderboard)
+    assert "missing seeds" in board and "2/3" in board
+    assert "1 (pruned)" in board and "2 (running)" in board
+
+
+def test_report_lists_missing_seeds_of_ranked_unranked_and_unrun_recipes(tmp_path: Path) -> None:
+    # Recipe 0 lacks a seed nobody ran, recipe 1 one that is running and one not run,
+    # recipe 2 (adam) has no seed that counts, so it is not ranked at all.
+    storage = build_storage(
+        tmp_path / "bench.db",
+        study_name="partial",
+        space={"optimizer": ["adamw", "sgd", "adam"]},
+        seeds=(0, 1, 2),
+        epochs=3,
+        outcomes={
+            (0, 2): NOT_RUN,
+            (1, 1): RUNNING,
+            (1, 2): NOT_RUN,
+            (2, 0): FAILED,
+            (2, 1): PRUNED,
+            (2, 2): DIVERGED,
+        },
+    )
+    board = study_leaderboard("partial", storage=storage).set_index("recipe_label")
+    assert board["n"].to_dict() == {"optimizer=adamw": 2, "optimizer=sgd": 1}
+    assert board["seeds_missing"].to_dict() == {
+        "optimizer=adamw": "2 (not run yet)",
+        "optimizer=sgd": "1 (running), 2 (not run yet)",
+    }
+    assert "1/3" in _board_text(board.reset_index())
+
+    result = write_report("partial", storage=storage, out_dir=tmp_path / "out", write_note=False)
+    page = result.index_html.read_text(encoding="utf-8")
+    section = page.split("<h2>Missing seeds</h2>", 1)[1].split("<h2>", 1)[0]
+    for words in ("2 (not run yet)", "1 (running), 2 (not run yet)"):
+        assert f'<td class="t">{words}</td>' in section
+    assert "0 (failed), 1 (pruned), 2 (diverged)" in section
+    assert "optimizer=adam<" in section  # listed, though it has no row on the leaderboard
+    assert "3 recipes lack some of the 3 seeds" in page
+    text = result.report_md.read_text(encoding="utf-8")
+    assert "## Missing seeds" in text
+    assert "| – | optimizer=adam | none | 0 (failed), 1 (pruned), 2 (diverged) |" in text
+
+
+def test_missing_seeds_take_the_latest_attempt_and_count_queued_as_not_run() -> None:
+    trials = pd.DataFrame(
+        {
+            "number": [0, 1, 2, 3, 4, 5],
+            "state": ["FAIL", "RUNNING", "COMPLETE", "FAIL", "WAITING", "COMPLETE"],
+            "recipe_label": ["a", "a", "a", "a", "b", "b"],
+            "seed": pd.array([0, 0, 1, 1, 0, None], dtype="Int64"),
+            "excluded": ["failed", "running", "", "failed", "running", ""],
+        }
+    )
+    missing = missing_seeds(trials, seeds=[0, 1])
+    assert missing.to_dict("records") == [
+        {"recipe_label": "a", "seed": 0, "why": "running"},  # the retry of a failed seed
+        {"recipe_label": "b", "seed": 0, "why": "not run yet"},  # queued only
+        {"recipe_label": "b", "seed": 1, "why": "not run yet"},
+    ]
+    assert missing_seeds(trials, seeds=[]).empty
+
+
+# ----------------------------------------------------------------------------- secrets
+
+PASSWORD = "S3cr3t-pw"
+PASSWORD_URL = f"postgresql://alice:{PASSWORD}@db.example:5432/bench"
+
+
+def test_no_report_output_shows_the_storage_password(
+    storage: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The trials come from SQLite; the report believes they were read from PASSWORD_URL.
+    results = dataclasses.replace(load_results("sweep", storage=storage), storage=PASSWORD_URL)
+    monkeypatch.setattr(report_module, "load_results", lambda name, *, storage: results)
+    notes: list[str] = []
+
+    def save_note(study_name: str, *, storage: str, markdown: str) -> None:
+        notes.append(markdown)
+        raise RuntimeError(f"cannot open {storage}")
+
+    monkeypatch.setattr(report_module, "save_leaderboard_note", save_note)
+    result = write_report("sweep", storage=PASSWORD_URL, out_dir=tmp_path)
+    written = {p.name: p.read_bytes() for p in result.out_dir.rglob("*") if p.is_file()}
+    assert {"index.html", "report.md", "trials.csv", "summary.csv"} <= set(written)
+    for name, data in written.items():
+        assert PASSWORD.encode() not in data, name
+    assert notes and all(PASSWORD not in note for note in notes)
+    assert result.warnings and all(PASSWORD not in w for w in result.warnings)
+    shown = "postgresql://alice:***@db.example:5432/bench"
+    assert shown in written["index.html"].decode() and shown in result.warnings[0]
+    assert shown.replace("*", r"\*") in written["report.md"].decode()  # escaped Markdown
 
 
 # ----------------------------------------------------------------------------- errors

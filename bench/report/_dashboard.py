@@ -13,8 +13,8 @@ def save_leaderboard_note(study_name: str, *, storage: str, markdown: str) -> No
     """Write ``markdown`` as the study's note in optuna-dashboard (replacing the last one).
 
     Example:
-        >>> save_leaderboard_note("optimizers", storage="sqlite:///runs/bench.db",
-        ...                       markdown="## bench report")  # doctest: +SKIP
+        >>> from bench.report._example import example_storage
+        >>> save_leaderboard_note("demo", storage=example_storage(), markdown="## bench report")
     """
     study = optuna.load_study(study_name=study_name, storage=open_storage(storage, create=False))
     optuna_dashboard.save_note(study, markdown)
@@ -43,6 +43,8 @@ def serve_dashboard(*, storage: str, host: str = "127.0.0.1", port: int = 8080) 
 
     Example:
         >>> serve_dashboard(storage="sqlite:///runs/bench.db", port=8080)  # doctest: +SKIP
+
+        (Skipped when the examples run: it serves until interrupted.)
     """
     if not 0 < port < 65536:
         raise BenchInputError(f"--port: got {port}; expected an integer from 1 to 65535")

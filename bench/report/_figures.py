@@ -26,6 +26,7 @@ import seaborn as sns  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from sklearn.metrics import roc_auc_score, roc_curve  # noqa: E402
 
+from bench._schema import TASKS, Task  # noqa: E402
 from bench.report._stats import (  # noqa: E402
     TEST_NAME,
     TimeToTarget,
@@ -41,6 +42,7 @@ MAX_ROW_RECIPES = 40
 MAX_ROC_CLASSES = 10
 _DPI = 110
 _MARKS = {"best": "★ ", "indistinguishable": "≈ "}
+_BINARY, _MULTICLASS, _MULTILABEL = TASKS  # the task names, as bench._schema declares them
 
 
 @dataclass(frozen=True)
@@ -95,10 +97,16 @@ def draw_figures(data: FigureInput) -> list[ReportFigure]:
     """Every figure that applies to the study, in reading order.
 
     Example:
-        >>> data = FigureInput(results, included, summary, "test_auc", None)  # doctest: +SKIP
-        >>> figures = draw_figures(data)  # doctest: +SKIP
-        >>> [f.name for f in figures]  # doctest: +SKIP
-        ['learning_curves_loss', 'learning_curves_auc', 'test_auc', ...]
+        >>> from bench.report._example import example_report  # drawn by draw_figures
+        >>> for figure in example_report().figures:
+        ...     print(figure.name)
+        learning_curves_loss
+        learning_curves_auc
+        test_auc
+        generalization_gap
+        roc_curves
+        learning_rate
+        time_to_target
     """
     if data.summary.empty:
         return []
@@ -367,8 +375,14 @@ def best_trials(included: pd.DataFrame, *, direction: str) -> pd.DataFrame:
     """Each recipe's best trial by the study objective (not by test AUC: no peeking).
 
     Example:
-        >>> best = best_trials(included, direction="maximize")  # doctest: +SKIP
-        >>> best[["recipe_label", "number"]]  # doctest: +SKIP
+        >>> included = pd.DataFrame(
+        ...     {"number": [0, 1, 2], "recipe_label": ["adam", "adam", "sgd"],
+        ...      "value": [0.80, 0.90, 0.70]}
+        ... )
+        >>> best_trials(included, direction="maximize")
+           number recipe_label  value
+        1       1         adam    0.9
+        2       2          sgd    0.7
     """
     ordered = included.sort_values(
         ["value", "number"], ascending=[direction == "minimize", True], na_position="last"
@@ -377,9 +391,9 @@ def best_trials(included: pd.DataFrame, *, direction: str) -> pd.DataFrame:
 
 
 def _roc_rows(
-    y_true: np.ndarray, y_score: np.ndarray, task: str, class_names: Sequence[str]
+    y_true: np.ndarray, y_score: np.ndarray, task: Task, class_names: Sequence[str]
 ) -> list[tuple[str, float, np.ndarray, np.ndarray]]:
-    if task == "binary" or y_score.ndim == 1:
+    if task == _BINARY or y_score.ndim == 1:
         score = y_score if y_score.ndim == 1 else y_score[:, -1]
         truth = y_true if y_true.ndim == 1 else y_true[:, -1]
         if len(np.unique(truth)) < 2:
@@ -403,7 +417,7 @@ def _roc_curves(data: FigureInput) -> ReportFigure | None:
     labels = _top(data, MAX_CURVE_RECIPES)
     best = best_trials(data.included, direction=data.results.direction)
     best = best.set_index("recipe_label")
-    task = str(data.results.workload.get("task", "binary"))
+    task = data.results.workload.get("task", _BINARY)
     class_names = [str(c) for c in data.results.workload.get("class_names", [])]
     parts = []
     for label in labels:
@@ -430,7 +444,7 @@ def _roc_curves(data: FigureInput) -> ReportFigure | None:
     if not parts:
         return None
     frame = pd.concat(parts, ignore_index=True)
-    if task == "binary":
+    if task == _BINARY:
         fig, ax = plt.subplots(figsize=(7.5, 6.5))
         sns.lineplot(data=frame, x="fpr", y="tpr", hue="curve", estimator=None, sort=False, ax=ax)
         ax.plot([0, 1], [0, 1], color="0.6", linestyle="--", linewidth=0.8)
@@ -593,11 +607,11 @@ def _learning_rates(data: FigureInput) -> ReportFigure | None:
 
 
 def _time_to_target(data: FigureInput) -> ReportFigure | None:
-    ttt = data.time_to_target
-    if ttt is None:
+    target_times = data.time_to_target
+    if target_times is None:
         return None
     labels = _top(data, MAX_CURVE_RECIPES)
-    per_trial = ttt.per_trial[ttt.per_trial["recipe_label"].isin(labels)]
+    per_trial = target_times.per_trial[target_times.per_trial["recipe_label"].isin(labels)]
     if not np.isfinite(per_trial["epochs"]).any():
         return None
     palette = _palette(labels)
@@ -623,14 +637,15 @@ def _time_to_target(data: FigureInput) -> ReportFigure | None:
             ylim=(-0.02, 1.02),
         )
     sns.move_legend(axes[1], "upper left", bbox_to_anchor=(1.02, 1.0), title=None, fontsize=7)
-    never = ttt.per_recipe.loc[ttt.per_recipe["reached"] == 0, "recipe_label"]
+    never = target_times.per_recipe.loc[target_times.per_recipe["reached"] == 0, "recipe_label"]
     missing = ""
     if len(never):
         missing = f" {len(never)} recipe(s) never reached the target on any seed (flat at 0)."
     caption = (
         f"Time to target as a performance profile (as in MLCommons AlgoPerf): the target is "
-        f"validation AUC {ttt.target:.4f} ({ttt.fraction:.0%} of the best recipe's mean final "
-        f"{ttt.best_final:.4f}); each step curve is the fraction of a recipe's seeds that "
+        f"validation AUC {target_times.target:.4f} ({target_times.fraction:.0%} of the best "
+        f"recipe's mean final {target_times.best_final:.4f}); each step curve is the fraction "
+        "of a recipe's seeds that "
         "reached it within τ times the fastest trial's epochs (left) or seconds (right). "
         "Higher and further left is faster and more reliable; a curve that stays below 1 "
         "has seeds that never got there (counted as infinitely slow)."

@@ -14,17 +14,21 @@ from pathlib import Path
 import pandas as pd
 
 from bench.errors import BenchInputError
+from bench.report._content import FIGURE_DIR, ReportContent
 from bench.report._dashboard import save_leaderboard_note
 from bench.report._figures import FigureInput, draw_figures
-from bench.report._render import ReportContent, render_html, render_markdown, render_note
+from bench.report._render import render_html, render_markdown, render_note
 from bench.report._stats import (
-    TARGET_FRACTION,
+    TimeToTarget,
     exclusion_counts,
     exclusion_reasons,
+    missing_by_recipe,
+    missing_seeds,
     summarize,
     time_to_target,
 )
 from bench.results import StudyResults, load_results
+from bench.storage import redact_url
 
 # Ranked by test AUC when the task has one; otherwise by the next metric that exists.
 _RANK_CANDIDATES = ("test_auc", "test_accuracy", "val_auc")
@@ -42,8 +46,9 @@ class ReportResult:
         trials_csv: One row per trial.
         summary_csv: One row per recipe.
         figures: The PNG and SVG files, in reading order.
-        leaderboard: One row per recipe, ranked (the ``summary.csv`` rows); render it with
-            :func:`leaderboard_table`.
+        leaderboard: One row per recipe, ranked (the ``summary.csv`` rows; ``n_planned``
+            and ``seeds_missing`` say which of the spec's seeds a recipe lacks and why);
+            render it with :func:`leaderboard_table`.
         ranked_by: The metric the leaderboard is ranked and tested on.
         n_trials: All trials of the study.
         n_included: The trials the numbers are computed from.
@@ -51,6 +56,8 @@ class ReportResult:
             ``running``, ``incomplete``), zero counts included.
         note_written: Whether the leaderboard was saved as the study's dashboard note.
         warnings: One-line messages for the user (e.g. why the note was not written).
+
+    :func:`write_report`'s example shows one.
     """
 
     study_name: str
@@ -69,57 +76,41 @@ class ReportResult:
     warnings: tuple[str, ...] = field(default=())
 
 
-def build_report(
-    study_name: str, *, storage: str, target_fraction: float = TARGET_FRACTION
-) -> ReportContent:
+def build_report(study_name: str, *, storage: str) -> ReportContent:
     """Read a study and compute everything its report says, figures included.
 
     Raises:
         BenchInputError: If the storage or study is unknown, or the study has no trials.
 
     Example:
-        >>> content = build_report("optimizers", storage="sqlite:///bench.db")  # doctest: +SKIP
-        >>> content.summary[["recipe_label", "test_auc_mean"]]  # doctest: +SKIP
+        >>> from bench.report._example import example_storage
+        >>> content = build_report("demo", storage=example_storage())
+        >>> content.summary[["rank", "recipe_label", "n", "test_auc_mean"]]
+           rank recipe_label  n  test_auc_mean
+        0     1         adam  2           0.91
+        1     2          sgd  2           0.71
     """
-    results = load_results(study_name, storage=storage)
-    return report_content(results, target_fraction=target_fraction)
+    return report_content(load_results(study_name, storage=storage))
 
 
-def report_content(
-    results: StudyResults, *, target_fraction: float = TARGET_FRACTION
-) -> ReportContent:
-    """Everything a report says about already-loaded ``results``.
-
-    Example:
-        >>> content = report_content(load_results("optimizers", storage=url))  # doctest: +SKIP
-    """
-    if not 0 < target_fraction <= 1:
-        raise BenchInputError(f"target fraction: got {target_fraction}; expected 0 < f <= 1")
-    reasons = exclusion_reasons(results.trials)
-    trials = results.trials.assign(excluded=reasons)
-    included = trials[reasons == ""]
+def report_content(results: StudyResults) -> ReportContent:
+    """Everything a report says about already-loaded ``results``."""
+    trials = _with_exclusions(results.trials)
+    included = trials[trials["excluded"] == ""]
     ranked_by = _rank_metric(included)
-    summary = summarize(included, rank_by=ranked_by)
-    ttt = time_to_target(included, results.histories, fraction=target_fraction)
-    if ttt is not None:
-        summary = summary.merge(
-            ttt.per_recipe.drop(columns="n").rename(
-                columns={
-                    "reached": "target_reached",
-                    "epochs_median": "epochs_to_target_median",
-                    "seconds_median": "seconds_to_target_median",
-                }
-            ),
-            on="recipe_label",
-            how="left",
-        )
+    missing = missing_seeds(trials, seeds=results.planned_seeds)
+    target_times = time_to_target(included, results.histories)
+    summary = _with_time_to_target(
+        _ranked_summary(trials, missing=missing, planned=len(results.planned_seeds)),
+        target_times,
+    )
     figures = draw_figures(
         FigureInput(
             results=results,
             included=included,
             summary=summary,
             ranked_by=ranked_by,
-            time_to_target=ttt,
+            time_to_target=target_times,
         )
     )
     return ReportContent(
@@ -127,32 +118,70 @@ def report_content(
         summary=summary,
         ranked_by=ranked_by,
         trials=trials,
-        excluded_counts=exclusion_counts(reasons),
-        time_to_target=ttt,
+        excluded_counts=exclusion_counts(trials["excluded"]),
+        missing=missing,
+        time_to_target=target_times,
         figures=figures,
         generated_at=datetime.now(),
     )
+
+
+def _with_exclusions(trials: pd.DataFrame) -> pd.DataFrame:
+    return trials.assign(excluded=exclusion_reasons(trials))
 
 
 def _rank_metric(included: pd.DataFrame) -> str:
     return next((m for m in _RANK_CANDIDATES if included[m].notna().any()), _RANK_CANDIDATES[0])
 
 
+def _ranked_summary(trials: pd.DataFrame, *, missing: pd.DataFrame, planned: int) -> pd.DataFrame:
+    """The leaderboard rows of the trials that count, with the seeds each recipe lacks.
+
+    ``n_planned`` (the spec's seed count, empty when it names none) and ``seeds_missing``
+    (``"1 (failed), 2 (running)"``, empty when none is) follow the ``seeds`` column.
+    """
+    included = trials[trials["excluded"] == ""]
+    summary = summarize(included, rank_by=_rank_metric(included))
+    after_seeds = summary.columns.get_loc("seeds") + 1
+    summary.insert(after_seeds, "n_planned", pd.array([planned or None] * len(summary), "Int64"))
+    seeds_missing = summary["recipe_label"].map(missing_by_recipe(missing)).fillna("")
+    summary.insert(after_seeds + 1, "seeds_missing", seeds_missing)
+    return summary
+
+
+def _with_time_to_target(summary: pd.DataFrame, target_times: TimeToTarget | None) -> pd.DataFrame:
+    if target_times is None:
+        return summary
+    per_recipe = target_times.per_recipe.drop(columns="n").rename(
+        columns={
+            "reached": "target_reached",
+            "epochs_median": "epochs_to_target_median",
+            "seconds_median": "seconds_to_target_median",
+        }
+    )
+    return summary.merge(per_recipe, on="recipe_label", how="left")
+
+
 def study_leaderboard(study_name: str, *, storage: str) -> pd.DataFrame:
     """The ranked per-recipe summary of a study's usable trials, without figures or files.
 
-    Empty when no trial is usable yet.
+    The same rows as the report's ``summary.csv`` less the time-to-target columns; empty
+    when no trial is usable yet.
 
     Example:
-        >>> url = "sqlite:///runs/bench.db"
-        >>> board = study_leaderboard("optimizers", storage=url)  # doctest: +SKIP
-        >>> board[["recipe_label", "n", "test_auc_mean"]]  # doctest: +SKIP
+        >>> from bench.report._example import example_storage
+        >>> board = study_leaderboard("demo", storage=example_storage())
+        >>> board[["recipe_label", "n", "n_planned", "seeds_missing", "test_auc_mean"]]
+          recipe_label  n  n_planned seeds_missing  test_auc_mean
+        0         adam  2          2                         0.91
+        1          sgd  2          2                         0.71
     """
-    trials = load_results(study_name, storage=storage).trials
-    included = trials[exclusion_reasons(trials) == ""]
-    if included.empty:
+    results = load_results(study_name, storage=storage)
+    trials = _with_exclusions(results.trials)
+    if not (trials["excluded"] == "").any():
         return pd.DataFrame()
-    return summarize(included, rank_by=_rank_metric(included))
+    missing = missing_seeds(trials, seeds=results.planned_seeds)
+    return _ranked_summary(trials, missing=missing, planned=len(results.planned_seeds))
 
 
 def report_dir_name(study_name: str) -> str:
@@ -174,7 +203,6 @@ def write_report(
     storage: str,
     out_dir: str | os.PathLike[str] = "reports",
     write_note: bool = True,
-    target_fraction: float = TARGET_FRACTION,
 ) -> ReportResult:
     """Render a study's report into ``<out_dir>/<study>/`` and return what to print.
 
@@ -189,11 +217,14 @@ def write_report(
             ``out_dir`` cannot be written.
 
     Example:
-        >>> result = write_report("optimizers", storage="sqlite:///runs/bench.db")  # doctest: +SKIP
-        >>> result.index_html  # doctest: +SKIP
-        PosixPath('reports/optimizers/index.html')
+        >>> import tempfile
+        >>> from bench.report._example import example_storage
+        >>> out = tempfile.mkdtemp()
+        >>> result = write_report("demo", storage=example_storage(), out_dir=out)
+        >>> result.index_html.relative_to(out).as_posix(), result.n_included, result.note_written
+        ('demo/index.html', 4, True)
     """
-    content = build_report(study_name, storage=storage, target_fraction=target_fraction)
+    content = build_report(study_name, storage=storage)
     target = Path(out_dir) / report_dir_name(study_name)
     _write_atomically(target, content)
     note_written, warnings = False, []
@@ -206,9 +237,10 @@ def write_report(
             )
             note_written = True
         except Exception as exc:  # the report is written; a read-only storage must not undo it
-            warnings.append(f"dashboard note not written: {exc}")
+            message = str(exc).replace(storage, redact_url(storage))
+            warnings.append(f"dashboard note not written: {message}")
     figures = tuple(
-        target / "figures" / f"{f.name}.{ext}" for f in content.figures for ext in ("png", "svg")
+        target / FIGURE_DIR / f"{f.name}.{ext}" for f in content.figures for ext in ("png", "svg")
     )
     return ReportResult(
         study_name=study_name,
@@ -229,7 +261,7 @@ def write_report(
 
 
 def _write_files(directory: Path, content: ReportContent) -> None:
-    figures = directory / "figures"
+    figures = directory / FIGURE_DIR
     figures.mkdir()
     for figure in content.figures:
         (figures / f"{figure.name}.png").write_bytes(figure.png)

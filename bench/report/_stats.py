@@ -5,13 +5,18 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 import pandas as pd
+from optuna.trial import TrialState
 from scipy import stats
+
+from bench._schema import DIVERGED, PRUNED
 
 CONFIDENCE = 0.95
 ALPHA = 0.05
+#: The time-to-target goal, as a fraction of the best recipe's mean final validation AUC.
 TARGET_FRACTION = 0.95
 
 #: Per-recipe metrics aggregated over seeds: column -> the words a reader sees.
@@ -28,29 +33,121 @@ SUMMARY_METRICS: dict[str, str] = {
 
 TEST_NAME = "Welch's unequal-variances t-test"
 
-# Excluded trials, by why, in the order a reader meets them.
-EXCLUSION_REASONS: tuple[str, ...] = ("pruned", "failed", "diverged", "running", "incomplete")
+# Why a trial is left out of the numbers. Pruned and diverged are the stop reasons of the
+# same name; the others come from the trial's Optuna state or its missing metrics.
+FAILED: Final = "failed"
+RUNNING: Final = "running"
+INCOMPLETE: Final = "incomplete"
+#: Excluded trials, by why, in the order a reader meets them.
+EXCLUSION_REASONS: tuple[str, ...] = (PRUNED, FAILED, DIVERGED, RUNNING, INCOMPLETE)
+#: Why a seed the spec asks for has no trial that counts, when no trial of it ran.
+NOT_RUN: Final = "not run yet"
+
+# A COMPLETE trial without any of these stored no result worth averaging.
+_RESULT_METRICS = ("test_auc", "test_accuracy", "val_auc", "val_accuracy")
 
 
 def exclusion_reasons(trials: pd.DataFrame) -> pd.Series:
-    """Why each trial is left out of every mean ("" for the trials that count).
+    """Why each trial is left out of every mean (``""`` for the trials that count).
 
     Diverged trials are excluded whatever their state; a COMPLETE trial without test or
     validation metrics is an ``incomplete`` record rather than a silent NaN in a mean.
 
     Example:
-        >>> reasons = exclusion_reasons(trials)  # doctest: +SKIP
-        >>> included = trials[reasons == ""]  # doctest: +SKIP
+        >>> metrics = {m: [0.9, 0.5, 0.6, None] for m in _RESULT_METRICS}
+        >>> trials = pd.DataFrame(
+        ...     {
+        ...         "state": ["COMPLETE", "COMPLETE", "PRUNED", "FAIL"],
+        ...         "stop_reason": ["completed", "diverged", "pruned", None],
+        ...         **metrics,
+        ...     }
+        ... )
+        >>> exclusion_reasons(trials).tolist()
+        ['', 'diverged', 'pruned', 'failed']
     """
     state = trials["state"]
     reason = pd.Series("", index=trials.index, dtype=object)
-    no_metrics = trials[["test_auc", "test_accuracy", "val_auc", "val_accuracy"]].isna().all(axis=1)
-    reason[(state == "COMPLETE") & no_metrics] = "incomplete"
-    reason[state.isin(["RUNNING", "WAITING"])] = "running"
-    reason[state == "FAIL"] = "failed"
-    reason[state == "PRUNED"] = "pruned"
-    reason[trials["stop_reason"] == "diverged"] = "diverged"
+    no_metrics = trials[list(_RESULT_METRICS)].isna().all(axis=1)
+    reason[(state == TrialState.COMPLETE.name) & no_metrics] = INCOMPLETE
+    reason[state.isin([TrialState.RUNNING.name, TrialState.WAITING.name])] = RUNNING
+    reason[state == TrialState.FAIL.name] = FAILED
+    reason[state == TrialState.PRUNED.name] = PRUNED
+    reason[trials["stop_reason"] == DIVERGED] = DIVERGED
     return reason
+
+
+def exclusion_counts(reasons: pd.Series) -> dict[str, int]:
+    """Counts of excluded trials per reason, every reason present (zero when none).
+
+    Example:
+        >>> exclusion_counts(pd.Series(["", "pruned", "pruned"]))["pruned"]
+        2
+    """
+    counts: Mapping[str, int] = reasons[reasons != ""].value_counts().to_dict()
+    return {reason: int(counts.get(reason, 0)) for reason in EXCLUSION_REASONS}
+
+
+def missing_seeds(trials: pd.DataFrame, *, seeds: Sequence[int]) -> pd.DataFrame:
+    """The ``seeds`` each recipe has no trial that counts for, and why.
+
+    ``trials`` holds every trial with the ``excluded`` column of :func:`exclusion_reasons`.
+    Returns one row per recipe and missing seed (``recipe_label``, ``seed``, ``why``),
+    recipes in the order of their first trial. ``why`` is the exclusion reason of the
+    seed's latest trial (a retried seed says how the retry went), or ``not run yet`` when
+    the seed has no trial or only a queued one.
+
+    Example:
+        >>> trials = pd.DataFrame(
+        ...     {
+        ...         "number": [0, 1, 2, 3],
+        ...         "state": ["COMPLETE", "FAIL", "COMPLETE", "WAITING"],
+        ...         "recipe_label": ["adam", "adam", "sgd", "sgd"],
+        ...         "seed": [0, 1, 0, 1],
+        ...         "excluded": ["", "failed", "diverged", "running"],
+        ...     }
+        ... )
+        >>> missing_seeds(trials, seeds=[0, 1])
+          recipe_label  seed          why
+        0         adam     1       failed
+        1          sgd     0     diverged
+        2          sgd     1  not run yet
+    """
+    attempts = trials.sort_values("number")
+    why = attempts["excluded"].where(attempts["state"] != TrialState.WAITING.name, NOT_RUN)
+    counted: set[tuple[str, int]] = set()
+    latest: dict[tuple[str, int], str] = {}
+    for label, seed, reason in zip(attempts["recipe_label"], attempts["seed"], why, strict=True):
+        if pd.isna(seed):
+            continue
+        key = (label, int(seed))
+        if reason == "":
+            counted.add(key)
+        latest[key] = reason
+    rows = [
+        (label, seed, latest.get((label, seed), NOT_RUN))
+        for label in attempts["recipe_label"].drop_duplicates()
+        for seed in seeds
+        if (label, seed) not in counted
+    ]
+    return pd.DataFrame(rows, columns=["recipe_label", "seed", "why"])
+
+
+def missing_by_recipe(missing: pd.DataFrame) -> pd.Series:
+    """Each recipe's missing seeds in words, from :func:`missing_seeds`' rows.
+
+    Example:
+        >>> missing = pd.DataFrame(
+        ...     {"recipe_label": ["sgd", "sgd"], "seed": [0, 2], "why": ["pruned", "not run yet"]}
+        ... )
+        >>> missing_by_recipe(missing).to_dict()
+        {'sgd': '0 (pruned), 2 (not run yet)'}
+    """
+    words = [f"{seed} ({why})" for seed, why in zip(missing["seed"], missing["why"], strict=True)]
+    return (
+        pd.Series(words, index=missing["recipe_label"], dtype=object)
+        .groupby(level=0, sort=False)
+        .agg(", ".join)
+    )
 
 
 def t_interval(values: Sequence[float] | np.ndarray) -> tuple[float, float]:
@@ -66,7 +163,7 @@ def t_interval(values: Sequence[float] | np.ndarray) -> tuple[float, float]:
     if len(a) < 2:
         return math.nan, math.nan
     mean = float(a.mean())
-    half = _half_width(float(a.std(ddof=1)), len(a))
+    half = float(_half_width(float(a.std(ddof=1)), len(a)))
     return mean - half, mean + half
 
 
@@ -77,21 +174,28 @@ def _half_width(sd: float | np.ndarray, n: int | np.ndarray) -> float | np.ndarr
         return quantile * np.asarray(sd, dtype=float) / np.sqrt(n)
 
 
-def summarize(
-    included: pd.DataFrame,
-    *,
-    rank_by: str = "test_auc",
-    higher_is_better: bool = True,
-) -> pd.DataFrame:
-    """One row per recipe: n, and mean, sd, 95% interval of each summary metric.
+def summarize(included: pd.DataFrame, *, rank_by: str = "test_auc") -> pd.DataFrame:
+    """One row per recipe: n, its seeds, and mean, sd, 95% interval of each summary metric.
 
-    Rows are ranked by the mean of ``rank_by`` (best first), and each recipe is compared
-    with the best one (see :func:`compare_to_best`). ``included`` holds only the trials
-    that count (see :func:`exclusion_reasons`).
+    Rows are ranked by the mean of ``rank_by``, highest first (every ranked metric is
+    better higher), and each recipe is compared with the best one (see
+    :func:`compare_to_best`). ``included`` holds only the trials that count (see
+    :func:`exclusion_reasons`).
 
     Example:
-        >>> summary = summarize(trials[exclusion_reasons(trials) == ""])  # doctest: +SKIP
-        >>> summary[["recipe_label", "n", "test_auc_mean", "vs_best"]]  # doctest: +SKIP
+        >>> values = [0.90, 0.92, 0.94, 0.70, 0.75, 0.80]
+        >>> included = pd.DataFrame(
+        ...     {
+        ...         "recipe_label": ["adam"] * 3 + ["sgd"] * 3,
+        ...         "seed": [0, 1, 2] * 2,
+        ...         **{metric: values for metric in SUMMARY_METRICS},
+        ...     }
+        ... )
+        >>> summary = summarize(included)
+        >>> summary[["rank", "recipe_label", "n", "seeds", "test_auc_mean", "vs_best"]]
+           rank recipe_label  n  seeds  test_auc_mean vs_best
+        0     1         adam  3  0 1 2           0.92    best
+        1     2          sgd  3  0 1 2           0.75   worse
     """
     params = [c for c in included.columns if c.startswith("params_")]
     numeric = included[list(SUMMARY_METRICS)].astype(float)
@@ -114,7 +218,7 @@ def summarize(
     if params:
         summary = included.groupby("recipe_label", sort=False)[params].first().join(summary)
     summary = summary.sort_values(
-        f"{rank_by}_mean", ascending=not higher_is_better, na_position="last", kind="stable"
+        f"{rank_by}_mean", ascending=False, na_position="last", kind="stable"
     )
     summary.insert(0, "rank", np.arange(1, len(summary) + 1))
     summary = summary.rename_axis("recipe_label").reset_index()
@@ -133,8 +237,14 @@ def compare_to_best(
     ``vs_best`` (``best`` / ``indistinguishable`` / ``worse`` / ``not testable``).
 
     Example:
-        >>> compare_to_best(included, ["a", "b"]).vs_best.tolist()  # doctest: +SKIP
-        ['best', 'indistinguishable']
+        >>> included = pd.DataFrame(
+        ...     {
+        ...         "recipe_label": ["a", "a", "a", "b", "b", "b", "c"],
+        ...         "test_auc": [0.90, 0.91, 0.92, 0.89, 0.91, 0.93, 0.5],
+        ...     }
+        ... )
+        >>> compare_to_best(included, ["a", "b", "c"])["vs_best"].tolist()
+        ['best', 'indistinguishable', 'not testable']
     """
     values = {
         label: group[metric].astype(float).dropna().to_numpy()
@@ -186,28 +296,35 @@ class TimeToTarget:
     per_recipe: pd.DataFrame
 
 
-def time_to_target(
-    included: pd.DataFrame,
-    histories: pd.DataFrame,
-    *,
-    fraction: float = TARGET_FRACTION,
-    target: float | None = None,
-) -> TimeToTarget | None:
+def time_to_target(included: pd.DataFrame, histories: pd.DataFrame) -> TimeToTarget | None:
     """Epochs and seconds each trial needs to first reach a validation-AUC target.
 
-    The default target is ``fraction`` of the best recipe's mean final validation AUC
+    The target is :data:`TARGET_FRACTION` of the best recipe's mean final validation AUC
     (the AUC of the kept weights), in the manner of MLCommons AlgoPerf. Returns ``None``
     when no trial has a validation AUC.
 
     Example:
-        >>> ttt = time_to_target(included, histories)  # doctest: +SKIP
-        >>> ttt.per_recipe[["recipe_label", "reached", "epochs_median"]]  # doctest: +SKIP
+        >>> included = pd.DataFrame(
+        ...     {"number": [0, 1], "recipe_label": ["fast", "slow"], "seed": [0, 0],
+        ...      "val_auc": [0.90, 0.88]}
+        ... )
+        >>> histories = pd.DataFrame(
+        ...     {"number": [0, 0, 1, 1], "epoch": [1, 2, 1, 2],
+        ...      "val_auc": [0.86, 0.90, 0.70, 0.88], "time_s": [10.0, 20.0, 12.0, 24.0]}
+        ... )
+        >>> result = time_to_target(included, histories)
+        >>> round(result.target, 3)
+        0.855
+        >>> result.per_recipe[["recipe_label", "reached", "epochs_median"]]
+          recipe_label  reached  epochs_median
+        0         fast        1            1.0
+        1         slow        1            2.0
     """
     finals = included.groupby("recipe_label")["val_auc"].mean()
     if finals.dropna().empty or histories.empty:
         return None
     best_final = float(finals.max())
-    target = fraction * best_final if target is None else float(target)
+    target = TARGET_FRACTION * best_final
     curves = histories[histories["number"].isin(included["number"])]
     hits = (
         curves[curves["val_auc"] >= target]
@@ -239,7 +356,7 @@ def time_to_target(
     return TimeToTarget(
         target=target,
         best_final=best_final,
-        fraction=target / best_final if best_final else math.nan,
+        fraction=TARGET_FRACTION,
         per_trial=per_trial,
         per_recipe=per_recipe,
     )
@@ -250,8 +367,17 @@ def performance_profile(
 ) -> pd.DataFrame:
     """The fraction of each recipe's trials with performance ratio <= tau, per tau.
 
+    ``taus`` defaults to every observed ratio, from 1 to a little past the largest.
+
     Example:
-        >>> profile = performance_profile(ttt.per_trial, column="epochs_ratio")  # doctest: +SKIP
+        >>> ratios = pd.DataFrame({"recipe_label": ["a", "a", "b"], "ratio": [1.0, 3.0, 2.0]})
+        >>> profile = performance_profile(ratios, column="ratio", taus=np.array([1.0, 2.0]))
+        >>> profile
+          recipe_label  tau  fraction
+        0            a  1.0       0.5
+        1            a  2.0       0.5
+        2            b  1.0       0.0
+        3            b  2.0       1.0
     """
     finite = ratios[column][np.isfinite(ratios[column])]
     if taus is None:
@@ -263,14 +389,3 @@ def performance_profile(
         fractions = np.searchsorted(values, taus, side="right") / len(values)
         rows.append(pd.DataFrame({"recipe_label": label, "tau": taus, "fraction": fractions}))
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-
-
-def exclusion_counts(reasons: pd.Series) -> dict[str, int]:
-    """Counts of excluded trials per reason, every reason present (zero when none).
-
-    Example:
-        >>> exclusion_counts(pd.Series(["", "pruned", "pruned"]))["pruned"]
-        2
-    """
-    counts: Mapping[str, int] = reasons[reasons != ""].value_counts().to_dict()
-    return {reason: int(counts.get(reason, 0)) for reason in EXCLUSION_REASONS}

@@ -1,0 +1,382 @@
+"""What a report says: the computed content, and the words and display tables drawn from it.
+
+:class:`ReportContent` holds the numbers; :func:`report_view` turns them into the sentences
+and tables every rendering (HTML page, Markdown file, dashboard note) lays out.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from bench.report._figures import ReportFigure, display_label
+from bench.report._leaderboard import format_interval, leaderboard_frame
+from bench.report._stats import (
+    ALPHA,
+    CONFIDENCE,
+    DIVERGED,
+    EXCLUSION_REASONS,
+    FAILED,
+    INCOMPLETE,
+    PRUNED,
+    RUNNING,
+    SUMMARY_METRICS,
+    TEST_NAME,
+    TimeToTarget,
+    missing_by_recipe,
+)
+from bench.results import StudyResults
+from bench.storage import redact_url
+
+#: Where the figure files go, relative to the report directory.
+FIGURE_DIR = "figures"
+
+_REASON_WORDS = {
+    PRUNED: "pruned by the study's pruner",
+    FAILED: "failed",
+    DIVERGED: "diverged (non-finite loss)",
+    RUNNING: "still running",
+    INCOMPLETE: "complete but stored without metrics",
+}
+_ROW_MARKS = {"best": "best", "indistinguishable": "tied"}
+
+
+@dataclass(frozen=True)
+class ReportContent:
+    """Everything a rendered report says, computed once and rendered several ways.
+
+    Attributes:
+        results: The study as read from the storage.
+        summary: One row per recipe, ranked (the ``summary.csv`` rows).
+        ranked_by: The metric the ranking and the best-recipe test use.
+        trials: All trials with an ``excluded`` column (``""`` when the trial counts).
+        excluded_counts: Excluded trials per reason.
+        missing: The spec's seeds each recipe has no counted trial for, one row each
+            (``recipe_label``, ``seed``, ``why``; see ``missing_seeds``).
+        time_to_target: Time-to-target results, or ``None``.
+        figures: The figures, in reading order.
+        generated_at: When the report was built.
+    """
+
+    results: StudyResults
+    summary: pd.DataFrame
+    ranked_by: str
+    trials: pd.DataFrame
+    excluded_counts: Mapping[str, int]
+    missing: pd.DataFrame
+    time_to_target: TimeToTarget | None
+    figures: Sequence[ReportFigure]
+    generated_at: datetime
+
+    @property
+    def n_included(self) -> int:
+        """How many trials the numbers are computed from."""
+        return int((self.trials["excluded"] == "").sum())
+
+
+@dataclass(frozen=True)
+class ReportView:
+    """A report's words and display tables; the templates only lay them out.
+
+    Attributes:
+        study_name: The study reported.
+        storage: The storage URL with its password hidden.
+        generated_at: When the report was built, as text.
+        lead: What the study holds and which recipe is best, in sentences.
+        spec: The study spec as rows of (field, value).
+        spec_json: The whole stored spec, indented JSON.
+        leaderboard: The ranked recipes as display strings (empty when none ranks).
+        leaderboard_marks: Per leaderboard row: ``best``, ``tied`` or ``""``.
+        method: How the intervals and the test are computed.
+        figures: The figures, in reading order.
+        figure_dir: Where the figure files are, relative to the report.
+        missing: What the Missing seeds section says (``""`` when the spec names no seeds).
+        missing_table: One row per recipe that lacks seeds (may be empty).
+        time_to_target: How the time-to-target table reads (``""`` when there is none).
+        time_to_target_table: One row per recipe, or ``None``.
+        excluded: What the Excluded trials section says.
+        excluded_table: One row per excluded trial (may be empty).
+        versions: The library versions the trials ran with.
+    """
+
+    study_name: str
+    storage: str
+    generated_at: str
+    lead: str
+    spec: pd.DataFrame
+    spec_json: str
+    leaderboard: pd.DataFrame
+    leaderboard_marks: list[str]
+    method: str
+    figures: Sequence[ReportFigure]
+    figure_dir: str
+    missing: str
+    missing_table: pd.DataFrame
+    time_to_target: str
+    time_to_target_table: pd.DataFrame | None
+    excluded: str
+    excluded_table: pd.DataFrame
+    versions: str
+
+
+def report_view(content: ReportContent) -> ReportView:
+    """The words and tables of ``content``, ready for a template.
+
+    Example:
+        >>> from bench.report._example import example_report
+        >>> report_view(example_report()).lead
+        '4 trials: 4 included in the numbers. Best by mean test AUC: adam (0.910 ± 0.127, n=2).'
+    """
+    results = content.results
+    board = leaderboard_frame(content.summary) if not content.summary.empty else pd.DataFrame()
+    return ReportView(
+        study_name=results.study_name,
+        storage=redact_url(results.storage),
+        generated_at=content.generated_at.strftime("%Y-%m-%d %H:%M:%S"),
+        lead=_lead(content),
+        spec=pd.DataFrame(_spec_items(content), columns=["", "value"]),
+        spec_json=json.dumps(results.spec, indent=2, default=str, ensure_ascii=False),
+        leaderboard=board,
+        leaderboard_marks=[_ROW_MARKS.get(s, "") for s in content.summary["vs_best"]],
+        method=method_sentence(content.ranked_by),
+        figures=content.figures,
+        figure_dir=FIGURE_DIR,
+        missing=_missing_sentence(content),
+        missing_table=_missing_table(content),
+        time_to_target=_time_sentence(content.time_to_target),
+        time_to_target_table=_time_table(content),
+        excluded=_excluded_sentence(content),
+        excluded_table=excluded_frame(content.trials),
+        versions=_pairs(results.versions) or "not recorded",
+    )
+
+
+def method_sentence(ranked_by: str) -> str:
+    """The sentence naming the interval and the test, for every rendering.
+
+    Example:
+        >>> method_sentence("test_auc")[:60]
+        'Values are the mean over seeds ± the half-width of a 95% Stu'
+    """
+    metric = SUMMARY_METRICS.get(ranked_by, ranked_by)
+    return (
+        f"Values are the mean over seeds ± the half-width of a {CONFIDENCE:.0%} Student-t "
+        f"confidence interval (n=1: no interval). Recipes are ranked by mean {metric}; "
+        f"“≈ best” marks recipes statistically indistinguishable from the best by "
+        f"{TEST_NAME} (two-sided, α = {ALPHA}) on per-seed {metric}, and “not testable” "
+        "means a side has fewer than 2 seeds. Not rejecting is not proof of equality, and "
+        "the comparisons are not corrected for multiplicity."
+    )
+
+
+def _lead(content: ReportContent) -> str:
+    sentences = (_status_sentence(content), _missing_hint(content), _best_sentence(content))
+    return " ".join(s for s in sentences if s)
+
+
+def _status_sentence(content: ReportContent) -> str:
+    total = len(content.trials)
+    parts = [f"{total} trials: {content.n_included} included in the numbers"]
+    for reason in EXCLUSION_REASONS:
+        count = content.excluded_counts.get(reason, 0)
+        if count:
+            parts.append(f"{count} {reason}")
+    text = ", ".join(parts) + "."
+    if content.excluded_counts.get(RUNNING):
+        text += " The study is still running: this report covers the trials finished so far."
+    if content.summary.empty:
+        text += " No trial has finished successfully yet, so there is nothing to compare."
+    return text
+
+
+def _missing_hint(content: ReportContent) -> str:
+    lacking = content.missing["recipe_label"].nunique()
+    if not lacking:
+        return ""
+    recipes = content.trials["recipe_label"].nunique()
+    planned = len(content.results.planned_seeds)
+    return (
+        f"{lacking} of {recipes} recipes lack some of the {planned} seeds the spec asks for "
+        "(see Missing seeds)."
+    )
+
+
+def _best_sentence(content: ReportContent) -> str:
+    if content.summary.empty:
+        return ""
+    best = content.summary.iloc[0]
+    metric = SUMMARY_METRICS.get(content.ranked_by, content.ranked_by)
+    tied = int((content.summary["vs_best"] == "indistinguishable").sum())
+    ranked = content.ranked_by
+    value = format_interval(
+        best[f"{ranked}_mean"], best[f"{ranked}_ci_low"], best[f"{ranked}_ci_high"], int(best["n"])
+    )
+    text = (
+        f"Best by mean {metric}: {display_label(best['recipe_label'])} ({value}, "
+        f"n={int(best['n'])})."
+    )
+    if tied:
+        text += f" {tied} other recipe(s) are statistically indistinguishable from it."
+    return text
+
+
+def _spec_items(content: ReportContent) -> list[tuple[str, str]]:
+    spec, workload = content.results.spec, content.results.workload
+    items: list[tuple[str, str]] = []
+    if spec.get("description"):
+        items.append(("description", str(spec["description"])))
+    dataset = workload.get("dataset") or (spec.get("workload") or {}).get("dataset")
+    preset = workload.get("preset") or (spec.get("workload") or {}).get("preset")
+    items.append(
+        ("workload", f"dataset {dataset}, task {workload.get('task', '?')}, preset {preset}")
+    )
+    if workload.get("class_names"):
+        items.append(("classes", ", ".join(str(c) for c in workload["class_names"])))
+    if isinstance(workload.get("sizes"), Mapping):
+        items.append(("splits", _pairs(workload["sizes"])))
+    if isinstance(spec.get("objective"), Mapping):
+        objective = spec["objective"]
+        items.append(
+            ("objective", f"{objective.get('direction', '')} {objective.get('metric', '')}")
+        )
+    if isinstance(spec.get("search_space"), Mapping) and spec["search_space"]:
+        items.append(("search space", _pairs(spec["search_space"])))
+    if isinstance(spec.get("variants"), Mapping) and spec["variants"]:
+        variants = (
+            f"{name}: {_pairs(fields)}"
+            for name, fields in spec["variants"].items()
+            if isinstance(fields, Mapping)
+        )
+        items.append(("variants", "; ".join(variants)))
+    if isinstance(spec.get("fixed"), Mapping) and spec["fixed"]:
+        items.append(("fixed recipe", _pairs(spec["fixed"])))
+    for key in ("seeds", "epochs", "sampler", "pruner"):
+        if key in spec:
+            items.append((key, _compact(spec[key])))
+    if content.results.spec_hash:
+        items.append(("spec hash", str(content.results.spec_hash)))
+    return items
+
+
+def _pairs(mapping: Mapping[str, Any]) -> str:
+    return "; ".join(f"{k}: {_compact(v)}" for k, v in mapping.items())
+
+
+def _compact(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def _missing_sentence(content: ReportContent) -> str:
+    seeds = content.results.planned_seeds
+    if not seeds:
+        return ""
+    listed = ", ".join(str(s) for s in seeds)
+    if content.missing.empty:
+        return f"Every recipe has a trial that counts for each seed the spec asks for ({listed})."
+    return (
+        f"The spec asks for seeds {listed} of every recipe. These recipes lack some, so their "
+        "numbers rest on fewer seeds (a recipe with none is not ranked):"
+    )
+
+
+def _missing_table(content: ReportContent) -> pd.DataFrame:
+    words = missing_by_recipe(content.missing)
+    ranked = content.summary.set_index("recipe_label")
+    # Leaderboard order; recipes with no counted seed (unranked) last.
+    labels = sorted(words.index, key=lambda label: ranked["rank"].get(label, math.inf))
+    return pd.DataFrame(
+        {
+            "#": [ranked["rank"].get(label, "–") for label in labels],
+            "recipe": [display_label(label) for label in labels],
+            "counted seeds": [ranked["seeds"].get(label) or "none" for label in labels],
+            "missing seeds": [words[label] for label in labels],
+        }
+    )
+
+
+def _time_table(content: ReportContent) -> pd.DataFrame | None:
+    target_times = content.time_to_target
+    if target_times is None:
+        return None
+    table = content.summary[["rank", "recipe_label"]].merge(
+        target_times.per_recipe, on="recipe_label"
+    )
+
+    def fmt(value: float, decimals: int) -> str:
+        return "never" if math.isinf(value) else f"{value:.{decimals}f}"
+
+    return pd.DataFrame(
+        {
+            "#": table["rank"],
+            "recipe": table["recipe_label"].map(display_label),
+            "reached": [f"{r}/{n}" for r, n in zip(table["reached"], table["n"], strict=True)],
+            "median epochs": [fmt(v, 1) for v in table["epochs_median"]],
+            "median seconds": [fmt(v, 1) for v in table["seconds_median"]],
+        }
+    )
+
+
+def _time_sentence(target_times: TimeToTarget | None) -> str:
+    if target_times is None:
+        return ""
+    return (
+        f"Target: validation AUC ≥ {target_times.target:.4f} ({target_times.fraction:.0%} of "
+        f"the best recipe's mean final validation AUC, {target_times.best_final:.4f}). Medians "
+        "run over all of a recipe's seeds, counting a seed that never reached the target as "
+        "never, so “never” means at least half of them missed it."
+    )
+
+
+def excluded_frame(trials: pd.DataFrame) -> pd.DataFrame:
+    """The excluded trials, one row each, with why.
+
+    Example:
+        >>> trials = pd.DataFrame(
+        ...     {
+        ...         "number": [0, 1],
+        ...         "state": ["COMPLETE", "FAIL"],
+        ...         "excluded": ["", "failed"],
+        ...         "recipe_label": ["adam", "sgd"],
+        ...         "seed": pd.array([0, 1], dtype="Int64"),
+        ...         "epochs_run": pd.array([3, None], dtype="Int64"),
+        ...         "fail_reason": [None, "ValueError: bad input"],
+        ...     }
+        ... )
+        >>> excluded_frame(trials)[["trial", "why", "recipe", "seed", "epochs run", "note"]]
+           trial     why recipe seed epochs run                   note
+        1      1  failed    sgd    1          –  ValueError: bad input
+    """
+    excluded = trials[trials["excluded"] != ""]
+    return pd.DataFrame(
+        {
+            "trial": excluded["number"],
+            "state": excluded["state"],
+            "why": excluded["excluded"].map(lambda r: _REASON_WORDS.get(r, r)),
+            "recipe": excluded["recipe_label"].map(display_label),
+            "seed": _dash_missing(excluded["seed"]),
+            "epochs run": _dash_missing(excluded["epochs_run"]),
+            "note": excluded["fail_reason"].fillna("").astype(str).str.slice(0, 200),
+        }
+    )
+
+
+def _dash_missing(values: pd.Series) -> pd.Series:
+    return values.astype(object).where(values.notna(), "–")
+
+
+def _excluded_sentence(content: ReportContent) -> str:
+    counts = [f"{c} {r}" for r, c in content.excluded_counts.items() if c]
+    if not counts:
+        return "None: every trial finished and counts."
+    return (
+        f"{', '.join(counts)}. These trials are listed here and never averaged into the "
+        "numbers or drawn in the figures."
+    )

@@ -1,0 +1,151 @@
+"""The leaderboard as display strings: one frame for the files, a rich table for the terminal."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+from rich.table import Table
+from rich.text import Text
+
+from bench.report._figures import display_label
+
+# Leaderboard columns: summary metric -> (header, decimals).
+_METRIC_COLUMNS: dict[str, tuple[str, int]] = {
+    "test_auc": ("test AUC", 3),
+    "val_auc": ("val AUC", 3),
+    "test_accuracy": ("test acc", 3),
+    "gap_accuracy": ("gap (acc)", 3),
+    "kept_epoch": ("kept epoch", 1),
+    "epochs_run": ("epochs run", 1),
+    "wall_time_s": ("wall time (s)", 1),
+}
+#: The header of the column naming the seeds a recipe lacks, shown only when one does.
+MISSING_COLUMN = "missing seeds"
+
+#: The leaderboard columns a terminal shows (the files hold them all).
+TERMINAL_COLUMNS: tuple[str, ...] = (
+    "#",
+    "recipe",
+    "n",
+    "test AUC",
+    "gap (acc)",
+    "kept epoch",
+    "wall time (s)",
+    "vs best",
+    MISSING_COLUMN,
+)
+
+
+def format_interval(mean: float, low: float, high: float, n: int, *, decimals: int = 3) -> str:
+    """``mean ± half-width`` of a 95% interval, or ``mean (n=1)`` when it is undefined.
+
+    Example:
+        >>> format_interval(0.8, 0.77, 0.83, 3)
+        '0.800 ± 0.030'
+        >>> format_interval(0.8, float("nan"), float("nan"), 1)
+        '0.800 (n=1)'
+    """
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "–"
+    if low is None or math.isnan(low) or math.isnan(high):
+        return f"{mean:.{decimals}f} (n={n})"
+    return f"{mean:.{decimals}f} ± {(high - low) / 2:.{decimals}f}"
+
+
+def _verdict(status: object, p_value: float) -> str:
+    if status == "best":
+        return "best"
+    if status == "not testable":
+        return "not testable (n<2)"
+    if status in ("indistinguishable", "worse"):
+        prefix = "≈ best" if status == "indistinguishable" else "worse"
+        return f"{prefix} (p={p_value:.2g})" if not math.isnan(p_value) else prefix
+    return "–"
+
+
+def _seed_count(row: dict[str, Any]) -> int | str:
+    """``n``, or ``n/planned`` when the recipe has fewer seeds than the spec asks for."""
+    n, planned = int(row["n"]), row.get("n_planned")
+    return f"{n}/{int(planned)}" if not pd.isna(planned) and n < planned else n
+
+
+def leaderboard_frame(summary: pd.DataFrame, *, limit: int | None = None) -> pd.DataFrame:
+    """The leaderboard as display strings: rank, recipe, n, mean ± 95% CI, verdict.
+
+    ``n`` reads ``2/3`` for a recipe with fewer seeds than the spec asks for, and a
+    ``missing seeds`` column says which and why when any recipe lacks one.
+
+    Example:
+        >>> from bench.report._stats import SUMMARY_METRICS, summarize
+        >>> included = pd.DataFrame(
+        ...     {
+        ...         "recipe_label": ["adam", "adam", "sgd"],
+        ...         "seed": [0, 1, 0],
+        ...         **{metric: [0.90, 0.92, 0.70] for metric in SUMMARY_METRICS},
+        ...     }
+        ... )
+        >>> board = leaderboard_frame(summarize(included))
+        >>> board[["#", "recipe", "n", "test AUC", "vs best"]]
+           #  recipe  n       test AUC             vs best
+        0  1    adam  2  0.910 ± 0.127                best
+        1  2     sgd  1    0.700 (n=1)  not testable (n<2)
+    """
+    shown = summary.head(limit) if limit else summary
+    rows = [_leaderboard_row(row) for row in shown.to_dict("records")]
+    columns = ["#", "recipe", "n", *(h for h, _ in _METRIC_COLUMNS.values()), "vs best"]
+    board = pd.DataFrame(rows, columns=[*columns, MISSING_COLUMN])
+    if not board[MISSING_COLUMN].astype(bool).any():
+        board = board.drop(columns=MISSING_COLUMN)
+    return board
+
+
+def _leaderboard_row(row: dict[str, Any]) -> dict[str, Any]:
+    n = int(row["n"])
+    cells: dict[str, Any] = {
+        "#": int(row["rank"]),
+        "recipe": display_label(row["recipe_label"]),
+        "n": _seed_count(row),
+    }
+    for metric, (header, decimals) in _METRIC_COLUMNS.items():
+        cells[header] = format_interval(
+            row[f"{metric}_mean"],
+            row[f"{metric}_ci_low"],
+            row[f"{metric}_ci_high"],
+            n,
+            decimals=decimals,
+        )
+    cells["vs best"] = _verdict(row.get("vs_best"), float(row.get("p_value", math.nan)))
+    cells[MISSING_COLUMN] = row.get("seeds_missing") or ""
+    return cells
+
+
+def leaderboard_table(summary: pd.DataFrame, *, title: str | None = None) -> Table:
+    """The leaderboard as a rich table for the terminal (:data:`TERMINAL_COLUMNS`).
+
+    ``summary`` is a ranked leaderboard such as :func:`study_leaderboard` returns or
+    ``ReportResult.leaderboard`` holds. Cells are passed as :class:`rich.text.Text`, so
+    brackets in recipe labels print literally.
+
+    Example:
+        >>> from bench.report import study_leaderboard
+        >>> from bench.report._example import example_storage
+        >>> table = leaderboard_table(study_leaderboard("demo", storage=example_storage()))
+        >>> table.row_count, [column.header for column in table.columns][:4]
+        (2, ['#', 'recipe', 'n', 'test AUC'])
+    """
+    board = leaderboard_frame(summary)
+    board = board[[c for c in TERMINAL_COLUMNS if c in board.columns]]
+    table = Table(title=title, title_justify="left")
+    for column in board.columns:
+        if column in ("recipe", MISSING_COLUMN):
+            table.add_column(column, overflow="fold")
+        elif column in ("#", "n"):
+            table.add_column(column, justify="right", no_wrap=True)
+        else:  # "0.812 ± 0.013" may wrap after the ± in a narrow terminal, never inside a number
+            justify = "left" if column == "vs best" else "right"
+            table.add_column(column, justify=justify)
+    for values in board.itertuples(index=False):
+        table.add_row(*(Text(str(v)) for v in values))
+    return table
