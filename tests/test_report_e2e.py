@@ -74,6 +74,15 @@ def test_summary_is_the_mean_and_t_interval_over_seeds(reported):
         assert row["test_auc_ci_high"] == pytest.approx(mean + half)
 
 
+def test_a_complete_study_lacks_no_seed(reported):
+    folder, _ = reported
+    summary = pd.read_csv(folder / "summary.csv", keep_default_na=False)
+    assert summary["n_planned"].tolist() == [2, 2]
+    assert summary["seeds_missing"].tolist() == ["", ""]
+    page = (folder / "index.html").read_text()
+    assert "Every recipe has a trial that counts for each seed the spec asks for (0, 1)" in page
+
+
 def test_class_names_are_text_in_the_html(reported):
     page = (reported[0] / "index.html").read_text()
     assert html.escape(XSS_CLASS) in page
