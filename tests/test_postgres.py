@@ -1,0 +1,191 @@
+"""Several workers sharing one study on a real PostgreSQL server, as on several machines.
+
+The server comes from ``$BENCH_TEST_POSTGRES_URL`` (``bash .ci/run`` provides one); each
+test gets a database of its own, dropped afterwards. In CI a missing server fails the
+tests instead of skipping them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import optuna
+import pytest
+from conftest import TINY_SPEC, write_digits_npz
+from optuna.trial import TrialState
+
+URL_ENV = "BENCH_TEST_POSTGRES_URL"
+WORKERS = 4
+VARIANTS = ("adam", "sgd", "rmsprop")  # each names its optimizer
+SEEDS = (0, 1)  # 6 grid cells: more than workers, so most workers run a second cell
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The SQLAlchemy URL of a PostgreSQL database whose user may create databases."""
+    url = os.environ.get(URL_ENV)
+    if not url:
+        message = (
+            f"${URL_ENV} is not set: run 'bash .ci/run', which starts a PostgreSQL server "
+            f"and sets it, or export {URL_ENV}=postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB "
+            "(a user allowed to create databases)"
+        )
+        if _in_ci():
+            pytest.fail(f"CI needs a PostgreSQL server for these tests. {message}", pytrace=False)
+        pytest.skip(message)
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        message = "no PostgreSQL driver: pip install -e '.[postgres]'"
+        if _in_ci():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return url
+
+
+@contextmanager
+def _fresh_database(server_url: str) -> Iterator[str]:
+    """A new, empty database on the server of ``server_url``; dropped on exit."""
+    import sqlalchemy
+    from sqlalchemy.engine import make_url
+
+    name = f"bench_test_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                # FORCE: this process's own Optuna engines may still hold connections.
+                connection.execute(sqlalchemy.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for one test (an Optuna storage URL)."""
+    with _fresh_database(postgres_server) as url:
+        yield url
+
+
+def _shows(text: str | bytes, password: str) -> bool:
+    """Whether ``text`` contains ``password``, even split by a line wrap (rich wraps output
+    to the terminal width)."""
+    if isinstance(text, str):
+        text = text.encode()
+    return password.encode() in b"".join(text.split())
+
+
+def _password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    password = make_url(url).password
+    assert password, f"{URL_ENV} must carry a password for the redaction test"
+    return password
+
+
+@pytest.fixture(scope="module")
+def grid_on_postgres(postgres_server, tmp_path_factory):
+    """4 ``bench run`` processes started at once, as on 4 machines, on one 3 x 2 grid study
+    (1 epoch) in a fresh PostgreSQL database. Returns (storage URL, [(exit status, stdout,
+    stderr)] of the processes)."""
+    folder = tmp_path_factory.mktemp("postgres")
+    npz = write_digits_npz(folder / "digits.npz")
+    text = TINY_SPEC.format(npz=npz).replace('name = "tiny"', 'name = "pg-grid"')
+    text = text.replace("epochs = 2", "epochs = 1")
+    text = text.split("[[variants]]")[0] + "".join(
+        f'[[variants]]\nname = "{name}"\noptimizer = "{name}"\n\n' for name in VARIANTS
+    )
+    spec = folder / "pg-grid.toml"
+    spec.write_text(text)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env.pop("BENCH_STORAGE", None)
+    with _fresh_database(postgres_server) as url:
+        command = [sys.executable, "-m", "bench", "run", "--study", str(spec), "--storage", url]
+        workers = [
+            subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+            )
+            for _ in range(WORKERS)
+        ]
+        results = []
+        for worker in workers:
+            try:
+                out, err = worker.communicate(timeout=600)
+            except subprocess.TimeoutExpired:
+                for other in workers:
+                    other.kill()
+                raise
+            results.append((worker.returncode, out, err))
+        yield url, results
+
+
+def test_four_workers_run_every_grid_cell_exactly_once(grid_on_postgres):
+    url, results = grid_on_postgres
+    for returncode, _, err in results:
+        assert returncode == 0, err[-3000:]
+    study = optuna.load_study(study_name="pg-grid", storage=url)
+    trials = study.get_trials(deepcopy=False)
+    complete = Counter(
+        (t.params["variant"], t.params["seed"]) for t in trials if t.state == TrialState.COMPLETE
+    )
+    expected = {(variant, seed) for variant in VARIANTS for seed in SEEDS}
+    assert set(complete) == expected, sorted(complete)
+    assert all(count == 1 for count in complete.values()), complete
+    assert not [t.number for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
+    assert [s.study_name for s in optuna.get_all_study_summaries(url)] == ["pg-grid"]
+
+
+def test_the_workers_never_print_the_password(grid_on_postgres):
+    url, results = grid_on_postgres
+    password = _password(url)
+    for _, out, err in results:
+        shown = (out + err)[-1500:].replace(password, "<password>")
+        assert not _shows(out, password) and not _shows(err, password), shown
+
+
+def test_the_report_of_a_postgres_study_never_shows_the_password(grid_on_postgres, tmp_path):
+    url, _ = grid_on_postgres
+    password = _password(url)
+    out_dir = tmp_path / "reports"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    report = subprocess.run(
+        [sys.executable, "-m", "bench", "report", "--storage", url, "--out", str(out_dir)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    assert report.returncode == 0, report.stderr[-3000:]
+    assert (out_dir / "pg-grid" / "index.html").is_file()
+    assert (out_dir / "pg-grid" / "trials.csv").is_file()
+    for stream in (report.stdout, report.stderr):
+        assert not _shows(stream, password), stream[-1500:].replace(password, "<password>")
+    leaking = [
+        str(path.relative_to(out_dir))
+        for path in sorted(out_dir.rglob("*"))
+        if path.is_file() and _shows(path.read_bytes(), password)
+    ]
+    assert not leaking, f"the storage password is written in {leaking}"
+
+
+def test_each_test_gets_an_empty_database_of_its_own(postgres_url, postgres_server):
+    from sqlalchemy.engine import make_url
+
+    assert make_url(postgres_url).database != make_url(postgres_server).database
+    assert optuna.get_all_study_summaries(postgres_url) == []
+    optuna.create_study(study_name="scratch", storage=postgres_url)
+    assert [s.study_name for s in optuna.get_all_study_summaries(postgres_url)] == ["scratch"]
