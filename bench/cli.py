@@ -218,9 +218,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     with EpochDisplay(epochs=recipe.epochs) as display:
         result = run_trial(workload, recipe, on_epoch=display.epoch_ended).to_dict()
         display.finished(result["epochs_run"])
-    from rich.console import Console
+    from bench.console import make_console
 
-    Console().print(trial_summary_table(result))
+    make_console().print(trial_summary_table(result))
     if args.json is not None:
         _write_json_atomically(args.json, result)
         stderr_console.print(f"wrote {args.json}")
@@ -230,7 +230,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from bench import study as studies
     from bench.spec import load_spec
-    from bench.storage import default_storage_url
+    from bench.storage import default_storage_url, redact_url
 
     if args.jobs < 1:
         raise BenchInputError(f"--jobs: got {args.jobs}; expected an integer >= 1")
@@ -238,54 +238,82 @@ def _cmd_run(args: argparse.Namespace) -> int:
         epochs=args.epochs, dataset=args.dataset, n_trials=args.n_trials, timeout=args.timeout
     )
     url = args.storage or default_storage_url()
+    shown_url = redact_url(url)
     from bench.console import StudyDisplay, stderr_console
 
     run = studies.prepare_run(spec, storage_url=url)
-    handle, budget, remaining = run.handle, run.budget, run.remaining
+    handle, budget, counts = run.handle, run.budget, run.counts()
     if handle.renamed_from:
         stderr_console.print(
-            f"[yellow]study {handle.renamed_from!r} in {url} was run with a different spec; "
-            f"this spec runs as {handle.name!r}[/]"
+            f"[yellow]study {handle.renamed_from!r} in {shown_url} was run with a different "
+            f"spec; this spec runs as {handle.name!r}[/]",
+            markup=True,
+            soft_wrap=True,
         )
     verb = "created" if handle.created else "resuming"
     stderr_console.print(
-        f"{verb} study [bold]{handle.name}[/] ({spec.description}): {budget - remaining} of "
-        f"{budget} trials done, {remaining} to run"
+        f"{verb} study [bold]{handle.name}[/] ({spec.description}): {counts.finished} of "
+        f"{budget} trials done"
+        + (f", {counts.running} running" if counts.running else "")
+        + f", {counts.to_run} to run"
         + (f", {run.requeued} interrupted trial(s) queued again" if run.requeued else "")
-        + f"; {args.jobs} worker(s)"
+        + f"; {args.jobs} worker(s)",
+        soft_wrap=True,
     )
-    if remaining:
-        with StudyDisplay(
-            total=budget,
-            done=budget - remaining,
-            metric=spec.objective.metric,
-            direction=spec.objective.direction,
-        ) as display:
-            run.run_remaining(jobs=args.jobs, reporter=display)
+    if counts.to_run or counts.running:
+        try:
+            with StudyDisplay(
+                total=budget,
+                finished=counts.finished,
+                metric=spec.objective.metric,
+                direction=spec.objective.direction,
+            ) as display:
+                run.run_remaining(jobs=args.jobs, reporter=display)
+        except KeyboardInterrupt as interrupt:
+            return _interrupted(run, interrupt, args)
     _print_leaderboard(handle.name, url)
     stderr_console.print(
-        f"results: {url} (study {handle.name!r}). Open them with "
-        f"'bench report --study {handle.name} --storage {url}' or 'optuna-dashboard {url}'."
+        f"results: {shown_url} (study {handle.name!r}). Open them with "
+        f"'bench report --study {handle.name} --storage {shown_url}' or "
+        f"'optuna-dashboard {shown_url}'.",
+        soft_wrap=True,
+        markup=False,
     )
     return 0
 
 
-def _print_leaderboard(study_name: str, url: str) -> None:
-    from rich.console import Console
+def _interrupted(run: Any, interrupt: KeyboardInterrupt, args: argparse.Namespace) -> int:
+    """Queue the stopped trials again and say how to resume; the exit status names the signal."""
+    from bench._signals import exit_status, signal_name
+    from bench.storage import redact_url
 
+    queued = run.recover()
+    resume = ["bench", "run", "--study", args.study]
+    if args.storage:
+        resume += ["--storage", redact_url(args.storage)]
+    print(
+        f"bench: stopped by {signal_name(interrupt)}; {queued} interrupted trial(s) queued "
+        f"again; resume with: {' '.join(resume)}",
+        file=sys.stderr,
+    )
+    return exit_status(interrupt)
+
+
+def _print_leaderboard(study_name: str, url: str) -> None:
+    from bench.console import make_console
     from bench.report import leaderboard_table, study_leaderboard
 
     board = study_leaderboard(study_name, storage=url)
     if board.empty:
-        Console(stderr=True).print(f"study {study_name!r} has no finished trials to rank yet")
+        make_console(stderr=True).print(f"study {study_name!r} has no finished trials to rank yet")
         return
-    Console().print(leaderboard_table(board, title=f"{study_name}: leaderboard"))
+    make_console().print(leaderboard_table(board, title=f"{study_name}: leaderboard"))
 
 
 def _cmd_studies(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.table import Table
 
+    from bench.console import make_console
     from bench.spec import builtin_spec_paths, load_spec
 
     table = Table(title="built-in studies (bench run --study NAME)")
@@ -294,19 +322,18 @@ def _cmd_studies(args: argparse.Namespace) -> int:
     for name in builtin_spec_paths():
         spec = load_spec(name)
         table.add_row(name, spec.sampler, str(spec.total_trials), spec.description)
-    Console().print(table)
+    make_console().print(table)
     return 0
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
+    from bench.console import make_console
     from bench.spec import load_spec
     from bench.storage import default_storage_url
     from bench.study import study_progress
 
     spec = load_spec(args.study)
-    console = Console()
+    console = make_console()
     console.print(f"[bold]{spec.name}[/]: {spec.description}  ({spec.source})")
     console.print_json(data=spec.to_dict())
     url = args.storage or default_storage_url()
@@ -315,19 +342,20 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
+    from bench.console import make_console
     from bench.report import leaderboard_table, write_report
     from bench.results import list_study_names
-    from bench.storage import default_storage_url
+    from bench.storage import default_storage_url, redact_url
 
     url = args.storage or default_storage_url()
     # Named studies must exist and hold trials; when none is named, every study that
     # holds trials is reported (one created by an interrupted first run has none).
     names = args.study or list_study_names(url, with_trials=True)
     if not names:
-        raise BenchInputError(f"--storage {url}: holds no trials yet; run 'bench run' first")
-    out, err = Console(), Console(stderr=True)
+        raise BenchInputError(
+            f"--storage {redact_url(url)}: holds no trials yet; run 'bench run' first"
+        )
+    out, err = make_console(), make_console(stderr=True)
     for name in names:
         result = write_report(name, storage=url, out_dir=args.out)
         if not result.leaderboard.empty:
@@ -346,11 +374,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _cmd_dashboard(args: argparse.Namespace) -> int:
     from bench.report import dashboard_url, serve_dashboard
-    from bench.storage import default_storage_url
+    from bench.storage import default_storage_url, redact_url
 
     url = args.storage or default_storage_url()
     print(
-        f"optuna-dashboard on {url}: {dashboard_url(host=args.host, port=args.port)} "
+        f"optuna-dashboard on {redact_url(url)}: {dashboard_url(host=args.host, port=args.port)} "
         "(Ctrl-C stops it)",
         file=sys.stderr,
     )
@@ -365,15 +393,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         >>> main(["train", "--epochs", "0"])  # prints the error line on standard error
         2
     """
+    from bench._signals import stop_on_sigterm
+
     try:
+        stop_on_sigterm()
         args = build_parser().parse_args(argv)
         return args.handler(args)
     except BenchInputError as error:
         print(f"bench: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("bench: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as interrupt:
+        from bench._signals import exit_status, signal_name
+
+        print(f"bench: stopped by {signal_name(interrupt)}", file=sys.stderr)
+        return exit_status(interrupt)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
-"""Terminal display: rich progress for training and rich tables for results.
+"""What bench prints while it works: rich progress on a terminal, plain lines in a log.
 
-Only presentation lives here; it reads results, it never computes them.
+Only presentation lives here; it reads results, it never computes them. When standard
+error is not a terminal (a log file, ``nohup``, CI), every display prints one plain line
+per finished epoch or trial instead of redrawing a progress bar, and nothing is cut
+to fit a width.
 """
 
 from __future__ import annotations
@@ -14,7 +17,24 @@ from rich.table import Table
 
 from bench._schema import SPLITS
 
-stderr_console = Console(stderr=True)
+#: Width of tables written to a file or pipe, where no terminal says how wide to be.
+PLAIN_WIDTH = 200
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """A rich console on standard output (or error) that never cuts a table in a log.
+
+    Example:
+        >>> make_console().width >= 80
+        True
+    """
+    console = Console(stderr=stderr)
+    if not console.is_terminal:
+        console.width = max(console.width, PLAIN_WIDTH)
+    return console
+
+
+stderr_console = make_console(stderr=True)
 
 
 def epoch_progress(console: Console = stderr_console) -> Progress:
@@ -30,8 +50,18 @@ def epoch_progress(console: Console = stderr_console) -> Progress:
     )
 
 
+def plain_line(console: Console, text: str) -> None:
+    """One line as it is: no markup, no wrapping, no ellipsis."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
 def format_metrics(record: dict[str, float]) -> str:
-    """One line of an epoch's metrics, e.g. ``loss 0.41 acc 0.83 ... lr 1e-03``."""
+    """One line of an epoch's metrics, e.g. ``loss 0.410  acc 0.830 ... lr 1.0e-03``.
+
+    Example:
+        >>> format_metrics({"loss": 0.41, "val_auc": 0.9, "lr": 1e-3})
+        'loss 0.410  val_auc 0.900  lr 1.0e-03'
+    """
     parts = []
     for key, label in (
         ("loss", "loss"),
@@ -49,7 +79,8 @@ def format_metrics(record: dict[str, float]) -> str:
 
 
 class EpochDisplay:
-    """Follows one training run: a progress bar over epochs with the latest metrics.
+    """Follows one training run: a progress bar over epochs with the latest metrics, or
+    one plain line per epoch when standard error is not a terminal.
 
     Its :meth:`epoch_ended` is the ``on_epoch`` hook of :func:`bench.trial.run_trial`,
     the same hook a study's display is driven by.
@@ -60,20 +91,27 @@ class EpochDisplay:
     """
 
     def __init__(self, *, epochs: int, console: Console = stderr_console) -> None:
+        self.console = console
+        self.epochs = epochs
+        self.plain = not console.is_terminal
         self.progress = epoch_progress(console)
         self.task = self.progress.add_task("epoch", total=epochs, metrics="")
 
     def __enter__(self) -> EpochDisplay:
-        self.progress.start()
+        if not self.plain:
+            self.progress.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
+        if not self.plain:
+            self.progress.stop()
 
     def epoch_ended(self, record: dict[str, float]) -> None:
-        self.progress.update(
-            self.task, completed=int(record["epoch"]), metrics=format_metrics(record)
-        )
+        epoch = int(record["epoch"])
+        if self.plain:
+            plain_line(self.console, f"epoch {epoch}/{self.epochs}  {format_metrics(record)}")
+            return
+        self.progress.update(self.task, completed=epoch, metrics=format_metrics(record))
 
     def finished(self, epochs_run: int) -> None:
         """Shrink the bar to the epochs that ran (early stopping ends a run sooner)."""
@@ -110,8 +148,9 @@ def trial_summary_table(result: dict[str, Any]) -> Table:
 
 
 class StudyDisplay:
-    """Follows a study in the terminal: trial k of N, the running trial's epoch and
-    metrics, and the best value so far. Implements :class:`bench.study.TrialReporter`.
+    """Follows a study: trials finished of N, the running trial's epoch and metrics, and
+    the best value so far; in a log, one plain line per epoch and per finished trial.
+    Implements :class:`bench.study.TrialReporter`.
 
     Example:
         >>> with StudyDisplay(total=4, metric="val_auc", direction="maximize") as display:
@@ -124,12 +163,18 @@ class StudyDisplay:
         total: int,
         metric: str,
         direction: str,
-        done: int = 0,
+        finished: int = 0,
         console: Console = stderr_console,
     ) -> None:
         self.metric = metric
         self.direction = direction
+        self.total = total
+        self.finished = finished
+        self.console = console
+        self.plain = not console.is_terminal
         self.best: tuple[float, str] | None = None
+        self._current = ""
+        self._last_plain = ""
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -138,17 +183,21 @@ class StudyDisplay:
             TextColumn("{task.fields[info]}"),
             console=console,
         )
-        self.trials = self.progress.add_task("trials", total=total, completed=done, info="")
+        self.trials = self.progress.add_task("trials", total=total, completed=finished, info="")
         self.epochs = self.progress.add_task("epoch", total=1, info="", visible=False)
 
     def __enter__(self) -> StudyDisplay:
-        self.progress.start()
+        if not self.plain:
+            self.progress.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
+        if not self.plain:
+            self.progress.stop()
 
     def trial_started(self, number: int, label: str, seed: int, epochs: int) -> None:
+        self._current = f"trial {number}"
+        self._epochs = epochs
         self.progress.reset(
             self.epochs,
             total=epochs,
@@ -156,21 +205,65 @@ class StudyDisplay:
             description=f"trial {number}",
             info=f"{label} (seed {seed})",
         )
+        if self.plain:
+            self._say(f"trial {number} started: {label} (seed {seed}), {epochs} epochs")
 
     def epoch_ended(self, record: dict[str, float]) -> None:
-        self.progress.update(
-            self.epochs, completed=int(record["epoch"]), info=format_metrics(record)
-        )
+        epoch = int(record["epoch"])
+        if self.plain:
+            self._say(f"{self._current} epoch {epoch}/{self._epochs}  {format_metrics(record)}")
+            return
+        self.progress.update(self.epochs, completed=epoch, info=format_metrics(record))
 
     def trial_ended(self, trial: Any) -> None:
-        self.progress.advance(self.trials)
+        self.finished += 1
+        self.progress.update(self.trials, completed=self.finished)
         self._offer_best(trial)
+        if self.plain:
+            value = "" if trial.value is None else f" {self.metric} {trial.value:.4f}"
+            label = trial.user_attrs.get("recipe_label", "")
+            seed = trial.user_attrs.get("seed", "?")
+            self._say(
+                f"trial {trial.number} {trial.state.name.lower()}: {label} (seed {seed}){value}; "
+                f"{self.finished} of {self.total} trials done{self._best_words()}"
+            )
 
-    def trials_done(self, done: int, *, best: Any = None) -> None:
+    def trials_done(self, counts: Any, *, best: Any = None) -> None:
         """For a display fed by polling the storage (several worker processes)."""
-        self.progress.update(self.trials, completed=done)
+        self.finished = counts.finished
         if best is not None:
             self._offer_best(best)
+        running = f"{counts.running} running" if counts.running else ""
+        self.progress.update(self.trials, completed=counts.finished)
+        if self.best is None:
+            self.progress.update(self.trials, info=running)
+        if self.plain:
+            self._say_once(
+                f"{counts.finished} of {self.total} trials done"
+                + (f", {running}" if running else "")
+                + self._best_words()
+            )
+
+    def waiting(self, counts: Any, *, owners: str) -> None:
+        """Nothing is left to start here, but other workers still run trials."""
+        self._say_once(
+            f"waiting for {counts.running} running trial(s) of other workers ({owners}): "
+            "they count when they finish, and are run again here if their worker is gone"
+        )
+
+    def _say(self, text: str) -> None:
+        if self.plain:
+            plain_line(self.console, text)
+        else:
+            self.progress.console.print(text, markup=False, highlight=False)
+
+    def _say_once(self, text: str) -> None:
+        if text != self._last_plain:
+            self._last_plain = text
+            self._say(text)
+
+    def _best_words(self) -> str:
+        return f"; best {self.metric} {self.best[0]:.4f}: {self.best[1]}" if self.best else ""
 
     def _offer_best(self, trial: Any) -> None:
         value = trial.value

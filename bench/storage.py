@@ -45,6 +45,16 @@ def redact_url(url: str) -> str:
     return parsed.render_as_string(hide_password=True)
 
 
+def _password(url: str) -> str | None:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).password
+    except (ArgumentError, ValueError):
+        return None
+
+
 _USERINFO_PASSWORD = re.compile(r"^([^:/?#]+://[^:@/]*:)[^@/]*@")
 
 
@@ -65,7 +75,7 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.RDBStorage
             path.parent.mkdir(parents=True, exist_ok=True)
         elif not path.is_file():
             # Optuna would silently create an empty database at a mistyped path.
-            raise BenchInputError(f"--storage {url}: no database file at {path}")
+            raise BenchInputError(f"--storage {redact_url(url)}: no database file at {path}")
     try:
         with warnings.catch_warnings():
             # Heartbeats are marked experimental in Optuna; they are what we want here.
@@ -81,14 +91,17 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.RDBStorage
     except ImportError:
         driver = url.split(":", 1)[0]
         raise BenchInputError(
-            f"--storage {url}: no database driver for {driver!r} is installed; for "
+            f"--storage {redact_url(url)}: no database driver for {driver!r} is installed; for "
             "PostgreSQL: pip install 'psycopg[binary]'"
         ) from None
     except Exception as error:  # SQLAlchemy raises many types for a bad URL or server
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        password = _password(url)
+        if password:
+            first_line = first_line.replace(password, "***")
         raise BenchInputError(
-            f"--storage {url}: cannot open ({first_line}); expected an Optuna RDB URL such as "
-            "sqlite:///runs/bench.db or postgresql://user:pass@host/db"
+            f"--storage {redact_url(url)}: cannot open ({first_line}); expected an Optuna RDB "
+            "URL such as sqlite:///runs/bench.db or postgresql://user:pass@host/db"
         ) from None
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 import os
+import signal
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -19,13 +21,21 @@ from typing import Any, Protocol
 import optuna
 from optuna.trial import TrialState
 
-from bench._schema import DIVERGED, DUPLICATE, PRUNED
+from bench._schema import DUPLICATE, PRUNED
+from bench._signals import exit_status, stop_on_sigterm
 from bench.errors import BenchInputError
+from bench.recovery import (
+    FINISHED,
+    TrialCounts,
+    TrialOwner,
+    count_trials,
+    describe_owners,
+    recover_stale_trials,
+    requeue_interrupted,
+)
 from bench.spec import SEED, VARIANT, StudySpec
-from bench.storage import open_storage, retry_callback
+from bench.storage import open_storage, redact_url
 from bench.workload import Workload
-
-FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
 class TrialReporter(Protocol):
@@ -37,8 +47,11 @@ class TrialReporter(Protocol):
 
     def trial_ended(self, trial: optuna.trial.FrozenTrial) -> None: ...
 
-    def trials_done(self, count: int, *, best: optuna.trial.FrozenTrial | None) -> None:
+    def trials_done(self, counts: TrialCounts, *, best: optuna.trial.FrozenTrial | None) -> None:
         """Progress polled from the storage while worker processes run the trials."""
+
+    def waiting(self, counts: TrialCounts, *, owners: str) -> None:
+        """Nothing is left to start, but trials of other workers are still running."""
 
 
 @dataclass(frozen=True)
@@ -195,6 +208,7 @@ class TrialObjective:
     def __call__(self, trial: optuna.Trial) -> float:
         from bench.trial import run_trial
 
+        TrialOwner.this_process().record(trial)
         sampled = suggest(trial, self.spec)
         if self.spec.sampler == "grid":
             self._refuse_duplicate_cell(trial)
@@ -262,53 +276,11 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def requeue_interrupted(handle: StudyHandle) -> int:
-    """Put back in the queue the trials that failed without a result (an interrupted run).
-
-    Diverged trials failed for a reason and stay failed. Returns how many were queued.
-    """
-    trials = handle.study.get_trials(deepcopy=False)
-    retried = {n for t in trials for n in t.system_attrs.get("retry_history", [])}
-    retry = retry_callback(max_retry=None)
-    queued = 0
-    for t in trials:
-        if (
-            t.state == TrialState.FAIL
-            and t.number not in retried
-            and not t.user_attrs.get("stop_reason")
-        ):
-            retry(handle.study, t)
-            queued += 1
-    return queued
-
-
-def remaining_trials(handle: StudyHandle, spec: StudySpec, *, budget: int) -> int:
-    """Trials still to finish: the budget less the finished and running ones.
-
-    For a grid, a cell counts once whatever happened to it (a diverged cell is done).
-    """
-    trials = handle.study.get_trials(deepcopy=False)
-    if spec.sampler == "grid":
-        done = {
-            tuple(sorted(t.params.items()))
-            for t in trials
-            if t.state in (*FINISHED, TrialState.RUNNING)
-            or t.user_attrs.get("stop_reason") == DIVERGED
-        }
-        return max(0, budget - len(done))
-    counted = sum(
-        1
-        for t in trials
-        if t.state in (*FINISHED, TrialState.RUNNING) or t.user_attrs.get("stop_reason") == DIVERGED
-    )
-    return max(0, budget - counted)
-
-
 def set_thread_budget(jobs: int) -> None:
     """Share this machine's cores among ``jobs`` workers; call before TensorFlow starts."""
     cores = os.cpu_count() or 1
     per_worker = max(1, cores // max(1, jobs))
-    import tensorflow as tf
+    from bench._keras import tf
 
     try:
         tf.config.threading.set_intra_op_parallelism_threads(per_worker)
@@ -332,7 +304,9 @@ def run_worker(
 
     Several workers (processes here, or machines sharing a PostgreSQL URL) may run this
     at once against one study; each finished trial counts toward the shared budget.
-    ``workload`` saves loading the data again when the caller already has it.
+    When only other workers' trials are left running, it waits for them rather than
+    calling the study done: one whose worker is gone is run again here. ``workload``
+    saves loading the data again when the caller already has it.
     """
     set_thread_budget(jobs)
     if workload is None:
@@ -341,34 +315,72 @@ def run_worker(
     study = optuna.load_study(
         study_name=study_name, storage=storage, sampler=make_sampler(spec), pruner=make_pruner(spec)
     )
-    handle = StudyHandle(study, study_name, created=False)
-    if remaining_trials(handle, spec, budget=budget) == 0:
-        return
-    callbacks = [_BudgetCallback(spec, budget)]
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    callbacks: list[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] = [
+        _BudgetCallback(spec, budget)
+    ]
     if reporter is not None:
         callbacks.append(lambda _study, frozen: reporter.trial_ended(frozen))
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study.optimize(
-        TrialObjective(spec, workload, reporter=reporter),
-        n_trials=None,
-        timeout=timeout,
-        callbacks=callbacks,
-        catch=(_DuplicateCell,),
-        gc_after_trial=True,
-    )
+    objective = TrialObjective(spec, workload, reporter=reporter)
+    while True:
+        recover_stale_trials(study)
+        counts = count_trials(study, budget=budget, grid=spec.sampler == "grid")
+        time_left = None if deadline is None else deadline - time.monotonic()
+        if time_left is not None and time_left <= 0:
+            return
+        if counts.to_run > 0:
+            study.optimize(
+                objective,
+                timeout=time_left,
+                callbacks=callbacks,
+                catch=(_DuplicateCell,),
+                gc_after_trial=True,
+            )
+            continue
+        if counts.running == 0:
+            return
+        if reporter is not None:
+            reporter.waiting(counts, owners=_running_owners(study, counts))
+        time.sleep(WAIT_POLL_S)
+
+
+#: How often a worker with nothing left to start checks the trials it waits for.
+WAIT_POLL_S = 5.0
+
+
+def _running_owners(study: optuna.Study, counts: TrialCounts) -> str:
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    return describe_owners([t for t in running if t.number in counts.running_elsewhere])
 
 
 class _BudgetCallback:
-    """Stops a worker once the shared budget is met (counting every worker's trials)."""
+    """Stops a worker once the shared budget is met (counting every worker's trials),
+    or when the process that started it is gone."""
 
     def __init__(self, spec: StudySpec, budget: int) -> None:
         self.spec = spec
         self.budget = budget
+        self.parent = os.getppid()
 
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        handle = StudyHandle(study, study.study_name, created=False)
-        if remaining_trials(handle, self.spec, budget=self.budget) == 0:
+        counts = count_trials(study, budget=self.budget, grid=self.spec.sampler == "grid")
+        if counts.to_run == 0 or os.getppid() != self.parent:
             study.stop()
+
+
+def _worker_process(spec: StudySpec, **options: Any) -> None:
+    """A worker process of ``bench run --jobs N``: stopped by its parent with SIGTERM.
+
+    It ignores SIGINT, so Ctrl-C in a terminal (sent to every process of the group)
+    reaches the parent alone, which then stops each worker once.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stop_on_sigterm()
+    try:
+        run_worker(spec, **options)
+    except KeyboardInterrupt as interrupt:
+        sys.exit(exit_status(interrupt))
 
 
 def _start_workers(run: PreparedRun, *, jobs: int, timeout: float | None) -> list:
@@ -377,7 +389,7 @@ def _start_workers(run: PreparedRun, *, jobs: int, timeout: float | None) -> lis
     context = multiprocessing.get_context("spawn")
     processes = [
         context.Process(
-            target=run_worker,
+            target=_worker_process,
             args=(run.spec,),
             kwargs={
                 "storage_url": run.storage_url,
@@ -395,6 +407,29 @@ def _start_workers(run: PreparedRun, *, jobs: int, timeout: float | None) -> lis
     return processes
 
 
+#: Seconds a worker gets to end its trial after a stop, before it is killed.
+WORKER_STOP_GRACE_S = 20.0
+
+
+def _stop_workers(processes: list) -> None:
+    """SIGTERM to every live worker, then SIGKILL to any still alive after the grace
+    period or at a second Ctrl-C. A killed worker's trial is recovered by the next run."""
+    for process in processes:
+        if process.is_alive():
+            os.kill(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + WORKER_STOP_GRACE_S
+    try:
+        for process in processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+    except KeyboardInterrupt:
+        pass  # a second Ctrl-C: stop now
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+
 @dataclass(frozen=True)
 class PreparedRun:
     """A study opened (or resumed) in its storage, ready to run its remaining trials.
@@ -402,7 +437,7 @@ class PreparedRun:
     Example:
         >>> from bench.spec import load_spec
         >>> run = prepare_run(load_spec("optimizers"), storage_url="sqlite:///:memory:")
-        >>> run.remaining, run.budget
+        >>> run.counts().to_run, run.budget
         (16, 16)
 
         ``run.run_remaining(jobs=2)`` would then train the 16 trials in two processes.
@@ -415,13 +450,18 @@ class PreparedRun:
     budget: int
     requeued: int
 
-    @property
-    def remaining(self) -> int:
-        return remaining_trials(self.handle, self.spec, budget=self.budget)
+    def counts(self) -> TrialCounts:
+        """Finished, running and still-to-run trials, read from the storage now."""
+        return count_trials(self.handle.study, budget=self.budget, grid=self.spec.sampler == "grid")
 
     def run_remaining(self, *, jobs: int = 1, reporter: TrialReporter | None = None) -> None:
         """Run until the budget is met: in this process, or in ``jobs`` worker processes
-        whose progress is polled from the storage every second."""
+        whose progress is polled from the storage every second.
+
+        Ctrl-C or SIGTERM (a ``KeyboardInterrupt``) stops every worker within
+        :data:`WORKER_STOP_GRACE_S` seconds and is raised again here; call
+        :meth:`recover` then to queue the interrupted trials.
+        """
         timeout = self.spec.budget.timeout
         if jobs == 1:
             run_worker(
@@ -435,13 +475,23 @@ class PreparedRun:
             )
             return
         processes = _start_workers(self, jobs=jobs, timeout=timeout)
-        while any(p.is_alive() for p in processes):
-            if reporter is not None:
-                reporter.trials_done(self.budget - self.remaining, best=self._best_trial())
-            time.sleep(1.0)
+        try:
+            while any(p.is_alive() for p in processes):
+                if reporter is not None:
+                    reporter.trials_done(self.counts(), best=self._best_trial())
+                time.sleep(1.0)
+        except KeyboardInterrupt:
+            _stop_workers(processes)
+            raise
         failed = [p.name for p in processes if p.exitcode]
         if failed:
             raise RuntimeError(f"worker(s) {', '.join(failed)} exited with an error")
+
+    def recover(self) -> int:
+        """Queue again the trials an interrupt or a killed worker left; returns how many."""
+        return len(recover_stale_trials(self.handle.study)) + len(
+            requeue_interrupted(self.handle.study)
+        )
 
     def _best_trial(self) -> optuna.trial.FrozenTrial | None:
         try:
@@ -452,18 +502,19 @@ class PreparedRun:
 
 def prepare_run(spec: StudySpec, *, storage_url: str) -> PreparedRun:
     """Load the workload, then open or resume the spec's study and queue again the trials
-    an interrupted run left failed. The data is loaded first, so a bad dataset writes
-    nothing to the storage."""
+    an interrupted or crashed run left behind. The data is loaded first, so a bad
+    dataset writes nothing to the storage."""
     workload = spec.workload.load()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     handle = open_study(spec, storage=open_storage(storage_url))
+    recovered = recover_stale_trials(handle.study)
     return PreparedRun(
         spec=spec,
         storage_url=storage_url,
         handle=handle,
         workload=workload,
         budget=spec.total_trials,
-        requeued=requeue_interrupted(handle),
+        requeued=len(recovered) + len(requeue_interrupted(handle.study)),
     )
 
 
@@ -472,7 +523,7 @@ def study_progress(spec: StudySpec, *, storage_url: str) -> str:
     try:
         storage = open_storage(storage_url, create=False)
     except BenchInputError:
-        return f"not run yet: {storage_url} does not exist"
+        return f"not run yet: {redact_url(storage_url)} does not exist"
     names = {s.study_name: s for s in optuna.get_all_study_summaries(storage)}
     content_hash = spec.content_hash()
     matching = [
@@ -482,16 +533,15 @@ def study_progress(spec: StudySpec, *, storage_url: str) -> str:
         and names[n].user_attrs.get("spec_hash") == content_hash
     ]
     if not matching:
-        return f"not run yet in {storage_url}"
+        return f"not run yet in {redact_url(storage_url)}"
     study = optuna.load_study(study_name=matching[0], storage=storage)
-    handle = StudyHandle(study, matching[0], created=False)
     counts = {state.name.lower(): 0 for state in TrialState}
     for trial in study.get_trials(deepcopy=False):
         counts[trial.state.name.lower()] += 1
-    left = remaining_trials(handle, spec, budget=spec.total_trials)
+    progress = count_trials(study, budget=spec.total_trials, grid=spec.sampler == "grid")
     shown = ", ".join(f"{n} {state}" for state, n in counts.items() if n)
     total = spec.total_trials
     return (
-        f"study {matching[0]!r} in {storage_url}: {total - left} of {total} "
+        f"study {matching[0]!r} in {redact_url(storage_url)}: {progress.finished} of {total} "
         f"trials done ({shown or 'no trials'})"
     )

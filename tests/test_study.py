@@ -239,7 +239,11 @@ def test_a_sampled_recipe_runs_once_per_seed(small_workload, tmp_path):
     url = f"sqlite:///{tmp_path / 'bench.db'}"
     handle = open_study(spec, storage=open_storage(url))
     run_worker(
-        spec, storage_url=url, study_name=handle.name, budget=spec.total_trials, workload=small_workload
+        spec,
+        storage_url=url,
+        study_name=handle.name,
+        budget=spec.total_trials,
+        workload=small_workload,
     )
     trials = optuna.load_study(study_name="sampled", storage=url).trials
     assert [t.state for t in trials] == [TrialState.COMPLETE] * 4
@@ -258,9 +262,12 @@ def test_a_sampled_recipe_runs_once_per_seed(small_workload, tmp_path):
     ],
 )
 def test_a_storage_that_cannot_be_opened_exits_2(url, fragment, capsys):
+    from bench.storage import redact_url
+
     assert main(["run", "--study", "optimizers", "--storage", url, "--epochs", "1"]) == 2
     err = capsys.readouterr().err.strip()
-    assert "\n" not in err and f"--storage {url}" in err and fragment in err
+    assert "\n" not in err and f"--storage {redact_url(url)}" in err and fragment in err
+    assert ":pw@" not in err
 
 
 class _InterruptLastTrial:

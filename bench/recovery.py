@@ -1,0 +1,212 @@
+"""What a crash leaves behind, found and put back in the queue.
+
+A worker that dies (``kill -9``, an out-of-memory kill, a reboot, a closed laptop lid)
+leaves its trial RUNNING in the storage. Each trial records the host and process that
+run it, so a RUNNING trial of this host whose process is gone is stale at once; one of
+another host is stale when its Optuna heartbeat stops for the storage's grace period.
+Stale and interrupted trials are failed and a copy with the same params (and seed) is
+queued, with Optuna's own retry callback; a diverged trial failed for a reason and stays.
+
+Example:
+    >>> import optuna
+    >>> study = optuna.create_study()
+    >>> count_trials(study, budget=4)
+    TrialCounts(finished=0, running=0, to_run=4, running_elsewhere=())
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from bench._schema import DIVERGED
+from bench.storage import retry_callback
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+HOST_ATTR = "host"
+PID_ATTR = "pid"
+BOOT_ATTR = "boot_id"
+
+
+@dataclass(frozen=True)
+class TrialOwner:
+    """The host and process running a trial, stored as its user attributes.
+
+    ``boot_id`` tells two machines that share a host name apart (and a machine from
+    itself before a reboot), so a process id is only trusted on the same running kernel.
+
+    Example:
+        >>> me = TrialOwner.this_process()
+        >>> me.is_gone(), TrialOwner(host=me.host, pid=2**22 + 1, boot_id=me.boot_id).is_gone()
+        (False, True)
+    """
+
+    host: str
+    pid: int
+    boot_id: str
+
+    @classmethod
+    def this_process(cls) -> TrialOwner:
+        return cls(host=socket.gethostname(), pid=os.getpid(), boot_id=_boot_id())
+
+    @classmethod
+    def of(cls, trial: FrozenTrial) -> TrialOwner | None:
+        attrs = trial.user_attrs
+        if not isinstance(attrs.get(PID_ATTR), int) or HOST_ATTR not in attrs:
+            return None
+        return cls(host=attrs[HOST_ATTR], pid=attrs[PID_ATTR], boot_id=attrs.get(BOOT_ATTR, ""))
+
+    def record(self, trial: optuna.Trial) -> None:
+        trial.set_user_attr(HOST_ATTR, self.host)
+        trial.set_user_attr(PID_ATTR, self.pid)
+        trial.set_user_attr(BOOT_ATTR, self.boot_id)
+
+    def is_here(self) -> bool:
+        """True when this process runs on the owner's machine, under the same boot."""
+        here = TrialOwner.this_process()
+        return self.host == here.host and self.boot_id == here.boot_id
+
+    def is_gone(self) -> bool:
+        """True when the owner ran on this machine and its process no longer exists."""
+        if not self.is_here():
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # alive, owned by another user
+            return False
+        return _is_zombie(self.pid)
+
+
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:  # not Linux: the host name alone identifies the machine
+        return ""
+
+
+def _is_zombie(pid: int) -> bool:
+    # A worker killed while its parent lives stays a zombie until the parent reaps it.
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
+
+
+@dataclass(frozen=True)
+class TrialCounts:
+    """How far a study is toward its budget; running trials are never counted as done.
+
+    ``running_elsewhere`` lists the RUNNING trials owned by other machines (or by no
+    recorded owner): they count once they finish, or are run again here once their
+    heartbeat has been silent for the storage's grace period.
+    """
+
+    finished: int
+    running: int
+    to_run: int
+    running_elsewhere: tuple[int, ...]
+
+
+def count_trials(study: optuna.Study, *, budget: int, grid: bool = False) -> TrialCounts:
+    """Finished, running and still-to-run trials of ``study`` against ``budget``.
+
+    A diverged trial is finished (it failed for a reason). For a grid (``grid=True``) a
+    cell counts once whatever happened to it, so a retried cell is not counted twice.
+    """
+    trials = study.get_trials(deepcopy=False)
+    done = [t for t in trials if t.state in FINISHED or _diverged(t)]
+    running = [t for t in trials if t.state == TrialState.RUNNING]
+    if grid:
+        done_cells = {_cell(t) for t in done}
+        running = [t for t in running if _cell(t) not in done_cells]
+        finished = len(done_cells)
+        running_count = len({_cell(t) for t in running})
+    else:
+        finished, running_count = len(done), len(running)
+    elsewhere = tuple(t.number for t in running if not _owned_here(t))
+    return TrialCounts(
+        finished=finished,
+        running=running_count,
+        to_run=max(0, budget - finished - running_count),
+        running_elsewhere=elsewhere,
+    )
+
+
+def recover_stale_trials(study: optuna.Study) -> list[int]:
+    """Fail and queue again every RUNNING trial whose worker is known to be gone.
+
+    Trials of this machine whose process has exited are stale at once; Optuna's
+    heartbeat check fails those of other machines after the grace period. Returns the
+    numbers of the trials queued again.
+    """
+    storage = study._storage
+    queued = []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        owner = TrialOwner.of(trial)
+        if owner is None or not owner.is_gone():
+            continue
+        try:
+            if storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
+                retry_callback(max_retry=None)(study, storage.get_trial(trial._trial_id))
+                queued.append(trial.number)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue  # another worker recovered it first
+    before = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+    after = study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+    queued.extend(t.number for t in after if t.number not in before)
+    return queued
+
+
+def requeue_interrupted(study: optuna.Study) -> list[int]:
+    """Queue a copy of each trial that failed without a result and was not retried yet.
+
+    That is a trial stopped by Ctrl-C or SIGTERM, or one failed by a crash recovery
+    that could not queue it. A diverged trial failed for a reason and stays failed.
+    Returns the numbers of the failed trials that were queued again.
+    """
+    trials = study.get_trials(deepcopy=False)
+    retried = {n for t in trials for n in t.system_attrs.get("retry_history", [])}
+    retry = retry_callback(max_retry=None)
+    queued = []
+    for trial in trials:
+        if (
+            trial.state == TrialState.FAIL
+            and trial.number not in retried
+            and not trial.user_attrs.get("stop_reason")
+        ):
+            retry(study, trial)
+            queued.append(trial.number)
+    return queued
+
+
+def _diverged(trial: FrozenTrial) -> bool:
+    return trial.user_attrs.get("stop_reason") == DIVERGED
+
+
+def _cell(trial: FrozenTrial) -> tuple:
+    params = trial.params or trial.system_attrs.get("fixed_params", {})
+    return tuple(sorted(params.items()))
+
+
+def _owned_here(trial: FrozenTrial) -> bool:
+    owner = TrialOwner.of(trial)
+    return owner is not None and owner.is_here()
+
+
+def describe_owners(trials: Sequence[FrozenTrial]) -> str:
+    """``host:pid`` of each trial's worker, for a line that says what is waited for."""
+    owners = [TrialOwner.of(t) for t in trials]
+    return ", ".join(f"{o.host}:{o.pid}" if o else "unknown worker" for o in owners)
