@@ -333,11 +333,11 @@ def _cmd_show(args: argparse.Namespace) -> int:
     from bench.study import study_progress
 
     spec = load_spec(args.study)
+    progress = study_progress(spec, storage_url=args.storage or default_storage_url())
     console = make_console()
     console.print(f"[bold]{spec.name}[/]: {spec.description}  ({spec.source})")
     console.print_json(data=spec.to_dict())
-    url = args.storage or default_storage_url()
-    console.print(study_progress(spec, storage_url=url))
+    console.print(progress, markup=False, soft_wrap=True)
     return 0
 
 
@@ -374,9 +374,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _cmd_dashboard(args: argparse.Namespace) -> int:
     from bench.report import dashboard_url, serve_dashboard
-    from bench.storage import default_storage_url, redact_url
+    from bench.storage import default_storage_url, open_storage, redact_url
 
     url = args.storage or default_storage_url()
+    open_storage(url, create=False)  # a bad storage is one error line, before any other
     print(
         f"optuna-dashboard on {redact_url(url)}: {dashboard_url(host=args.host, port=args.port)} "
         "(Ctrl-C stops it)",

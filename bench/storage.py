@@ -58,6 +58,26 @@ def _password(url: str) -> str | None:
 _USERINFO_PASSWORD = re.compile(r"^([^:/?#]+://[^:@/]*:)[^@/]*@")
 
 
+def _sqlite_file(url: str) -> Path | None:
+    """The file of an SQLite URL, or None for another database or an in-memory one."""
+    sqlite_prefix = "sqlite:///"
+    path_text = url[len(sqlite_prefix) :].split("?", 1)[0]
+    if url.startswith(sqlite_prefix) and path_text not in ("", ":memory:"):
+        return Path(path_text)
+    return None
+
+
+def is_missing_sqlite_file(url: str) -> bool:
+    """True for an SQLite URL whose file does not exist (nothing has been run there).
+
+    Example:
+        >>> is_missing_sqlite_file("sqlite:///no/such/bench.db"), is_missing_sqlite_file("sqlite:///:memory:")
+        (True, False)
+    """
+    path = _sqlite_file(url)
+    return path is not None and not path.is_file()
+
+
 def open_storage(url: str, *, create: bool = True) -> optuna.storages.RDBStorage:
     """An Optuna RDB storage with heartbeats; stale trials are put back in the queue.
 
@@ -67,27 +87,35 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.RDBStorage
     Example:
         >>> storage = open_storage("sqlite:///:memory:")
     """
-    sqlite_prefix = "sqlite:///"
-    path_text = url[len(sqlite_prefix) :].split("?", 1)[0]
-    if url.startswith(sqlite_prefix) and path_text not in ("", ":memory:"):
-        path = Path(path_text)
+    path = _sqlite_file(url)
+    if path is not None:
         if create:
             path.parent.mkdir(parents=True, exist_ok=True)
         elif not path.is_file():
             # Optuna would silently create an empty database at a mistyped path.
             raise BenchInputError(f"--storage {redact_url(url)}: no database file at {path}")
+    # SQLite serialises writers; wait for a busy database instead of failing.
+    engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
     try:
+        foreign = _foreign_tables(url, engine_kwargs)
+        if foreign:
+            raise BenchInputError(
+                f"--storage {redact_url(url)}: a database of another application (tables "
+                f"{', '.join(foreign[:5])}{', ...' if len(foreign) > 5 else ''}); expected an "
+                "Optuna storage or a new, empty database"
+            )
         with warnings.catch_warnings():
             # Heartbeats are marked experimental in Optuna; they are what we want here.
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return optuna.storages.RDBStorage(
                 url,
-                # SQLite serialises writers; wait for a busy database instead of failing.
-                engine_kwargs={"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {},
+                engine_kwargs=engine_kwargs,
                 heartbeat_interval=HEARTBEAT_INTERVAL_S,
                 grace_period=HEARTBEAT_GRACE_S,
                 heartbeat_stale_trial_callback=retry_callback(max_retry=2),
             )
+    except BenchInputError:
+        raise
     except ImportError:
         driver = url.split(":", 1)[0]
         raise BenchInputError(
@@ -103,6 +131,25 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.RDBStorage
             f"--storage {redact_url(url)}: cannot open ({first_line}); expected an Optuna RDB "
             "URL such as sqlite:///runs/bench.db or postgresql://user:pass@host/db"
         ) from None
+
+
+#: Tables every Optuna RDB storage has; a database with tables but not these is another's.
+_OPTUNA_TABLES = frozenset({"studies", "trials", "version_info"})
+
+
+def _foreign_tables(url: str, engine_kwargs: dict) -> list[str]:
+    """The tables of a database that holds tables but is not an Optuna storage, else [].
+
+    Optuna would add its own tables beside another application's; bench refuses instead.
+    """
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(url, **engine_kwargs)
+    try:
+        names = sqlalchemy.inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+    return [] if not names or set(names) >= _OPTUNA_TABLES else sorted(names)
 
 
 def retry_callback(*, max_retry: int | None) -> optuna.storages.RetryHeartbeatStaleTrialCallback:

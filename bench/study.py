@@ -23,7 +23,6 @@ from optuna.trial import TrialState
 
 from bench._schema import DUPLICATE, PRUNED
 from bench._signals import exit_status, stop_on_sigterm
-from bench.errors import BenchInputError
 from bench.recovery import (
     FINISHED,
     TrialCounts,
@@ -34,7 +33,7 @@ from bench.recovery import (
     requeue_interrupted,
 )
 from bench.spec import SEED, VARIANT, StudySpec
-from bench.storage import open_storage, redact_url
+from bench.storage import is_missing_sqlite_file, open_storage, redact_url
 from bench.workload import Workload
 
 
@@ -315,7 +314,7 @@ def run_worker(
     study = optuna.load_study(
         study_name=study_name, storage=storage, sampler=make_sampler(spec), pruner=make_pruner(spec)
     )
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     deadline = None if timeout is None else time.monotonic() + timeout
     callbacks: list[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] = [
         _BudgetCallback(spec, budget)
@@ -505,7 +504,7 @@ def prepare_run(spec: StudySpec, *, storage_url: str) -> PreparedRun:
     an interrupted or crashed run left behind. The data is loaded first, so a bad
     dataset writes nothing to the storage."""
     workload = spec.workload.load()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     handle = open_study(spec, storage=open_storage(storage_url))
     recovered = recover_stale_trials(handle.study)
     return PreparedRun(
@@ -520,10 +519,9 @@ def prepare_run(spec: StudySpec, *, storage_url: str) -> PreparedRun:
 
 def study_progress(spec: StudySpec, *, storage_url: str) -> str:
     """One line on how far the spec's study has run in a storage (reads, never creates)."""
-    try:
-        storage = open_storage(storage_url, create=False)
-    except BenchInputError:
+    if is_missing_sqlite_file(storage_url):
         return f"not run yet: {redact_url(storage_url)} does not exist"
+    storage = open_storage(storage_url, create=False)
     names = {s.study_name: s for s in optuna.get_all_study_summaries(storage)}
     content_hash = spec.content_hash()
     matching = [
