@@ -133,6 +133,7 @@ def grid_on_postgres(postgres_server, tmp_path_factory):
         yield url, results
 
 
+@pytest.mark.slow
 def test_four_workers_run_every_grid_cell_exactly_once(grid_on_postgres):
     url, results = grid_on_postgres
     for returncode, _, err in results:
@@ -149,6 +150,7 @@ def test_four_workers_run_every_grid_cell_exactly_once(grid_on_postgres):
     assert [s.study_name for s in optuna.get_all_study_summaries(url)] == ["pg-grid"]
 
 
+@pytest.mark.slow
 def test_the_workers_never_print_the_password(grid_on_postgres):
     url, results = grid_on_postgres
     password = _password(url)
@@ -157,6 +159,7 @@ def test_the_workers_never_print_the_password(grid_on_postgres):
         assert not _shows(out, password) and not _shows(err, password), shown
 
 
+@pytest.mark.slow
 def test_the_report_of_a_postgres_study_never_shows_the_password(grid_on_postgres, tmp_path):
     url, _ = grid_on_postgres
     password = _password(url)
