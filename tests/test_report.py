@@ -32,12 +32,16 @@ from scipy import stats
 import bench.report._report as report_module
 from bench.errors import BenchInputError
 from bench.report import ReportResult, leaderboard_table, study_leaderboard, write_report
-from bench.report._leaderboard import format_interval
+from bench.report._leaderboard import format_interval, leaderboard_frame
+from bench.report._render import reads_as_number
 from bench.report._stats import (
+    SUMMARY_METRICS,
     compare_to_best,
     exclusion_reasons,
+    holm,
     missing_seeds,
     performance_profile,
+    summarize,
     t_interval,
     time_to_target,
 )
@@ -475,10 +479,77 @@ def test_welch_test_against_the_best() -> None:
         "c": "worse",
         "d": "not testable",
     }
-    expected = stats.ttest_ind(values["a"], values["b"], equal_var=False).pvalue
-    assert result.loc["b", "p_value"] == pytest.approx(expected)
+    raw = {
+        label: stats.ttest_ind(values["a"], values[label], equal_var=False).pvalue
+        for label in ("b", "c")
+    }
+    assert result.loc["b", "p_value"] == pytest.approx(raw["b"])
+    # Two testable comparisons; "d" has one seed and is not one of them.
+    assert result.loc["c", "p_holm"] == pytest.approx(2 * raw["c"])
+    assert result.loc["b", "p_holm"] == pytest.approx(min(1.0, max(2 * raw["c"], raw["b"])))
+    assert math.isnan(result.loc["d", "p_holm"]) and math.isnan(result.loc["a", "p_holm"])
     flat = compare_to_best(_frame({"a": [0.9, 0.9], "b": [0.9, 0.9]}), ["a", "b"])
     assert flat["vs_best"].tolist() == ["best", "indistinguishable"]
+
+
+def test_holm_adjustment_matches_a_worked_example() -> None:
+    # m = 4, sorted 0.005, 0.01, 0.03, 0.04 -> x4, x3, x2, x1 = 0.02, 0.03, 0.06, 0.04,
+    # then the running maximum turns the last into 0.06.
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])  # capped at 1, never reordered
+    adjusted = holm([math.nan, 0.02, math.nan, 0.04])  # NaN: not a comparison
+    assert math.isnan(adjusted[0]) and math.isnan(adjusted[2])
+    assert adjusted[[1, 3]] == pytest.approx([0.04, 0.04])
+    assert holm([]).size == 0
+
+
+def test_verdicts_use_holm_corrected_p_values() -> None:
+    # Each of three recipes alone would be "worse" (p = 0.021); three comparisons at once
+    # do not reject any of them (Holm: 3 x 0.021 = 0.064).
+    behind = [0.87, 0.88, 0.89]
+    values = {"best": [0.90, 0.91, 0.92], "x": behind, "y": behind, "z": behind}
+    result = compare_to_best(_frame(values), list(values)).set_index("recipe_label")
+    raw = stats.ttest_ind(values["best"], behind, equal_var=False).pvalue
+    assert raw < 0.05
+    assert result.loc[["x", "y", "z"], "p_holm"].tolist() == pytest.approx([3 * raw] * 3)
+    assert set(result.loc[["x", "y", "z"], "vs_best"]) == {"indistinguishable"}
+    board = leaderboard_frame(_summary_of(values))
+    assert board["vs best"].tolist() == ["best", "≈ best", "≈ best", "≈ best"]
+    assert board["p (Holm)"].tolist() == ["–", *[f"{3 * raw:.2g}"] * 3]
+
+
+def _summary_of(values: dict[str, list[float]]) -> pd.DataFrame:
+    included = pd.DataFrame(
+        [
+            {"recipe_label": label, "seed": seed, **{m: v for m in SUMMARY_METRICS}}
+            for label, vs in values.items()
+            for seed, v in enumerate(vs)
+        ]
+    )
+    return summarize(included)
+
+
+def test_epoch_counts_list_their_values_below_three_seeds() -> None:
+    included = pd.DataFrame(
+        {
+            "recipe_label": ["two"] * 2 + ["three"] * 3 + ["one"],
+            "seed": [1, 0, 0, 1, 2, 0],
+            **{m: [0.9, 0.8, 0.7, 0.75, 0.8, 0.6] for m in SUMMARY_METRICS},
+        }
+    )
+    included["kept_epoch"] = [19, 12, 10, 11, 12, 7]
+    included["epochs_run"] = [20, 14, 12, 12, 15, 9]
+    summary = summarize(included).set_index("recipe_label")
+    assert summary.loc["two", "kept_epoch_values"] == "12 19"  # seed order
+    assert summary.loc["three", "epochs_run_values"] == "12 12 15"
+    board = leaderboard_frame(summary.reset_index()).set_index("recipe")
+    assert board.loc["two", "kept epoch"] == "12, 19"
+    assert board.loc["two", "epochs run"] == "14, 20"
+    assert board.loc["one", "kept epoch"] == "7"
+    half = stats.t.ppf(0.975, 2) * 1.0 / math.sqrt(3)
+    assert board.loc["three", "kept epoch"] == f"11.0 ± {half:.1f}"
+    assert "±" in board.loc["two", "test AUC"]  # metrics that are not counts keep the interval
+    assert reads_as_number("12, 19")
 
 
 def test_exclusion_reasons() -> None:

@@ -20,10 +20,12 @@ from bench.report._leaderboard import format_interval, leaderboard_frame
 from bench.report._stats import (
     ALPHA,
     CONFIDENCE,
+    CORRECTION_NAME,
     DIVERGED,
     EXCLUSION_REASONS,
     FAILED,
     INCOMPLETE,
+    MIN_INTERVAL_N,
     PRUNED,
     RUNNING,
     SUMMARY_METRICS,
@@ -158,20 +160,25 @@ def report_view(content: ReportContent) -> ReportView:
 
 
 def method_sentence(ranked_by: str) -> str:
-    """The sentence naming the interval and the test, for every rendering.
+    """The sentence naming the interval, the test and its correction, for every rendering.
 
     Example:
         >>> method_sentence("test_auc")[:60]
         'Values are the mean over seeds ± the half-width of a 95% Stu'
+        >>> "Holm-corrected" in method_sentence("test_auc")
+        True
     """
     metric = SUMMARY_METRICS.get(ranked_by, ranked_by)
     return (
         f"Values are the mean over seeds ± the half-width of a {CONFIDENCE:.0%} Student-t "
-        f"confidence interval (n=1: no interval). Recipes are ranked by mean {metric}; "
-        f"“≈ best” marks recipes statistically indistinguishable from the best by "
-        f"{TEST_NAME} (two-sided, α = {ALPHA}) on per-seed {metric}, and “not testable” "
-        "means a side has fewer than 2 seeds. Not rejecting is not proof of equality, and "
-        "the comparisons are not corrected for multiplicity."
+        f"confidence interval (n=1: no interval); kept epoch and epochs run with fewer than "
+        f"{MIN_INTERVAL_N} seeds list the values instead. Recipes are ranked by mean {metric}; "
+        f"each is compared with the best by {TEST_NAME} (two-sided) on per-seed {metric}, and "
+        f"the p-values of all these comparisons are Holm-corrected ({CORRECTION_NAME} "
+        f"step-down, p (Holm) in the table): “≈ best” marks recipes with p (Holm) ≥ {ALPHA}, "
+        f"statistically indistinguishable from the best, “worse” those below, and “not "
+        "testable” means a side has fewer than 2 seeds. Not rejecting is not proof of "
+        "equality."
     )
 
 

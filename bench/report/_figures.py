@@ -28,6 +28,7 @@ from sklearn.metrics import roc_auc_score, roc_curve  # noqa: E402
 
 from bench._schema import TASKS, Task  # noqa: E402
 from bench.report._stats import (  # noqa: E402
+    ALPHA,
     TEST_NAME,
     TimeToTarget,
     performance_profile,
@@ -318,7 +319,7 @@ def _test_auc(data: FigureInput) -> ReportFigure | None:
     if data.ranked_by == "test_auc":
         marked = (
             " ★ marks the best recipe and ≈ those statistically indistinguishable from it "
-            f"({TEST_NAME} on per-seed test AUC, p ≥ 0.05)."
+            f"({TEST_NAME} on per-seed test AUC, Holm-corrected p ≥ {ALPHA})."
         )
     caption = (
         "Test AUC per recipe, ordered by its mean: grey dots are single seeds, the diamond is "

@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bench.report._figures import display_label
+from bench.report._stats import COUNT_METRICS, MIN_INTERVAL_N
 
 # Leaderboard columns: summary metric -> (header, decimals).
 _METRIC_COLUMNS: dict[str, tuple[str, int]] = {
@@ -23,6 +24,8 @@ _METRIC_COLUMNS: dict[str, tuple[str, int]] = {
 }
 #: The header of the column naming the seeds a recipe lacks, shown only when one does.
 MISSING_COLUMN = "missing seeds"
+#: The header of the Holm-corrected p-value of the test against the best recipe.
+P_COLUMN = "p (Holm)"
 
 #: The leaderboard columns a terminal shows (the files hold them all).
 TERMINAL_COLUMNS: tuple[str, ...] = (
@@ -33,6 +36,7 @@ TERMINAL_COLUMNS: tuple[str, ...] = (
     "gap (acc)",
     "kept epoch",
     "wall time (s)",
+    P_COLUMN,
     "vs best",
     MISSING_COLUMN,
 )
@@ -54,15 +58,28 @@ def format_interval(mean: float, low: float, high: float, n: int, *, decimals: i
     return f"{mean:.{decimals}f} ± {(high - low) / 2:.{decimals}f}"
 
 
-def _verdict(status: object, p_value: float) -> str:
-    if status == "best":
-        return "best"
-    if status == "not testable":
-        return "not testable (n<2)"
-    if status in ("indistinguishable", "worse"):
-        prefix = "≈ best" if status == "indistinguishable" else "worse"
-        return f"{prefix} (p={p_value:.2g})" if not math.isnan(p_value) else prefix
-    return "–"
+_VERDICT_WORDS = {
+    "best": "best",
+    "indistinguishable": "≈ best",
+    "worse": "worse",
+    "not testable": "not testable (n<2)",
+}
+
+
+def format_values(values: object) -> str:
+    """Per-seed values (``"12 19"`` as ``summarize`` stores them) as ``12, 19``.
+
+    Example:
+        >>> format_values("12 19")
+        '12, 19'
+    """
+    if values is None or (isinstance(values, float) and math.isnan(values)) or not values:
+        return "–"
+    return ", ".join(str(values).split())
+
+
+def _p_text(p_value: object) -> str:
+    return "–" if p_value is None or pd.isna(p_value) else f"{float(p_value):.2g}"
 
 
 def _seed_count(row: dict[str, Any]) -> int | str:
@@ -72,8 +89,10 @@ def _seed_count(row: dict[str, Any]) -> int | str:
 
 
 def leaderboard_frame(summary: pd.DataFrame, *, limit: int | None = None) -> pd.DataFrame:
-    """The leaderboard as display strings: rank, recipe, n, mean ± 95% CI, verdict.
+    """The leaderboard as display strings: rank, recipe, n, mean ± 95% CI, p, verdict.
 
+    ``p (Holm)`` is the Holm-corrected p-value of the test against the best recipe, and
+    ``vs best`` the verdict it gives (``≈ best`` or ``worse``).
     ``n`` reads ``2/3`` for a recipe with fewer seeds than the spec asks for, and a
     ``missing seeds`` column says which and why when any recipe lacks one.
 
@@ -94,7 +113,8 @@ def leaderboard_frame(summary: pd.DataFrame, *, limit: int | None = None) -> pd.
     """
     shown = summary.head(limit) if limit else summary
     rows = [_leaderboard_row(row) for row in shown.to_dict("records")]
-    columns = ["#", "recipe", "n", *(h for h, _ in _METRIC_COLUMNS.values()), "vs best"]
+    metrics = (h for h, _ in _METRIC_COLUMNS.values())
+    columns = ["#", "recipe", "n", *metrics, P_COLUMN, "vs best"]
     board = pd.DataFrame(rows, columns=[*columns, MISSING_COLUMN])
     if not board[MISSING_COLUMN].astype(bool).any():
         board = board.drop(columns=MISSING_COLUMN)
@@ -109,6 +129,10 @@ def _leaderboard_row(row: dict[str, Any]) -> dict[str, Any]:
         "n": _seed_count(row),
     }
     for metric, (header, decimals) in _METRIC_COLUMNS.items():
+        if metric in COUNT_METRICS and n < MIN_INTERVAL_N and f"{metric}_values" in row:
+            # A t interval from one or two whole numbers is mostly the t quantile's width.
+            cells[header] = format_values(row[f"{metric}_values"])
+            continue
         cells[header] = format_interval(
             row[f"{metric}_mean"],
             row[f"{metric}_ci_low"],
@@ -116,7 +140,8 @@ def _leaderboard_row(row: dict[str, Any]) -> dict[str, Any]:
             n,
             decimals=decimals,
         )
-    cells["vs best"] = _verdict(row.get("vs_best"), float(row.get("p_value", math.nan)))
+    cells[P_COLUMN] = _p_text(row.get("p_holm"))
+    cells["vs best"] = _VERDICT_WORDS.get(str(row.get("vs_best")), "–")
     cells[MISSING_COLUMN] = row.get("seeds_missing") or ""
     return cells
 

@@ -19,8 +19,10 @@ from bench.report._content import ReportContent, report_view
 #: How many leaderboard rows the dashboard note shows; the report holds them all.
 NOTE_ROWS = 20
 
-# Cells that read as numbers ("0.812 ± 0.013", "3", "never", "2/3") align right.
-_NUMERIC = re.compile(r"^(?:[-+]?[\d.]+(?:e[-+]?\d+)?(?: ± [\d.]+| \(n=\d+\))?|–|never|\d+/\d+)$")
+# Cells that read as numbers ("0.812 ± 0.013", "3", "never", "2/3", "12, 19") align right.
+_NUMERIC = re.compile(
+    r"^(?:[-+]?[\d.]+(?:e[-+]?\d+)?(?: ± [\d.]+| \(n=\d+\))?|–|never|\d+/\d+|[\d.]+(?:, [\d.]+)+)$"
+)
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]|])")
 # markupsafe writes quotes as numeric references; html.escape, and so every earlier report,
 # as below. The same characters: keep the spelling readers and tools already search for.
@@ -42,7 +44,7 @@ def reads_as_number(value: object) -> bool:
     """Whether a table cell reads as a number (and is aligned right).
 
     Example:
-        >>> reads_as_number("0.812 ± 0.013"), reads_as_number("2/3"), reads_as_number("adam")
+        >>> reads_as_number("0.812 ± 0.013"), reads_as_number("12, 19"), reads_as_number("adam")
         (True, True, False)
     """
     return bool(_NUMERIC.match(str(value)))

@@ -31,7 +31,13 @@ SUMMARY_METRICS: dict[str, str] = {
     "wall_time_s": "wall time (s)",
 }
 
+#: Summary metrics that count epochs: whole numbers whose t interval is shown only from
+#: :data:`MIN_INTERVAL_N` seeds on; below that the values themselves are shown.
+COUNT_METRICS: tuple[str, ...] = ("kept_epoch", "epochs_run")
+MIN_INTERVAL_N = 3
+
 TEST_NAME = "Welch's unequal-variances t-test"
+CORRECTION_NAME = "Holm–Bonferroni"
 
 # Why a trial is left out of the numbers. Pruned and diverged are the stop reasons of the
 # same name; the others come from the trial's Optuna state or its missing metrics.
@@ -177,6 +183,9 @@ def _half_width(sd: float | np.ndarray, n: int | np.ndarray) -> float | np.ndarr
 def summarize(included: pd.DataFrame, *, rank_by: str = "test_auc") -> pd.DataFrame:
     """One row per recipe: n, its seeds, and mean, sd, 95% interval of each summary metric.
 
+    Each of :data:`COUNT_METRICS` also gets ``<metric>_values``: its per-seed values in
+    seed order (``"12 19"``), which the leaderboard shows instead of a t interval when
+    fewer than :data:`MIN_INTERVAL_N` seeds ran.
     Rows are ranked by the mean of ``rank_by``, highest first (every ranked metric is
     better higher), and each recipe is compared with the best one (see
     :func:`compare_to_best`). ``included`` holds only the trials that count (see
@@ -214,6 +223,8 @@ def summarize(included: pd.DataFrame, *, rank_by: str = "test_auc") -> pd.DataFr
         parts[f"{metric}_sd"] = sds[metric]
         parts[f"{metric}_ci_low"] = means[metric] - half[metric]
         parts[f"{metric}_ci_high"] = means[metric] + half[metric]
+        if metric in COUNT_METRICS:
+            parts[f"{metric}_values"] = _values_in_seed_order(included, metric).reindex(means.index)
     summary = pd.DataFrame(parts)
     if params:
         summary = included.groupby("recipe_label", sort=False)[params].first().join(summary)
@@ -226,15 +237,28 @@ def summarize(included: pd.DataFrame, *, rank_by: str = "test_auc") -> pd.DataFr
     return summary.merge(comparison, on="recipe_label", how="left")
 
 
+def _values_in_seed_order(included: pd.DataFrame, metric: str) -> pd.Series:
+    ordered = included.sort_values("seed", kind="stable")
+    return ordered.groupby("recipe_label", sort=False)[metric].agg(
+        lambda s: " ".join(_whole(v) for v in s.dropna())
+    )
+
+
+def _whole(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
 def compare_to_best(
     included: pd.DataFrame, ranked_labels: Sequence[str], *, metric: str = "test_auc"
 ) -> pd.DataFrame:
     """Test each recipe's per-seed ``metric`` against the best (first) recipe's.
 
-    Uses Welch's unequal-variances t-test (two-sided); p >= 0.05 means the recipe is
+    Uses Welch's unequal-variances t-test (two-sided), then corrects the p-values of all
+    the comparisons together with :func:`holm`: ``p_holm >= 0.05`` means the recipe is
     statistically indistinguishable from the best. With fewer than 2 seeds on either side
-    the comparison is ``not testable``. Returns columns ``recipe_label``, ``p_value`` and
-    ``vs_best`` (``best`` / ``indistinguishable`` / ``worse`` / ``not testable``).
+    the comparison is ``not testable`` (and not counted in the correction). Returns
+    columns ``recipe_label``, ``p_value`` (uncorrected), ``p_holm`` and ``vs_best``
+    (``best`` / ``indistinguishable`` / ``worse`` / ``not testable``).
 
     Example:
         >>> included = pd.DataFrame(
@@ -243,33 +267,68 @@ def compare_to_best(
         ...         "test_auc": [0.90, 0.91, 0.92, 0.89, 0.91, 0.93, 0.5],
         ...     }
         ... )
-        >>> compare_to_best(included, ["a", "b", "c"])["vs_best"].tolist()
-        ['best', 'indistinguishable', 'not testable']
+        >>> compare_to_best(included, ["a", "b", "c"])[["recipe_label", "p_holm", "vs_best"]]
+          recipe_label  p_holm            vs_best
+        0            a     NaN               best
+        1            b     1.0  indistinguishable
+        2            c     NaN       not testable
     """
     values = {
         label: group[metric].astype(float).dropna().to_numpy()
         for label, group in included.groupby("recipe_label", sort=False)
     }
-    rows = []
     best = values.get(ranked_labels[0], np.array([])) if ranked_labels else np.array([])
-    for position, label in enumerate(ranked_labels):
-        sample = values.get(label, np.array([]))
-        if position == 0:
-            rows.append((label, math.nan, "best"))
-        elif len(best) < 2 or len(sample) < 2:
-            rows.append((label, math.nan, "not testable"))
-        else:
-            rows.append((label, *_welch(best, sample)))
-    return pd.DataFrame(rows, columns=["recipe_label", "p_value", "vs_best"])
+    p_values = [
+        _p_vs_best(best, values.get(label, np.array([]))) if position else math.nan
+        for position, label in enumerate(ranked_labels)
+    ]
+    adjusted = holm(p_values)
+    verdicts = ["best" if position == 0 else _verdict(p) for position, p in enumerate(adjusted)]
+    return pd.DataFrame(
+        {
+            "recipe_label": pd.Series(list(ranked_labels), dtype=object),
+            "p_value": p_values,
+            "p_holm": adjusted,
+            "vs_best": verdicts,
+        }
+    )
 
 
-def _welch(best: np.ndarray, other: np.ndarray) -> tuple[float, str]:
+def holm(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Holm–Bonferroni step-down adjusted p-values; NaN entries are not comparisons.
+
+    The i-th smallest of m p-values is multiplied by ``m - i`` (i from 0), the running
+    maximum keeps the order, and nothing exceeds 1. Rejecting where the adjusted value is
+    below α controls the family-wise error rate at α. (scipy's
+    ``false_discovery_control`` is Benjamini–Hochberg, a different guarantee.)
+
+    Example:
+        >>> holm([0.01, 0.04, 0.03, 0.005]).round(4).tolist()
+        [0.03, 0.06, 0.06, 0.02]
+    """
+    p = np.asarray(p_values, dtype=float)
+    adjusted = np.full_like(p, math.nan)
+    tested = np.flatnonzero(~np.isnan(p))
+    order = tested[np.argsort(p[tested], kind="stable")]
+    factors = len(order) - np.arange(len(order))
+    adjusted[order] = np.minimum(1.0, np.maximum.accumulate(factors * p[order]))
+    return adjusted
+
+
+def _p_vs_best(best: np.ndarray, other: np.ndarray) -> float:
+    """Welch's two-sided p-value; NaN (not testable) with fewer than 2 seeds on a side."""
+    if len(best) < 2 or len(other) < 2:
+        return math.nan
     if best.std() == 0 and other.std() == 0:
         # No spread on either side: the t statistic is undefined; compare the means.
-        same = bool(np.isclose(best.mean(), other.mean()))
-        return (1.0 if same else 0.0), ("indistinguishable" if same else "worse")
-    p = float(stats.ttest_ind(best, other, equal_var=False).pvalue)
-    return p, ("indistinguishable" if p >= ALPHA else "worse")
+        return 1.0 if np.isclose(best.mean(), other.mean()) else 0.0
+    return float(stats.ttest_ind(best, other, equal_var=False).pvalue)
+
+
+def _verdict(p_holm: float) -> str:
+    if math.isnan(p_holm):
+        return "not testable"
+    return "indistinguishable" if p_holm >= ALPHA else "worse"
 
 
 @dataclass(frozen=True)
