@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import random
 import re
+import time
 import warnings
 from pathlib import Path
 
@@ -104,16 +106,7 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.RDBStorage
                 f"{', '.join(foreign[:5])}{', ...' if len(foreign) > 5 else ''}); expected an "
                 "Optuna storage or a new, empty database"
             )
-        with warnings.catch_warnings():
-            # Heartbeats are marked experimental in Optuna; they are what we want here.
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(
-                url,
-                engine_kwargs=engine_kwargs,
-                heartbeat_interval=HEARTBEAT_INTERVAL_S,
-                grace_period=HEARTBEAT_GRACE_S,
-                heartbeat_stale_trial_callback=retry_callback(max_retry=2),
-            )
+        return _rdb_storage(url, engine_kwargs)
     except BenchInputError:
         raise
     except ImportError:
@@ -133,8 +126,37 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.RDBStorage
         ) from None
 
 
-#: Tables every Optuna RDB storage has; a database with tables but not these is another's.
-_OPTUNA_TABLES = frozenset({"studies", "trials", "version_info"})
+#: Optuna's own tables; a database with tables but none of these is another application's.
+_OPTUNA_TABLES = frozenset({"studies", "trials", "version_info", "alembic_version"})
+#: Attempts at opening a storage whose schema other workers are creating at the same time.
+_SCHEMA_RACE_ATTEMPTS = 6
+
+
+def _rdb_storage(url: str, engine_kwargs: dict) -> optuna.storages.RDBStorage:
+    """Optuna's RDB storage, retried while other workers create the same tables.
+
+    PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe between connections: workers
+    started together on an empty database collide on the catalog's unique index.
+    """
+    import sqlalchemy.exc
+
+    for attempt in range(_SCHEMA_RACE_ATTEMPTS):
+        try:
+            with warnings.catch_warnings():
+                # Heartbeats are marked experimental in Optuna; they are what we want here.
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(
+                    url,
+                    engine_kwargs=engine_kwargs,
+                    heartbeat_interval=HEARTBEAT_INTERVAL_S,
+                    grace_period=HEARTBEAT_GRACE_S,
+                    heartbeat_stale_trial_callback=retry_callback(max_retry=2),
+                )
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+            if attempt == _SCHEMA_RACE_ATTEMPTS - 1:
+                raise
+            time.sleep(random.uniform(0.2, 1.0) * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def _foreign_tables(url: str, engine_kwargs: dict) -> list[str]:
@@ -149,7 +171,8 @@ def _foreign_tables(url: str, engine_kwargs: dict) -> list[str]:
         names = sqlalchemy.inspect(engine).get_table_names()
     finally:
         engine.dispose()
-    return [] if not names or set(names) >= _OPTUNA_TABLES else sorted(names)
+    # Any Optuna table counts: another worker may be creating the rest right now.
+    return [] if not names or set(names) & _OPTUNA_TABLES else sorted(names)
 
 
 def retry_callback(*, max_retry: int | None) -> optuna.storages.RetryHeartbeatStaleTrialCallback:

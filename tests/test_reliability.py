@@ -1,0 +1,234 @@
+"""What survives what: a killed worker, a signal to the main process, another host's trial.
+
+These run the real ``bench run`` command in a subprocess and read the storage back.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from bench.cli import main
+
+GRID = """
+name = "grid"
+description = "two optimizers, two seeds"
+seeds = [0, 1]
+epochs = {epochs}
+
+[workload]
+dataset = "digits"
+train_size = 120
+
+[[variants]]
+name = "adam"
+optimizer = "adam"
+
+[[variants]]
+name = "sgd"
+optimizer = "sgd"
+learning_rate = 0.01
+"""
+CELLS = [("adam", 0), ("adam", 1), ("sgd", 0), ("sgd", 1)]
+
+
+def _spec(tmp_path: Path, *, epochs: int) -> Path:
+    path = tmp_path / "grid.toml"
+    path.write_text(GRID.format(epochs=epochs))
+    return path
+
+
+def _start(spec: Path, url: str, *extra: str, log: Path) -> subprocess.Popen:
+    with log.open("w") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bench", "run", "--study", str(spec), "--storage", url, *extra],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _trials(url: str) -> list[optuna.trial.FrozenTrial]:
+    return optuna.load_study(study_name="grid", storage=url).get_trials(deepcopy=False)
+
+
+def _wait_for(condition, *, timeout_s: float = 240.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return
+        except (KeyError, ValueError):  # the study is not created yet
+            pass
+        time.sleep(0.5)
+    raise AssertionError("timed out waiting for the study")
+
+
+def _mid_trial(url: str, *, running: int = 1) -> bool:
+    trials = [t for t in _trials(url) if t.state == TrialState.RUNNING]
+    return len([t for t in trials if t.intermediate_values and "pid" in t.user_attrs]) >= running
+
+
+def _each_cell_complete_once(url: str) -> None:
+    trials = _trials(url)
+    complete = sorted(
+        (t.params["variant"], t.params["seed"]) for t in trials if t.state == TrialState.COMPLETE
+    )
+    assert complete == CELLS
+    assert not [t.number for t in trials if t.state == TrialState.RUNNING]
+
+
+@pytest.mark.slow
+def test_kill_9_mid_trial_then_the_same_command_completes_every_cell_once(tmp_path):
+    spec, url = _spec(tmp_path, epochs=3), f"sqlite:///{tmp_path / 'bench.db'}"
+    first = _start(spec, url, "--jobs", "1", log=tmp_path / "first.log")
+    try:
+        _wait_for(lambda: _mid_trial(url))
+    finally:
+        first.kill()
+        first.wait()
+    assert [t.state for t in _trials(url)].count(TrialState.RUNNING) == 1
+
+    rerun = subprocess.run(
+        [sys.executable, "-m", "bench", "run", "--study", str(spec), "--storage", url],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    first_line = " ".join(rerun.stderr.splitlines()[0].split())
+    assert "1 interrupted trial(s) queued again" in first_line
+    _each_cell_complete_once(url)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_to_the_main_process_stops_every_worker_and_the_rerun_recovers(
+    tmp_path, signum, status
+):
+    spec, url = _spec(tmp_path, epochs=4), f"sqlite:///{tmp_path / 'bench.db'}"
+    log = tmp_path / "run.log"
+    run = _start(spec, url, "--jobs", "2", log=log)
+    _wait_for(lambda: _mid_trial(url, running=2))
+    workers = {t.user_attrs["pid"] for t in _trials(url) if t.state == TrialState.RUNNING}
+    sent = time.monotonic()
+    run.send_signal(signum)
+    assert run.wait(timeout=60) == status
+    assert time.monotonic() - sent < 30
+    for pid in workers:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    lines = log.read_text().strip().splitlines()
+    assert lines[-1].startswith(f"bench: stopped by {signal.Signals(signum).name};")
+    assert f"resume with: bench run --study {spec} --storage {url}" in lines[-1]
+    assert "Traceback" not in log.read_text()
+    stopped = [t for t in _trials(url) if t.state == TrialState.FAIL]
+    waiting = [t for t in _trials(url) if t.state == TrialState.WAITING]
+    assert len(stopped) == 2 and len(waiting) == 2
+
+    assert main(["run", "--study", str(spec), "--storage", url]) == 0
+    _each_cell_complete_once(url)
+
+
+class _Waits:
+    """A display that records what the runner says while it waits, and tells the test."""
+
+    def __init__(self) -> None:
+        self.said: list[str] = []
+        self.started = threading.Event()
+
+    def trial_started(self, *args) -> None: ...
+
+    def epoch_ended(self, record) -> None: ...
+
+    def trial_ended(self, trial) -> None: ...
+
+    def waiting(self, counts, *, owners: str) -> None:
+        self.said.append(owners)
+        self.started.set()
+
+
+def _beat_until(storage, trial_id: int, stop: threading.Event) -> None:
+    while not stop.is_set():
+        storage.record_heartbeat(trial_id)
+        time.sleep(0.5)
+
+
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage:UserWarning")
+def test_another_hosts_running_trial_is_waited_for_then_run_here_after_its_heartbeat_stops(
+    tmp_path, small_workload, monkeypatch
+):
+    """The other host's worker beats until this worker has said it waits, then goes
+    silent (its host died): after the grace period its cell is run here."""
+    import bench.study
+    from bench.spec import load_spec
+    from bench.storage import open_storage
+    from bench.study import open_study, run_worker
+
+    spec = load_spec(str(_spec(tmp_path, epochs=1)))
+    url = f"sqlite:///{tmp_path / 'bench.db'}"
+
+    def short_grace_storage(url: str) -> optuna.storages.RDBStorage:
+        return optuna.storages.RDBStorage(
+            url,
+            heartbeat_interval=1,
+            grace_period=3,
+            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(),
+        )
+
+    monkeypatch.setattr(bench.study, "WAIT_POLL_S", 0.5)
+    monkeypatch.setattr(bench.study, "open_storage", short_grace_storage)
+    handle = open_study(spec, storage=open_storage(url))
+    storage = short_grace_storage(url)
+    study = optuna.load_study(study_name=handle.name, storage=storage)
+    study.enqueue_trial({"variant": "sgd", "seed": 1})
+    elsewhere = study.ask()
+    elsewhere.suggest_categorical("variant", ["adam", "sgd"])
+    elsewhere.suggest_categorical("seed", [0, 1])
+    for key, value in {"host": "elsewhere", "pid": 4242, "boot_id": "x"}.items():
+        elsewhere.set_user_attr(key, value)
+
+    waits = _Waits()
+    heartbeat = threading.Thread(
+        target=_beat_until, args=(storage, elsewhere._trial_id, waits.started), daemon=True
+    )
+    heartbeat.start()
+    run_worker(
+        spec,
+        storage_url=url,
+        study_name=handle.name,
+        budget=spec.total_trials,
+        workload=small_workload,
+        reporter=waits,
+    )
+    heartbeat.join()
+    assert waits.said and waits.said[0] == "elsewhere:4242"
+    assert _trials(url)[elsewhere.number].state == TrialState.FAIL
+    _each_cell_complete_once(url)
+
+
+def test_redirected_output_is_plain_lines_without_start_up_noise(tmp_path):
+    run = subprocess.run(
+        [sys.executable, "-m", "bench", "train", "--epochs", "2", "--train-size", "120"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    lines = run.stderr.splitlines()
+    assert [line.split()[:2] for line in lines if line.startswith("epoch ")] == [
+        ["epoch", "1/2"],
+        ["epoch", "2/2"],
+    ]
+    for noise in ("oneDNN", "cuda", "TensorFlow binary", "…", "\x1b["):
+        assert noise not in run.stderr + run.stdout, noise
+    assert "generalization gap" in run.stdout
