@@ -284,12 +284,15 @@ def build_optimizer(recipe: Recipe, *, steps_per_epoch: int) -> keras.optimizers
     """The recipe's Keras optimizer, with its learning-rate schedule when it is step-based.
 
     ``weight_decay`` is Keras's decoupled decay, applied by every optimizer alike; the
-    L2 penalty is separate (:func:`build_regularizer`).
+    L2 penalty is separate (:func:`build_regularizer`). The numbers a recipe sets (rate,
+    schedule, decay, betas; not SGD's momentum) live in variables, so that a traced
+    training step serves any recipe with the same :func:`optimizer_signature` once
+    :func:`set_optimizer_values` has written that recipe's numbers.
 
     Example:
         >>> opt = build_optimizer(Recipe(optimizer="sgd"), steps_per_epoch=10)
-        >>> type(opt).__name__, bool(opt.nesterov)
-        ('SGD', True)
+        >>> type(opt).__name__, bool(opt.nesterov), opt.momentum
+        ('SGD', True, 0.9)
     """
     from bench._keras import keras
 
@@ -298,25 +301,100 @@ def build_optimizer(recipe: Recipe, *, steps_per_epoch: int) -> keras.optimizers
     name = recipe.optimizer
     betas = {"beta_1": recipe.beta_1, "beta_2": recipe.beta_2}
     if name == "adam":
-        return keras.optimizers.Adam(learning_rate=lr, weight_decay=wd, **betas)
-    if name == "adamw":
+        optimizer = keras.optimizers.Adam(learning_rate=lr, weight_decay=wd, **betas)
+    elif name == "adamw":
         # AdamW's own default decay is 0.004; here the recipe's value always rules.
-        return keras.optimizers.AdamW(learning_rate=lr, weight_decay=recipe.weight_decay, **betas)
-    if name == "nadam":
-        return keras.optimizers.Nadam(learning_rate=lr, weight_decay=wd, **betas)
-    if name == "lion":
-        return keras.optimizers.Lion(learning_rate=lr, weight_decay=wd, **betas)
-    if name == "sgd":
-        return keras.optimizers.SGD(
+        optimizer = keras.optimizers.AdamW(
+            learning_rate=lr, weight_decay=recipe.weight_decay, **betas
+        )
+    elif name == "nadam":
+        optimizer = keras.optimizers.Nadam(learning_rate=lr, weight_decay=wd, **betas)
+    elif name == "lion":
+        optimizer = keras.optimizers.Lion(learning_rate=lr, weight_decay=wd, **betas)
+    elif name == "sgd":
+        optimizer = keras.optimizers.SGD(
             learning_rate=lr, momentum=recipe.momentum, nesterov=True, weight_decay=wd
         )
-    if name == "sgd_momentum":
-        return keras.optimizers.SGD(learning_rate=lr, momentum=recipe.momentum, weight_decay=wd)
-    if name == "adagrad":
-        return keras.optimizers.Adagrad(learning_rate=lr, weight_decay=wd)
-    if name == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate=lr, weight_decay=wd)
-    raise AssertionError(f"optimizer {name!r} is declared but not built")
+    elif name == "sgd_momentum":
+        optimizer = keras.optimizers.SGD(
+            learning_rate=lr, momentum=recipe.momentum, weight_decay=wd
+        )
+    elif name == "adagrad":
+        optimizer = keras.optimizers.Adagrad(learning_rate=lr, weight_decay=wd)
+    elif name == "rmsprop":
+        optimizer = keras.optimizers.RMSprop(learning_rate=lr, weight_decay=wd)
+    else:
+        raise AssertionError(f"optimizer {name!r} is declared but not built")
+    for attribute in _OPTIMIZER_NUMBERS:
+        value = getattr(optimizer, attribute, None)
+        if isinstance(value, float):
+            setattr(optimizer, attribute, _hyperparameter(value, attribute))
+    return optimizer
+
+
+#: Optimizer attributes that hold a recipe's number (Keras keeps them as floats). SGD's
+#: ``momentum`` stays a float: its update step branches on it in Python.
+_OPTIMIZER_NUMBERS = ("weight_decay", "beta_1", "beta_2")
+
+
+def optimizer_signature(recipe: Recipe, *, steps_per_epoch: int) -> tuple:
+    """What decides the graph of a recipe's optimizer: two recipes with the same signature
+    differ only in numbers that live in variables (see :func:`set_optimizer_values`).
+
+    Example:
+        >>> a = optimizer_signature(Recipe(learning_rate=0.1), steps_per_epoch=5)
+        >>> a == optimizer_signature(Recipe(learning_rate=0.01), steps_per_epoch=5)
+        True
+        >>> a == optimizer_signature(Recipe(optimizer="sgd"), steps_per_epoch=5)
+        False
+    """
+    warmup = recipe.schedule == "warmup_cosine" and recipe.warmup_epochs * steps_per_epoch > 0
+    return (
+        recipe.optimizer,
+        recipe.schedule,
+        warmup,
+        recipe.optimizer != "adamw" and not recipe.weight_decay,
+        recipe.momentum if recipe.optimizer in ("sgd", "sgd_momentum") else None,
+    )
+
+
+def set_optimizer_values(
+    optimizer: keras.optimizers.Optimizer, recipe: Recipe, *, steps_per_epoch: int
+) -> None:
+    """Write the recipe's numbers into an optimizer built for the same signature.
+
+    Example:
+        >>> opt = build_optimizer(Recipe(learning_rate=0.1), steps_per_epoch=5)
+        >>> set_optimizer_values(opt, Recipe(learning_rate=0.02), steps_per_epoch=5)
+        >>> round(float(opt.learning_rate), 6)
+        0.02
+    """
+    for attribute in _OPTIMIZER_NUMBERS:
+        _assign(getattr(optimizer, attribute, None), getattr(recipe, attribute))
+    rate = optimizer._learning_rate
+    if _is_variable(rate):
+        rate.assign(recipe.learning_rate)
+        return
+    for attribute, value in _schedule_numbers(recipe, steps_per_epoch=steps_per_epoch).items():
+        _assign(getattr(rate, attribute), value)
+
+
+def _assign(variable: Any, value: float) -> None:
+    # Attributes a signature leaves out (no momentum, no warmup) are not variables.
+    if _is_variable(variable):
+        variable.assign(value)
+
+
+def _hyperparameter(value: float, name: str):
+    from bench._keras import keras
+
+    return keras.Variable(float(value), dtype="float32", trainable=False, name=name)
+
+
+def _is_variable(value: Any) -> bool:
+    from bench._keras import keras
+
+    return isinstance(value, keras.Variable)
 
 
 def build_learning_rate(
@@ -329,27 +407,52 @@ def build_learning_rate(
     It is a function of the step alone, computed from the base rate, so factors never
     compound (the seed's version multiplied the *current* rate each epoch).
     ``step`` multiplies the base rate by ``step_factor`` every ``step_every`` epochs.
+    A schedule's numbers live in variables (see :func:`set_optimizer_values`).
     """
     from bench._keras import keras
 
+    numbers = _schedule_numbers(recipe, steps_per_epoch=steps_per_epoch)
     if recipe.schedule == "warmup_cosine":
-        warmup_steps = recipe.warmup_epochs * steps_per_epoch
-        decay_steps = max(1, (recipe.epochs - recipe.warmup_epochs) * steps_per_epoch)
-        return keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=0.0 if warmup_steps else recipe.learning_rate,
-            decay_steps=decay_steps,
-            alpha=recipe.cosine_alpha,
-            warmup_target=recipe.learning_rate if warmup_steps else None,
-            warmup_steps=warmup_steps,
+        warmup = numbers["warmup_steps"] > 0
+        schedule = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=numbers["initial_learning_rate"],
+            decay_steps=numbers["decay_steps"],
+            alpha=numbers["alpha"],
+            warmup_target=numbers["warmup_target"] if warmup else None,
+            warmup_steps=numbers["warmup_steps"],
         )
-    if recipe.schedule == "step":
-        return keras.optimizers.schedules.ExponentialDecay(
-            initial_learning_rate=recipe.learning_rate,
-            decay_steps=recipe.step_every * steps_per_epoch,
-            decay_rate=recipe.step_factor,
+    elif recipe.schedule == "step":
+        schedule = keras.optimizers.schedules.ExponentialDecay(
+            initial_learning_rate=numbers["initial_learning_rate"],
+            decay_steps=numbers["decay_steps"],
+            decay_rate=numbers["decay_rate"],
             staircase=True,
         )
-    return recipe.learning_rate
+    else:
+        return recipe.learning_rate
+    for attribute, value in numbers.items():
+        if getattr(schedule, attribute) is not None:
+            setattr(schedule, attribute, _hyperparameter(value, attribute))
+    return schedule
+
+
+def _schedule_numbers(recipe: Recipe, *, steps_per_epoch: int) -> dict[str, float]:
+    if recipe.schedule == "warmup_cosine":
+        warmup_steps = recipe.warmup_epochs * steps_per_epoch
+        return {
+            "initial_learning_rate": 0.0 if warmup_steps else recipe.learning_rate,
+            "decay_steps": max(1, (recipe.epochs - recipe.warmup_epochs) * steps_per_epoch),
+            "alpha": recipe.cosine_alpha,
+            "warmup_target": recipe.learning_rate,
+            "warmup_steps": warmup_steps,
+        }
+    if recipe.schedule == "step":
+        return {
+            "initial_learning_rate": recipe.learning_rate,
+            "decay_steps": recipe.step_every * steps_per_epoch,
+            "decay_rate": recipe.step_factor,
+        }
+    return {}
 
 
 def warmup_cosine_rate(recipe: Recipe, *, step: float, steps_per_epoch: int) -> float:
@@ -389,10 +492,32 @@ def build_loss(recipe: Recipe, *, task: Task) -> keras.losses.Loss:
 
 
 def build_regularizer(recipe: Recipe) -> keras.regularizers.Regularizer | None:
-    """The L2 kernel regularizer of the MLP Dense layers, or None when ``l2`` is 0."""
+    """The L2 kernel regularizer of the MLP Dense layers, or None when ``l2`` is 0.
+
+    Its rate is a variable, so :func:`set_regularizer_value` can change it without
+    retracing a training step.
+
+    Example:
+        >>> reg = build_regularizer(Recipe(l2=0.01))
+        >>> set_regularizer_value(reg, Recipe(l2=0.5))
+        >>> round(float(reg.l2), 6)
+        0.5
+    """
     from bench._keras import keras
 
-    return keras.regularizers.L2(recipe.l2) if recipe.l2 > 0 else None
+    if recipe.l2 <= 0:
+        return None
+    regularizer = keras.regularizers.L2(recipe.l2)
+    regularizer.l2 = _hyperparameter(recipe.l2, "l2")
+    return regularizer
+
+
+def set_regularizer_value(
+    regularizer: keras.regularizers.Regularizer | None, recipe: Recipe
+) -> None:
+    """Write the recipe's ``l2`` into a regularizer from :func:`build_regularizer`."""
+    if regularizer is not None:
+        regularizer.l2.assign(recipe.l2)
 
 
 def build_callbacks(recipe: Recipe) -> list[keras.callbacks.Callback]:

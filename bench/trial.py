@@ -7,7 +7,9 @@ record and answers whether to stop (prune) the run.
 from __future__ import annotations
 
 import math
+import os
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -31,12 +33,18 @@ from bench.recipe import (
     build_loss,
     build_optimizer,
     build_regularizer,
+    optimizer_signature,
+    set_optimizer_values,
+    set_regularizer_value,
 )
 from bench.workload import Split, Workload, make_pipeline
 from bench.workload._model import build_vit
 
 #: Called with each epoch's history record; a true answer stops the run as pruned.
 EpochHook = Callable[[dict[str, float]], "bool | None"]
+
+#: Set to 0 to build, trace and compile a fresh model in every trial.
+REUSE_ENV = "BENCH_REUSE"
 
 
 @dataclass
@@ -72,11 +80,17 @@ def run_trial(
     recipe: Recipe,
     *,
     on_epoch: EpochHook | None = None,
+    reuse: bool | None = None,
 ) -> TrialResult:
     """Train the workload's ViT with ``recipe`` and evaluate the weights it keeps.
 
     ``on_epoch`` gets each epoch's history record (a display follows it, a study reports
     it to its pruner); returning True stops the run and marks it ``pruned``.
+
+    With ``reuse`` (default: :func:`reuse_enabled`), trials in one process that share the
+    model's shape and the optimizer's kind train with the same traced steps; each trial
+    still starts from the weights, optimizer state and random streams that a fresh build
+    with its seed has, so its history is the same as with ``reuse=False``.
 
     Example:
         >>> from bench.workload import load_workload
@@ -84,14 +98,17 @@ def run_trial(
         >>> result.epochs_run, result.stop_reason
         (1, 'completed')
     """
-    keras.backend.clear_session()
+    reuse = reuse_enabled() if reuse is None else reuse
+    if not reuse:
+        keras.backend.clear_session()
     keras.utils.set_random_seed(recipe.seed)
     data = workload.dataset
     train = make_pipeline(data.train, batch_size=recipe.batch_size, shuffle=True, seed=recipe.seed)
     val = make_pipeline(data.val, batch_size=recipe.batch_size, shuffle=False, seed=recipe.seed)
     steps_per_epoch = math.ceil(len(data.train.x) / recipe.batch_size)
 
-    model = _compiled_model(workload, recipe, steps_per_epoch=steps_per_epoch)
+    compiled = _compiled_model(workload, recipe, reuse=reuse)
+    model = compiled.prepare(recipe, steps_per_epoch=steps_per_epoch)
     recorder = _HistoryRecorder(on_epoch)
     recipe_callbacks = build_callbacks(recipe)
     start = time.perf_counter()
@@ -103,6 +120,7 @@ def run_trial(
         shuffle=False,  # the pipeline reshuffles every epoch with the recipe's seed
         callbacks=[recorder, *recipe_callbacks],
     )
+    compiled.keep_train_function()
     fit_seconds = time.perf_counter() - start
 
     history = recorder.history
@@ -211,36 +229,149 @@ def library_versions() -> dict[str, str]:
     return found
 
 
-def _compiled_model(workload: Workload, recipe: Recipe, *, steps_per_epoch: int) -> keras.Model:
+def reuse_enabled() -> bool:
+    """Whether trials reuse traced steps: yes unless ``$BENCH_REUSE`` is 0, false, no or off.
 
+    Example:
+        >>> import os
+        >>> os.environ["BENCH_REUSE"] = "0"
+        >>> reuse_enabled()
+        False
+        >>> del os.environ["BENCH_REUSE"]
+        >>> reuse_enabled()
+        True
+    """
+    return os.environ.get(REUSE_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def clear_reuse_cache() -> None:
+    """Forget every model and traced step kept for reuse (the next trial builds anew)."""
+    _CACHE.clear()
+
+
+#: Compiled models kept for reuse, least recently used first; a few shapes at most.
+_CACHE: OrderedDict[tuple, _CompiledModel] = OrderedDict()
+_MAX_MODELS = 4
+#: Initial weights kept per seed for each compiled model.
+_MAX_WEIGHT_BYTES = 256 * 2**20
+
+
+def _compiled_model(workload: Workload, recipe: Recipe, *, reuse: bool) -> _CompiledModel:
     data = workload.dataset
-    model = build_vit(
+    key = (
         workload.preset,
-        channels=data.input_shape[-1],
-        num_outputs=data.num_outputs,
-        task=data.task,
-        dropout=recipe.dropout,
-        head_dropout=recipe.head_dropout,
-        regularizer=build_regularizer(recipe),
-        augment=recipe.augment,
-        seed=recipe.seed,
+        data.input_shape,
+        data.num_outputs,
+        data.task,
+        recipe.dropout,
+        recipe.head_dropout,
+        recipe.l2 > 0,
+        recipe.augment,
+        recipe.label_smoothing,
     )
-    if data.task == "multiclass":
-        accuracy = keras.metrics.CategoricalAccuracy(name="accuracy")
-        auc = keras.metrics.AUC(name="auc", multi_label=True, num_labels=data.num_outputs)
-    else:
-        accuracy = keras.metrics.BinaryAccuracy(name="accuracy")
-        auc = keras.metrics.AUC(
-            name="auc",
-            multi_label=data.task == "multilabel",
-            num_labels=data.num_outputs if data.task == "multilabel" else None,
+    if reuse and key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key]
+    compiled = _CompiledModel(workload, recipe)
+    if reuse:
+        _CACHE[key] = compiled
+        while len(_CACHE) > _MAX_MODELS:
+            _CACHE.popitem(last=False)
+    return compiled
+
+
+class _CompiledModel:
+    """One compiled ViT shared by the trials of a model shape, with a traced training step
+    per optimizer signature; :meth:`prepare` resets it to a fresh build's state."""
+
+    def __init__(self, workload: Workload, recipe: Recipe) -> None:
+        data = workload.dataset
+        self._regularizer = build_regularizer(recipe)
+        self._build = lambda seed: build_vit(
+            workload.preset,
+            channels=data.input_shape[-1],
+            num_outputs=data.num_outputs,
+            task=data.task,
+            dropout=recipe.dropout,
+            head_dropout=recipe.head_dropout,
+            regularizer=self._regularizer,
+            augment=recipe.augment,
+            seed=seed,
         )
-    model.compile(
-        optimizer=build_optimizer(recipe, steps_per_epoch=steps_per_epoch),
-        loss=build_loss(recipe, task=data.task),
-        metrics=[accuracy, auc],
-    )
-    return model
+        self.model = self._build(recipe.seed)
+        self._initial: OrderedDict[int, list[np.ndarray]] = OrderedDict()
+        self._remember(recipe.seed, self.model)
+        self._steps: dict[tuple, _OptimizerSteps] = {}
+        self._signature: tuple | None = None
+        self.model.compile(
+            optimizer="sgd",  # replaced by the recipe's in prepare()
+            loss=build_loss(recipe, task=data.task),
+            metrics=_metrics(data.task, num_outputs=data.num_outputs),
+        )
+
+    def prepare(self, recipe: Recipe, *, steps_per_epoch: int) -> keras.Model:
+        """The model with the recipe's initial weights, optimizer and numbers."""
+        for variable, value in zip(self.model.variables, self._weights(recipe.seed), strict=True):
+            variable.assign(value)
+        signature = optimizer_signature(recipe, steps_per_epoch=steps_per_epoch)
+        steps = self._steps.get(signature)
+        if steps is None:
+            steps = _OptimizerSteps(build_optimizer(recipe, steps_per_epoch=steps_per_epoch))
+            steps.optimizer.build(self.model.trainable_variables)
+            steps.initial = [v.numpy() for v in steps.optimizer.variables]
+            self._steps[signature] = steps
+        for variable, value in zip(steps.optimizer.variables, steps.initial, strict=True):
+            variable.assign(value)
+        set_optimizer_values(steps.optimizer, recipe, steps_per_epoch=steps_per_epoch)
+        set_regularizer_value(self._regularizer, recipe)
+        self.model.optimizer = steps.optimizer
+        self.model.train_function = steps.train_function
+        self._signature = signature
+        return self.model
+
+    def keep_train_function(self) -> None:
+        """Keep the step that ``fit`` traced for the current optimizer signature."""
+        self._steps[self._signature].train_function = self.model.train_function
+
+    def _weights(self, seed: int) -> list[np.ndarray]:
+        if seed not in self._initial:
+            # A throwaway build draws the seed's initial weights and random-stream
+            # states exactly as a fresh build in a new trial would.
+            keras.utils.set_random_seed(seed)
+            self._remember(seed, self._build(seed))
+        self._initial.move_to_end(seed)
+        return self._initial[seed]
+
+    def _remember(self, seed: int, model: keras.Model) -> None:
+        self._initial[seed] = [v.numpy() for v in model.variables]
+        while len(self._initial) > 1 and self._weight_bytes() > _MAX_WEIGHT_BYTES:
+            self._initial.popitem(last=False)
+
+    def _weight_bytes(self) -> int:
+        return sum(a.nbytes for values in self._initial.values() for a in values)
+
+
+@dataclass
+class _OptimizerSteps:
+    optimizer: keras.optimizers.Optimizer
+    initial: list[np.ndarray] = field(default_factory=list)
+    train_function: Any = None
+
+
+def _metrics(task: Task, *, num_outputs: int) -> list[keras.metrics.Metric]:
+    if task == "multiclass":
+        return [
+            keras.metrics.CategoricalAccuracy(name="accuracy"),
+            keras.metrics.AUC(name="auc", multi_label=True, num_labels=num_outputs),
+        ]
+    return [
+        keras.metrics.BinaryAccuracy(name="accuracy"),
+        keras.metrics.AUC(
+            name="auc",
+            multi_label=task == "multilabel",
+            num_labels=num_outputs if task == "multilabel" else None,
+        ),
+    ]
 
 
 def _targets(y: np.ndarray, *, task: Task, num_outputs: int) -> np.ndarray:
