@@ -1,0 +1,90 @@
+"""Reusing traced steps across trials changes nothing: a trial that runs after others in
+the same process has the history and metrics it has when run alone on a fresh build."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bench import trial
+from bench.recipe import Recipe
+from bench.trial import run_trial
+
+# Same optimizer kind as TARGETS["adam"] at another rate, decay and seed, so that the
+# targets run on steps traced for another recipe.
+WARM_UP = (
+    Recipe(optimizer="adam", learning_rate=2e-3, weight_decay=0.01, epochs=2, seed=1),
+    Recipe(
+        optimizer="adamw",
+        schedule="warmup_cosine",
+        warmup_epochs=1,
+        learning_rate=1e-3,
+        weight_decay=0.05,
+        epochs=3,
+        seed=0,
+    ),
+)
+TARGETS = {
+    "adam": Recipe(optimizer="adam", learning_rate=5e-3, weight_decay=0.05, epochs=2, seed=0),
+    "warmup_cosine": Recipe(
+        optimizer="adamw",
+        schedule="warmup_cosine",
+        warmup_epochs=1,
+        learning_rate=3e-3,
+        weight_decay=0.01,
+        epochs=3,
+        seed=3,
+    ),
+    "early_stopping": Recipe(
+        optimizer="adam",
+        learning_rate=0.03,
+        weight_decay=0.01,
+        epochs=3,
+        patience=0,
+        monitor="val_auc",
+        seed=2,
+    ),
+}
+
+
+def _without_times(history):
+    return np.array([[v for k, v in sorted(r.items()) if k != "time_s"] for r in history])
+
+
+@pytest.fixture(scope="module")
+def reused(small_workload):
+    trial.clear_reuse_cache()
+    for recipe in WARM_UP:
+        run_trial(small_workload, recipe, reuse=True)
+    results = {name: run_trial(small_workload, r, reuse=True) for name, r in TARGETS.items()}
+    signatures = [len(c._steps) for c in trial._CACHE.values()]
+    trial.clear_reuse_cache()
+    return results, signatures
+
+
+@pytest.mark.parametrize("name", sorted(TARGETS))
+def test_a_trial_after_others_matches_the_same_trial_on_a_fresh_build(reused, small_workload, name):
+    alone = run_trial(small_workload, TARGETS[name], reuse=False)
+    after = reused[0][name]
+    assert (after.epochs_run, after.stop_reason, after.kept_epoch) == (
+        alone.epochs_run,
+        alone.stop_reason,
+        alone.kept_epoch,
+    )
+    np.testing.assert_allclose(
+        _without_times(after.history), _without_times(alone.history), rtol=0, atol=1e-6
+    )
+    for split, metrics in alone.metrics.items():
+        assert after.metrics[split] == pytest.approx(metrics, rel=0, abs=1e-6)
+    np.testing.assert_allclose(
+        after.test_predictions["y_score"], alone.test_predictions["y_score"], rtol=0, atol=1e-6
+    )
+
+
+def test_the_targets_ran_on_steps_traced_for_other_recipes(reused):
+    # One model shape; one traced step for adam with decay, one for adamw with warmup.
+    assert reused[1] == [2]
+
+
+def test_early_stopping_target_does_stop_early(reused):
+    assert reused[0]["early_stopping"].stop_reason == "early_stopped"
