@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import optuna
@@ -29,16 +29,21 @@ from bench.errors import BenchInputError
 from bench.storage import open_storage, redact_url
 
 __all__ = [
+    "FINAL",
     "HISTORY_COLUMNS",
+    "TUNE",
     "Predictions",
     "StudyResults",
+    "TuningPlan",
     "list_study_names",
     "load_histories",
     "load_predictions",
     "load_results",
     "load_study_spec",
     "load_trials",
+    "spec_search_spaces",
     "spec_seeds",
+    "spec_tuning",
 ]
 
 #: The per-epoch columns of a history after ``epoch``.
@@ -66,6 +71,12 @@ _TRIAL_COLUMNS: tuple[str, ...] = (
     "fail_reason",
 )
 _INT_COLUMNS = ("seed", "kept_epoch", "epochs_run")
+#: The ``phase`` of a trial under a tuning protocol: it searched a candidate's settings on
+#: the tuning seed, or reran the chosen settings on a fresh seed.
+TUNE: Final = "tune"
+FINAL: Final = "final"
+# Columns of trials under a tuning protocol, present only when some trial stores them.
+_PROTOCOL_COLUMNS = ("phase", "candidate")
 _HISTORY_FRAME_COLUMNS = ("number", "recipe_label", "seed", "epoch", *HISTORY_COLUMNS)
 
 
@@ -124,12 +135,26 @@ class StudyResults:
     def planned_seeds(self) -> tuple[int, ...]:
         """The seeds the stored spec runs every recipe with (``()`` when it names none).
 
+        Under a tuning protocol these are the final seeds every candidate is rerun with.
+
         Example:
             >>> from bench.report._example import example_storage
             >>> load_results("demo", storage=example_storage()).planned_seeds
             (0, 1)
         """
-        return spec_seeds(self.spec)
+        tuning = self.tuning
+        return tuning.final_seeds if tuning and tuning.final_seeds else spec_seeds(self.spec)
+
+    @property
+    def tuning(self) -> TuningPlan | None:
+        """The stored spec's tuning protocol, or ``None`` (see :func:`spec_tuning`).
+
+        Example:
+            >>> from bench.report._example import example_storage
+            >>> load_results("demo", storage=example_storage()).tuning is None
+            True
+        """
+        return spec_tuning(self.spec)
 
     def predictions(self, number: int) -> Predictions | None:
         """The test predictions of trial ``number``, or ``None`` if it stored none.
@@ -213,6 +238,9 @@ def load_trials(study_name: str, *, storage: str) -> pd.DataFrame:
     ``stop_reason``, ``wall_time_s``, ``images_per_s``, ``datetime_start``,
     ``datetime_complete``, ``duration_s``, ``fail_reason``, then ``params_<field>`` for each
     sampled recipe field (seed excluded) and ``recipe_<knob>`` for every recipe knob.
+    Trials run under a tuning protocol add ``phase`` (``tune`` or ``final``) and
+    ``candidate``, and ``tuned_<knob>`` for each value a final trial reran with (its
+    ``tuned`` user attribute); studies without them have none of these columns.
     Missing values are NaN / None.
 
     Example:
@@ -294,6 +322,89 @@ def spec_seeds(spec: Mapping[str, Any]) -> tuple[int, ...]:
     return tuple(seeds)
 
 
+@dataclass(frozen=True)
+class TuningPlan:
+    """A spec's tuning protocol: each candidate's equal tuning budget, then final seeds.
+
+    Attributes:
+        budget: Tuning trials per candidate, or ``None`` when the spec does not say.
+        sampler: The sampler of the tuning phase (``""`` when not said).
+        seed: The seed every tuning trial trains with, or ``None``.
+        final_seeds: The fresh seeds the chosen settings are rerun with.
+
+    Example:
+        >>> plan = spec_tuning({"tuning": {"budget": 20, "sampler": "tpe", "seed": 0,
+        ...                                "final_seeds": [1, 2, 3]}})
+        >>> plan.budget, plan.final_seeds
+        (20, (1, 2, 3))
+    """
+
+    budget: int | None
+    sampler: str
+    seed: int | None
+    final_seeds: tuple[int, ...]
+
+
+def spec_tuning(spec: Mapping[str, Any]) -> TuningPlan | None:
+    """The ``tuning`` table of a stored spec, or ``None`` when it has none.
+
+    Values of the wrong type read as unknown (``None``, ``""``, ``()``) rather than fail:
+    a report describes what was stored.
+
+    Example:
+        >>> spec_tuning({}) is None
+        True
+        >>> spec_tuning({"tuning": {"budget": "many", "final_seeds": [1, 2]}})
+        TuningPlan(budget=None, sampler='', seed=None, final_seeds=(1, 2))
+    """
+    table = spec.get("tuning")
+    if not isinstance(table, Mapping):
+        return None
+    sampler = table.get("sampler")
+    return TuningPlan(
+        budget=table["budget"] if _is_int(table.get("budget")) else None,
+        sampler=sampler if isinstance(sampler, str) else "",
+        seed=table["seed"] if _is_int(table.get("seed")) else None,
+        final_seeds=spec_seeds({"seeds": table.get("final_seeds")}),
+    )
+
+
+def spec_search_spaces(spec: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each candidate's search space, by variant name: the spec's shared ``search_space``
+    overlaid with the variant's own.
+
+    A knob's space is a list of values or a range ``{"low", "high", "log"}``. The
+    shared space alone is returned under ``""`` when the spec has no variants.
+
+    Example:
+        >>> spec = {
+        ...     "search_space": {"weight_decay": [0.0, 0.01]},
+        ...     "variants": {
+        ...         "sgd": {"optimizer": "sgd",
+        ...                 "search_space": {"learning_rate": {"low": 1e-3, "high": 1.0,
+        ...                                                    "log": True}}},
+        ...         "adam": {"optimizer": "adam"},
+        ...     },
+        ... }
+        >>> {name: sorted(space) for name, space in spec_search_spaces(spec).items()}
+        {'sgd': ['learning_rate', 'weight_decay'], 'adam': ['weight_decay']}
+    """
+    shared = spec.get("search_space")
+    shared = dict(shared) if isinstance(shared, Mapping) else {}
+    variants = spec.get("variants")
+    if not isinstance(variants, Mapping) or not variants:
+        return {"": shared} if shared else {}
+    spaces = {}
+    for name, fields in variants.items():
+        own = fields.get("search_space") if isinstance(fields, Mapping) else None
+        spaces[str(name)] = {**shared, **(own if isinstance(own, Mapping) else {})}
+    return spaces
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _load_study(study_name: str, storage: str) -> optuna.Study:
     opened = open_storage(storage, create=False)
     names = sorted(optuna.get_all_study_names(opened))
@@ -359,9 +470,16 @@ def _trial_row(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
         split_metrics = metrics.get(split) if isinstance(metrics.get(split), Mapping) else {}
         for name in METRIC_NAMES:
             row[f"{split}_{name}"] = _number(split_metrics.get(name))
+    for name in _PROTOCOL_COLUMNS:
+        if isinstance(attrs.get(name), str):
+            row[name] = attrs[name]
     for name, value in trial.params.items():
         if name != "seed":
             row[f"params_{name}"] = value
+    tuned = attrs.get("tuned")
+    if isinstance(tuned, Mapping):
+        for name, value in tuned.items():
+            row[f"tuned_{name}"] = value
     recipe = attrs.get("recipe")
     if isinstance(recipe, Mapping):
         for name, value in recipe.items():
@@ -371,11 +489,11 @@ def _trial_row(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
 
 def _trials_frame(trials: Sequence[optuna.trial.FrozenTrial]) -> pd.DataFrame:
     frame = pd.DataFrame([_trial_row(t) for t in trials])
-    extra = sorted(c for c in frame.columns if c not in _TRIAL_COLUMNS)
-    params = [c for c in extra if c.startswith("params_")]
-    frame = frame.reindex(
-        columns=[*_TRIAL_COLUMNS, *params, *(c for c in extra if c not in params)]
-    )
+    protocol = [c for c in _PROTOCOL_COLUMNS if c in frame.columns]
+    extra = sorted(c for c in frame.columns if c not in (*_TRIAL_COLUMNS, *protocol))
+    settings = [c for p in ("params_", "tuned_") for c in extra if c.startswith(p)]
+    rest = [c for c in extra if c not in settings]
+    frame = frame.reindex(columns=[*_TRIAL_COLUMNS, *protocol, *settings, *rest])
     for column in _INT_COLUMNS:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Int64")
     frame["value"] = pd.to_numeric(frame["value"], errors="coerce").astype(float)

@@ -26,6 +26,7 @@ import optuna
 from optuna.distributions import (
     BaseDistribution,
     CategoricalDistribution,
+    FloatDistribution,
     IntDistribution,
 )
 from optuna.trial import TrialState
@@ -165,22 +166,33 @@ def synthetic_trial(
     distributions: Mapping[str, BaseDistribution],
     outcome: Outcome = Outcome(),
     with_predictions: bool = True,
+    params: Mapping[str, Any] | None = None,
+    label: str | None = None,
+    quality: float | None = None,
+    user_attrs: Mapping[str, Any] | None = None,
 ) -> optuna.trial.FrozenTrial:
-    """One stored trial of recipe ``sampled`` with ``seed``, in the runner's schema."""
-    label = " ".join(f"{k}={v}" for k, v in sampled.items())
+    """One stored trial of recipe ``sampled`` with ``seed``, in the runner's schema.
+
+    By default its Optuna params are ``sampled`` and the seed, its label names the sampled
+    values and its quality follows from the label; ``params``, ``label`` and ``quality``
+    replace them, and ``user_attrs`` adds attributes (``phase``, ``candidate``, ...).
+    """
+    label = label if label is not None else " ".join(f"{k}={v}" for k, v in sampled.items())
     recipe = {**BASE_RECIPE, **sampled, "epochs": epochs, "seed": seed}
-    params = {**sampled, "seed": seed}
+    params = dict(params) if params is not None else {**sampled, "seed": seed}
     trial_distributions = {k: distributions[k] for k in params}
+    extra = dict(user_attrs or {})
     if outcome.state == TrialState.FAIL:
         return optuna.trial.create_trial(
             state=TrialState.FAIL,
             params=params,
             distributions=trial_distributions,
-            user_attrs={"recipe": recipe, "recipe_label": label, "seed": seed},
+            user_attrs={"recipe": recipe, "recipe_label": label, "seed": seed, **extra},
         )
 
     rng = np.random.default_rng(_stable_int(label) * 1000 + seed)
-    quality, speed, overfit = _character(label)
+    character, speed, overfit = _character(label)
+    quality = character if quality is None else quality
     history = _history(recipe, epochs, quality, speed, overfit, rng)
     if outcome.state in (TrialState.PRUNED, TrialState.RUNNING):
         history = history[: max(1, epochs // 3)]
@@ -216,6 +228,7 @@ def synthetic_trial(
         "images_per_s": 400 * len(history) / history[-1]["time_s"],
         "workload": dict(workload),
         "versions": {"optuna": optuna.__version__, "tensorflow": "2.21.0"},
+        **extra,
     }
     if outcome.stop_reason is None:
         del user_attrs["stop_reason"]
@@ -235,6 +248,179 @@ def synthetic_trial(
         user_attrs=user_attrs,
         intermediate_values=intermediate,
     )
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A candidate of a tuning-protocol study and the shape of its objective.
+
+    ``space`` maps each searched knob to ``{"low", "high", "log"}``. The objective peaks
+    at ``peak`` where every knob is at its ``optimum`` and falls off quadratically with
+    the distance in units of ``width`` (decades for a log knob): a wide width is a
+    robust candidate, a narrow one a fragile one.
+    """
+
+    space: Mapping[str, Mapping[str, Any]]
+    optimum: Mapping[str, float]
+    width: Mapping[str, float]
+    peak: float
+
+    def quality(self, values: Mapping[str, float]) -> float:
+        """The objective quality the recipe with these knob values trains to."""
+        loss = 0.0
+        for knob, value in values.items():
+            log = bool(self.space[knob].get("log"))
+            where, best = (
+                (math.log10(value), math.log10(self.optimum[knob]))
+                if log
+                else (
+                    value,
+                    self.optimum[knob],
+                )
+            )
+            loss += ((where - best) / self.width[knob]) ** 2
+        return max(0.56, self.peak - 0.12 * loss)
+
+    def sample(self, rng: np.random.Generator) -> dict[str, float]:
+        """One point of the search space, log-uniform on log knobs."""
+        values = {}
+        for knob, bounds in self.space.items():
+            low, high = float(bounds["low"]), float(bounds["high"])
+            if bounds.get("log"):
+                values[knob] = float(10 ** rng.uniform(math.log10(low), math.log10(high)))
+            else:
+                values[knob] = float(rng.uniform(low, high))
+        return values
+
+
+PROTOCOL_CANDIDATES: dict[str, Candidate] = {
+    "sgd": Candidate(
+        space={
+            "learning_rate": {"low": 1e-3, "high": 1.0, "log": True},
+            "momentum": {"low": 0.5, "high": 0.99, "log": False},
+        },
+        optimum={"learning_rate": 0.05, "momentum": 0.9},
+        width={"learning_rate": 0.7, "momentum": 0.4},
+        peak=0.84,
+    ),
+    "adam": Candidate(
+        space={"learning_rate": {"low": 1e-5, "high": 1e-1, "log": True}},
+        optimum={"learning_rate": 1e-3},
+        width={"learning_rate": 1.6},
+        peak=0.92,
+    ),
+    "rmsprop": Candidate(
+        space={"learning_rate": {"low": 1e-5, "high": 1e-1, "log": True}},
+        optimum={"learning_rate": 5e-4},
+        width={"learning_rate": 0.9},
+        peak=0.915,
+    ),
+}
+
+
+def add_protocol_study(
+    storage: str,
+    *,
+    study_name: str,
+    candidates: Mapping[str, Candidate] | None = None,
+    budget: int = 12,
+    tune_seed: int = 0,
+    final_seeds: Sequence[int] = (1, 2, 3),
+    epochs: int = 6,
+    tune_outcomes: Mapping[tuple[str, int], Outcome] | None = None,
+    final_outcomes: Mapping[tuple[str, int], Outcome] | None = None,
+) -> optuna.Study:
+    """Add a study run under the fair tuning protocol to ``storage``.
+
+    Each candidate gets ``budget`` tune-phase trials on ``tune_seed`` over its own search
+    space (its knobs are the trial's Optuna params; the seed is a user attribute), then
+    its best tuning trial's values are rerun once per ``final_seeds`` seed as final-phase
+    trials holding them in the ``tuned`` user attribute. ``tune_outcomes`` maps
+    ``(candidate, tuning trial index)`` and ``final_outcomes`` ``(candidate, seed)`` to a
+    non-default ending.
+    """
+    candidates = dict(PROTOCOL_CANDIDATES if candidates is None else candidates)
+    tune_outcomes, final_outcomes = tune_outcomes or {}, final_outcomes or {}
+    study = optuna.create_study(storage=storage, study_name=study_name, direction="maximize")
+    spec = {
+        "name": study_name,
+        "description": f"Fair tuning protocol over {', '.join(candidates)}.",
+        "workload": {"dataset": "synthetic", "preset": "tiny"},
+        "objective": {"metric": "val_auc", "direction": "maximize"},
+        "sampler": "tpe",
+        "pruner": "none",
+        "epochs": epochs,
+        "tuning": {
+            "budget": budget,
+            "sampler": "tpe",
+            "final_seeds": list(final_seeds),
+            "seed": tune_seed,
+        },
+        "variants": {
+            name: {"optimizer": name, "search_space": {k: dict(v) for k, v in c.space.items()}}
+            for name, c in candidates.items()
+        },
+    }
+    study.set_user_attr("spec", spec)
+    study.set_user_attr("spec_hash", hashlib.sha256(study_name.encode()).hexdigest()[:12])
+    workload = {
+        "dataset": "synthetic",
+        "task": "binary",
+        "preset": "tiny",
+        "class_names": ["negative", "positive"],
+        "sizes": {"train": 400, "val": 100, "test": 120},
+        "content_hash": "0" * 12,
+    }
+    trials = []
+    for name, candidate in candidates.items():
+        distributions = {
+            knob: FloatDistribution(float(b["low"]), float(b["high"]), log=bool(b.get("log")))
+            for knob, b in candidate.space.items()
+        }
+        rng = np.random.default_rng(_stable_int(name))
+        tuned = [candidate.sample(rng) for _ in range(budget)]
+        tuning = [
+            synthetic_trial(
+                {"optimizer": name, **values},
+                seed=tune_seed,
+                epochs=epochs,
+                workload=workload,
+                distributions=distributions,
+                outcome=tune_outcomes.get((name, index), Outcome()),
+                params=values,
+                label=_protocol_label(name, values),
+                quality=candidate.quality(values),
+                user_attrs={"phase": "tune", "candidate": name},
+            )
+            for index, values in enumerate(tuned)
+        ]
+        trials.extend(tuning)
+        finished = [t for t in tuning if t.state == TrialState.COMPLETE]
+        chosen = dict(max(finished, key=lambda t: t.value).params)
+        for seed in final_seeds:
+            outcome = final_outcomes.get((name, seed), Outcome())
+            if outcome is NOT_RUN:
+                continue
+            trials.append(
+                synthetic_trial(
+                    {"optimizer": name, **chosen},
+                    seed=seed,
+                    epochs=epochs,
+                    workload=workload,
+                    distributions=distributions,
+                    outcome=outcome,
+                    params={},
+                    label=_protocol_label(name, chosen),
+                    quality=candidate.quality(chosen),
+                    user_attrs={"phase": "final", "candidate": name, "tuned": chosen},
+                )
+            )
+    study.add_trials(trials)
+    return study
+
+
+def _protocol_label(name: str, values: Mapping[str, float]) -> str:
+    return " ".join([name, *(f"{k}={v:.3g}" for k, v in values.items())])
 
 
 def _spec(
@@ -357,6 +543,9 @@ def _auc(task: str, y_true: list[Any], y_score: list[Any]) -> float:
 
 __all__ = [
     "DIVERGED",
+    "PROTOCOL_CANDIDATES",
+    "Candidate",
+    "add_protocol_study",
     "FAILED",
     "NOT_RUN",
     "PRUNED",

@@ -9,18 +9,29 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
-from report_fixtures import DIVERGED, FAILED, PRUNED, RUNNING, add_study, build_storage
+from report_fixtures import (
+    DIVERGED,
+    FAILED,
+    PRUNED,
+    RUNNING,
+    add_protocol_study,
+    add_study,
+    build_storage,
+)
 
 from bench.errors import BenchInputError
 from bench.results import (
     HISTORY_COLUMNS,
+    TuningPlan,
     list_study_names,
     load_histories,
     load_predictions,
     load_results,
     load_study_spec,
     load_trials,
+    spec_search_spaces,
     spec_seeds,
+    spec_tuning,
 )
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -143,3 +154,57 @@ def test_missing_database_file_is_an_error_and_is_not_created(tmp_path: Path) ->
     with pytest.raises(BenchInputError, match="no database file"):
         list_study_names(f"sqlite:///{path}")
     assert not path.exists()
+
+
+# ----------------------------------------------------------------------------- tuning protocol
+
+
+@pytest.fixture(scope="module")
+def fair_storage(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('fair') / 'bench.db'}"
+    add_protocol_study(url, study_name="fair", budget=4, final_seeds=(1, 2), epochs=3)
+    return url
+
+
+def test_protocol_trials_carry_phase_candidate_and_tuned_values(fair_storage: str) -> None:
+    trials = load_trials("fair", storage=fair_storage).set_index("number")
+    for trial in _stored(fair_storage, "fair"):
+        row = trials.loc[trial.number]
+        assert row["phase"] == trial.user_attrs["phase"]
+        assert row["candidate"] == trial.user_attrs["candidate"]
+        assert row["seed"] == trial.user_attrs["seed"]
+        if row["phase"] == "tune":
+            assert row["params_learning_rate"] == trial.params["learning_rate"]
+            assert pd.isna(row["tuned_learning_rate"])
+        else:
+            assert pd.isna(row["params_learning_rate"])  # a final trial samples nothing
+            assert row["tuned_learning_rate"] == trial.user_attrs["tuned"]["learning_rate"]
+    columns = trials.columns.tolist()
+    assert columns.index("phase") < columns.index("params_learning_rate")
+    assert columns.index("params_momentum") < columns.index("tuned_learning_rate")
+    assert trials.groupby("phase").size().to_dict() == {"final": 6, "tune": 12}
+
+
+def test_a_study_without_phases_has_no_protocol_columns(storage: str) -> None:
+    trials = load_trials("optimizers", storage=storage)
+    assert not {"phase", "candidate"} & set(trials.columns)
+    assert not [c for c in trials.columns if c.startswith("tuned_")]
+    assert load_results("optimizers", storage=storage).tuning is None
+
+
+def test_tuning_plan_and_final_seeds_from_the_stored_spec(fair_storage: str) -> None:
+    results = load_results("fair", storage=fair_storage)
+    assert results.tuning == TuningPlan(budget=4, sampler="tpe", seed=0, final_seeds=(1, 2))
+    assert results.planned_seeds == (1, 2)  # verdicts are planned on the final seeds
+    odd = spec_tuning({"tuning": {"budget": True, "seed": "0", "final_seeds": [1.5]}})
+    assert odd == TuningPlan(budget=None, sampler="", seed=None, final_seeds=())
+    assert spec_tuning({"tuning": "yes"}) is None
+
+
+def test_search_spaces_per_candidate(fair_storage: str) -> None:
+    spaces = spec_search_spaces(load_results("fair", storage=fair_storage).spec)
+    assert sorted(spaces) == ["adam", "rmsprop", "sgd"]
+    assert spaces["sgd"]["learning_rate"] == {"low": 1e-3, "high": 1.0, "log": True}
+    assert set(spaces["sgd"]) == {"learning_rate", "momentum"}
+    assert spec_search_spaces({"search_space": {"l2": [0.0, 0.1]}}) == {"": {"l2": [0.0, 0.1]}}
+    assert spec_search_spaces({}) == {}
