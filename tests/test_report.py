@@ -23,15 +23,18 @@ from report_fixtures import (
     NOT_RUN,
     PRUNED,
     RUNNING,
+    add_protocol_study,
     add_study,
     build_storage,
 )
 from rich.console import Console
 from scipy import stats
 
+import bench.report._figures as figures_module
 import bench.report._report as report_module
 from bench.errors import BenchInputError
 from bench.report import ReportResult, leaderboard_table, study_leaderboard, write_report
+from bench.report._figures import knob_is_log, rate_scale
 from bench.report._leaderboard import format_interval, leaderboard_frame
 from bench.report._render import reads_as_number
 from bench.report._stats import (
@@ -602,3 +605,185 @@ def test_time_to_target_and_profile() -> None:
     fractions = profile.set_index(["recipe_label", "tau"])["fraction"]
     assert fractions[("fast", 1.0)] == 1.0
     assert fractions[("slow", 1.0)] == 0.0 and fractions[("slow", 2.0)] == 0.5
+
+
+# ----------------------------------------------------------------------------- tuning protocol
+
+FINAL_SEEDS = (1, 2, 3)
+
+
+@pytest.fixture(scope="module")
+def fair_storage(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('fair') / 'bench.db'}"
+    add_protocol_study(
+        url,
+        study_name="fair",
+        budget=12,
+        tune_seed=0,
+        final_seeds=FINAL_SEEDS,
+        tune_outcomes={("sgd", 3): PRUNED},
+        final_outcomes={("adam", 2): FAILED},
+    )
+    return url
+
+
+@dataclasses.dataclass
+class DrawnFigures:
+    """The report of the fair study, and the axes' scales of each figure it drew."""
+
+    result: ReportResult
+    scales: dict[str, list[tuple[str, str]]]
+
+
+@pytest.fixture(scope="module")
+def fair(fair_storage: str, tmp_path_factory: pytest.TempPathFactory) -> DrawnFigures:
+    scales: dict[str, list[tuple[str, str]]] = {}
+    original = figures_module._save
+
+    def save(fig, *, name, title, caption):  # noqa: ANN001, ANN202 - a spy on one call
+        scales[name] = [(ax.get_xscale(), ax.get_yscale()) for ax in fig.axes if ax.get_visible()]
+        return original(fig, name=name, title=title, caption=caption)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(figures_module, "_save", save)
+        result = write_report(
+            "fair", storage=fair_storage, out_dir=tmp_path_factory.mktemp("fair-out")
+        )
+    return DrawnFigures(result, scales)
+
+
+def _fair_trials(storage: str) -> list[optuna.trial.FrozenTrial]:
+    return optuna.load_study(study_name="fair", storage=storage).get_trials(deepcopy=False)
+
+
+def test_protocol_verdicts_come_from_final_seeds_by_candidate(
+    fair: DrawnFigures, fair_storage: str
+) -> None:
+    summary = pd.read_csv(fair.result.summary_csv).set_index("recipe_label")
+    stored = _fair_trials(fair_storage)
+    final = [
+        t
+        for t in stored
+        if t.user_attrs["phase"] == "final" and t.state == optuna.trial.TrialState.COMPLETE
+    ]
+    assert sorted(summary.index) == ["adam", "rmsprop", "sgd"]
+    for candidate in summary.index:
+        values = [
+            t.user_attrs["metrics"]["test"]["auc"]
+            for t in final
+            if t.user_attrs["candidate"] == candidate
+        ]
+        assert summary.loc[candidate, "n"] == len(values)
+        assert summary.loc[candidate, "test_auc_mean"] == pytest.approx(np.mean(values))
+    assert summary.loc["adam", "seeds"] == "1 3"
+    assert fair.result.n_included == len(final) == 8
+    assert fair.result.leaderboard["n"].sum() == 8  # no tuning trial is averaged in
+
+
+def test_protocol_summary_names_candidate_and_tuned_values(
+    fair: DrawnFigures, fair_storage: str
+) -> None:
+    summary = pd.read_csv(fair.result.summary_csv, keep_default_na=False)
+    columns = summary.columns.tolist()
+    for column in ("candidate", "tuned_learning_rate", "tuned_momentum", "n", "p_holm"):
+        assert column in columns
+    assert columns.index("candidate") < columns.index("tuned_learning_rate") < columns.index("n")
+    assert not [c for c in columns if c.startswith("params_")]  # tuning-only params
+    rows = summary.set_index("candidate")
+    for trial in _fair_trials(fair_storage):
+        if trial.user_attrs["phase"] == "final":
+            tuned = trial.user_attrs["tuned"]
+            row = rows.loc[trial.user_attrs["candidate"]]
+            assert row["tuned_learning_rate"] == pytest.approx(tuned["learning_rate"])
+            if "momentum" in tuned:
+                assert float(row["tuned_momentum"]) == pytest.approx(tuned["momentum"])
+    assert rows.loc["adam", "tuned_momentum"] == ""  # adam searched no momentum
+    assert rows.loc["adam", "seeds_missing"] == "2 (failed)"
+    assert rows.loc["adam", "n_planned"] == 3  # the spec's final seeds
+
+
+def test_protocol_tests_are_holm_corrected_over_the_final_seeds(fair: DrawnFigures) -> None:
+    board = fair.result.leaderboard
+    trials = pd.read_csv(fair.result.trials_csv)
+    final = trials[(trials["phase"] == "final") & trials["excluded"].isna()]
+    per_seed = {c: g["test_auc"].to_numpy() for c, g in final.groupby("candidate")}
+    best = board["recipe_label"].iloc[0]
+    raw = [
+        stats.ttest_ind(per_seed[best], per_seed[c], equal_var=False).pvalue
+        for c in board["recipe_label"].iloc[1:]
+    ]
+    assert board["p_holm"].iloc[1:].tolist() == pytest.approx(holm(raw).tolist())
+
+
+def test_protocol_report_says_how_much_tuning_each_candidate_got(fair: DrawnFigures) -> None:
+    page = fair.result.index_html.read_text(encoding="utf-8")
+    text = fair.result.report_md.read_text(encoding="utf-8")
+    sentence = "each candidate: 12 tuning trials (tpe sampler) on seed 0, then 3 final seeds"
+    lead = page.split('<p class="lead">', 1)[1].split("</p>", 1)[0]
+    assert sentence in lead and "45 trials (36 tuning, 9 final)" in lead
+    assert "<h2>Tuning</h2>" in page and "## Tuning" in text
+    assert "Only final-phase trials count" in page
+    section = page.split("<h2>Tuning</h2>", 1)[1].split("<h2>", 1)[0]
+    assert section.count("12 of 12") == 3
+    assert "1 pruned" in section  # sgd's pruned tuning trial: counted apart, never averaged
+    assert "learning_rate=" in section
+    note = fair.result.leaderboard  # the terminal board names candidates
+    assert note["recipe_label"].tolist()[0] in {"adam", "rmsprop", "sgd"}
+
+
+def test_protocol_excluded_trials_name_their_phase(fair: DrawnFigures) -> None:
+    page = fair.result.index_html.read_text(encoding="utf-8")
+    section = page.split("<h2>Excluded trials</h2>", 1)[1].split("<h2>", 1)[0]
+    assert "<th>phase</th>" in section
+    assert '<td class="t">tune</td>' in section and '<td class="t">final</td>' in section
+
+
+def test_sensitivity_figure_plots_each_knob_on_its_scale(fair: DrawnFigures) -> None:
+    names = {p.name for p in fair.result.figures}
+    assert {"sensitivity.png", "sensitivity.svg"} <= names
+    # learning_rate is searched on a log range, momentum on a linear one.
+    assert fair.scales["sensitivity"] == [("log", "linear"), ("linear", "linear")]
+    page = fair.result.index_html.read_text(encoding="utf-8")
+    assert '<h3 id="sensitivity">' in page
+    assert "a flat, wide optimum is a robust optimizer" in page
+    assert "](figures/sensitivity.png)" in fair.result.report_md.read_text(encoding="utf-8")
+
+
+def test_learning_rates_of_candidates_a_decade_apart_are_on_a_log_axis(
+    fair: DrawnFigures,
+) -> None:
+    # sgd tuned to ~0.05, rmsprop to ~5e-4; warmup_cosine ends at 0: symlog keeps the 0.
+    assert fair.scales["learning_rate"] == [("linear", "symlog")]
+    assert rate_scale(pd.Series([1e-4, 1e-4, 1e-2, 1e-2])) == "log"
+    assert rate_scale(pd.Series([1e-3, 2e-3])) == "linear"
+    one_cosine = pd.Series([1e-3, 5e-4, 0.0])
+    assert rate_scale(one_cosine, lines=pd.Series(["a"] * 3)) == "linear"
+
+
+def test_knob_scale_follows_the_spec_else_the_values() -> None:
+    spaces = {
+        "sgd": {"momentum": {"low": 0.01, "high": 0.99, "log": False}},
+        "adam": {"learning_rate": {"low": 1e-5, "high": 1e-1, "log": True}},
+    }
+    assert knob_is_log("learning_rate", pd.Series([1e-3, 2e-3]), spaces)
+    assert not knob_is_log("momentum", pd.Series([0.01, 0.99]), spaces)
+    assert knob_is_log("weight_decay", pd.Series([1e-5, 1e-2]), {})
+    assert not knob_is_log("weight_decay", pd.Series([0.0, 1e-2]), {})
+
+
+def test_protocol_study_leaderboard_ranks_candidates(fair_storage: str) -> None:
+    board = study_leaderboard("fair", storage=fair_storage)
+    assert sorted(board["recipe_label"]) == ["adam", "rmsprop", "sgd"]
+    assert board["n"].sum() == 8
+    assert "kept epoch" in _board_text(board)
+
+
+def test_a_study_without_phases_reports_no_protocol(report: ReportResult) -> None:
+    trials = pd.read_csv(report.trials_csv)
+    assert not {"phase", "candidate"} & set(trials.columns)
+    assert not [c for c in trials.columns if c.startswith("tuned_")]
+    summary = pd.read_csv(report.summary_csv)
+    assert "candidate" not in summary.columns
+    page = report.index_html.read_text(encoding="utf-8")
+    assert "<h2>Tuning</h2>" not in page and "Tuning protocol" not in page
+    assert not any(p.stem == "sensitivity" for p in report.figures)

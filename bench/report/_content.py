@@ -17,6 +17,7 @@ import pandas as pd
 
 from bench.report._figures import ReportFigure, display_label
 from bench.report._leaderboard import format_interval, leaderboard_frame
+from bench.report._protocol import TuningProtocol, has_phases, protocol_sentence
 from bench.report._stats import (
     ALPHA,
     CONFIDENCE,
@@ -58,10 +59,13 @@ class ReportContent:
         summary: One row per recipe, ranked (the ``summary.csv`` rows).
         ranked_by: The metric the ranking and the best-recipe test use.
         trials: All trials with an ``excluded`` column (``""`` when the trial counts).
-        excluded_counts: Excluded trials per reason.
+        judged: The trials verdicts come from, with ``excluded``: all of ``trials``, or
+            under a tuning protocol the final-phase ones labelled by candidate.
+        excluded_counts: Excluded trials per reason (all trials, tuning ones included).
         missing: The spec's seeds each recipe has no counted trial for, one row each
             (``recipe_label``, ``seed``, ``why``; see ``missing_seeds``).
         time_to_target: Time-to-target results, or ``None``.
+        protocol: How much tuning each candidate got, or ``None`` without phases.
         figures: The figures, in reading order.
         generated_at: When the report was built.
     """
@@ -70,16 +74,18 @@ class ReportContent:
     summary: pd.DataFrame
     ranked_by: str
     trials: pd.DataFrame
+    judged: pd.DataFrame
     excluded_counts: Mapping[str, int]
     missing: pd.DataFrame
     time_to_target: TimeToTarget | None
+    protocol: TuningProtocol | None
     figures: Sequence[ReportFigure]
     generated_at: datetime
 
     @property
     def n_included(self) -> int:
         """How many trials the numbers are computed from."""
-        return int((self.trials["excluded"] == "").sum())
+        return int((self.judged["excluded"] == "").sum())
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,9 @@ class ReportView:
         method: How the intervals and the test are computed.
         figures: The figures, in reading order.
         figure_dir: Where the figure files are, relative to the report.
+        tuning: What the Tuning section says (``""`` without a tuning protocol).
+        tuning_table: One row per candidate: how it was tuned and what it chose, or
+            ``None`` without a tuning protocol.
         missing: What the Missing seeds section says (``""`` when the spec names no seeds).
         missing_table: One row per recipe that lacks seeds (may be empty).
         time_to_target: How the time-to-target table reads (``""`` when there is none).
@@ -118,6 +127,8 @@ class ReportView:
     method: str
     figures: Sequence[ReportFigure]
     figure_dir: str
+    tuning: str
+    tuning_table: pd.DataFrame | None
     missing: str
     missing_table: pd.DataFrame
     time_to_target: str
@@ -146,9 +157,11 @@ def report_view(content: ReportContent) -> ReportView:
         spec_json=json.dumps(results.spec, indent=2, default=str, ensure_ascii=False),
         leaderboard=board,
         leaderboard_marks=[_ROW_MARKS.get(s, "") for s in content.summary["vs_best"]],
-        method=method_sentence(content.ranked_by),
+        method=method_sentence(content.ranked_by, final_only=content.protocol is not None),
         figures=content.figures,
         figure_dir=FIGURE_DIR,
+        tuning=_tuning_sentence(content),
+        tuning_table=_tuning_table(content),
         missing=_missing_sentence(content),
         missing_table=_missing_table(content),
         time_to_target=_time_sentence(content.time_to_target),
@@ -159,18 +172,28 @@ def report_view(content: ReportContent) -> ReportView:
     )
 
 
-def method_sentence(ranked_by: str) -> str:
+def method_sentence(ranked_by: str, *, final_only: bool = False) -> str:
     """The sentence naming the interval, the test and its correction, for every rendering.
+
+    ``final_only`` says that only final-phase seeds enter (a tuning-protocol study).
 
     Example:
         >>> method_sentence("test_auc")[:60]
         'Values are the mean over seeds ± the half-width of a 95% Stu'
         >>> "Holm-corrected" in method_sentence("test_auc")
         True
+        >>> method_sentence("test_auc", final_only=True)[:58]
+        'Only final-phase trials count: seeds that did not choose t'
     """
     metric = SUMMARY_METRICS.get(ranked_by, ranked_by)
+    final = (
+        "Only final-phase trials count: seeds that did not choose the settings they run, "
+        "one row per candidate. "
+        if final_only
+        else ""
+    )
     return (
-        f"Values are the mean over seeds ± the half-width of a {CONFIDENCE:.0%} Student-t "
+        f"{final}Values are the mean over seeds ± the half-width of a {CONFIDENCE:.0%} Student-t "
         f"confidence interval (n=1: no interval); kept epoch and epochs run with fewer than "
         f"{MIN_INTERVAL_N} seeds list the values instead. Recipes are ranked by mean {metric}; "
         f"each is compared with the best by {TEST_NAME} (two-sided) on per-seed {metric}, and "
@@ -183,13 +206,25 @@ def method_sentence(ranked_by: str) -> str:
 
 
 def _lead(content: ReportContent) -> str:
-    sentences = (_status_sentence(content), _missing_hint(content), _best_sentence(content))
+    sentences = (
+        _status_sentence(content),
+        protocol_sentence(content.protocol) if content.protocol else "",
+        _missing_hint(content),
+        _best_sentence(content),
+    )
     return " ".join(s for s in sentences if s)
 
 
 def _status_sentence(content: ReportContent) -> str:
     total = len(content.trials)
-    parts = [f"{total} trials: {content.n_included} included in the numbers"]
+    if content.protocol is None:
+        parts = [f"{total} trials: {content.n_included} included in the numbers"]
+    else:
+        tuning = int(content.protocol.per_candidate["tuning_trials"].sum())
+        parts = [
+            f"{total} trials ({tuning} tuning, {len(content.judged)} final): "
+            f"{content.n_included} final trials included in the numbers"
+        ]
     for reason in EXCLUSION_REASONS:
         count = content.excluded_counts.get(reason, 0)
         if count:
@@ -198,7 +233,8 @@ def _status_sentence(content: ReportContent) -> str:
     if content.excluded_counts.get(RUNNING):
         text += " The study is still running: this report covers the trials finished so far."
     if content.summary.empty:
-        text += " No trial has finished successfully yet, so there is nothing to compare."
+        which = "final-phase trial" if content.protocol else "trial"
+        text += f" No {which} has finished successfully yet, so there is nothing to compare."
     return text
 
 
@@ -206,10 +242,11 @@ def _missing_hint(content: ReportContent) -> str:
     lacking = content.missing["recipe_label"].nunique()
     if not lacking:
         return ""
-    recipes = content.trials["recipe_label"].nunique()
+    recipes = content.judged["recipe_label"].nunique()
     planned = len(content.results.planned_seeds)
+    noun = "candidates" if content.protocol else "recipes"
     return (
-        f"{lacking} of {recipes} recipes lack some of the {planned} seeds the spec asks for "
+        f"{lacking} of {recipes} {noun} lack some of the {planned} seeds the spec asks for "
         "(see Missing seeds)."
     )
 
@@ -229,7 +266,8 @@ def _best_sentence(content: ReportContent) -> str:
         f"n={int(best['n'])})."
     )
     if tied:
-        text += f" {tied} other recipe(s) are statistically indistinguishable from it."
+        noun = "candidate(s)" if content.protocol else "recipe(s)"
+        text += f" {tied} other {noun} are statistically indistinguishable from it."
     return text
 
 
@@ -263,6 +301,8 @@ def _spec_items(content: ReportContent) -> list[tuple[str, str]]:
         items.append(("variants", "; ".join(variants)))
     if isinstance(spec.get("fixed"), Mapping) and spec["fixed"]:
         items.append(("fixed recipe", _pairs(spec["fixed"])))
+    if isinstance(spec.get("tuning"), Mapping):
+        items.append(("tuning", _pairs(spec["tuning"])))
     for key in ("seeds", "epochs", "sampler", "pruner"):
         if key in spec:
             items.append((key, _compact(spec[key])))
@@ -279,6 +319,44 @@ def _compact(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def _tuning_sentence(content: ReportContent) -> str:
+    if content.protocol is None:
+        return ""
+    return (
+        f"{protocol_sentence(content.protocol)} The best objective is each candidate's best "
+        "tuning trial by the study objective; its settings are the ones the final seeds rerun "
+        "(chosen). A ranking holds for candidates under this budget, not for their best "
+        "possible settings."
+    )
+
+
+def _tuning_table(content: ReportContent) -> pd.DataFrame | None:
+    if content.protocol is None:
+        return None
+    rows = content.protocol.per_candidate
+    rank = content.summary.set_index("recipe_label")["rank"] if not content.summary.empty else {}
+    order = sorted(range(len(rows)), key=lambda i: rank.get(rows["candidate"].iloc[i], math.inf))
+    rows = rows.iloc[order]
+    budget = content.protocol.plan.budget if content.protocol.plan else None
+    of = f" of {budget}" if budget is not None else ""
+    return pd.DataFrame(
+        {
+            "#": [rank.get(name, "–") for name in rows["candidate"]],
+            "candidate": rows["candidate"].map(display_label),
+            "tuning trials": [f"{n}{of}" for n in rows["tuning_trials"]],
+            "not counted": rows["tuning_excluded"].replace("", "–"),
+            "tuning seed": rows["tuning_seeds"].replace("", "–"),
+            "best objective": [_objective_text(v) for v in rows["best_objective"]],
+            "chosen": rows["chosen"].replace("", "–"),
+            "final seeds": rows["final_seeds"].replace("", "none"),
+        }
+    )
+
+
+def _objective_text(value: float) -> str:
+    return "–" if math.isnan(value) else f"{value:.4f}"
 
 
 def _missing_sentence(content: ReportContent) -> str:
@@ -343,7 +421,7 @@ def _time_sentence(target_times: TimeToTarget | None) -> str:
 
 
 def excluded_frame(trials: pd.DataFrame) -> pd.DataFrame:
-    """The excluded trials, one row each, with why.
+    """The excluded trials, one row each, with why (and their phase under a protocol).
 
     Example:
         >>> trials = pd.DataFrame(
@@ -362,9 +440,11 @@ def excluded_frame(trials: pd.DataFrame) -> pd.DataFrame:
         1      1  failed    sgd    1          –  ValueError: bad input
     """
     excluded = trials[trials["excluded"] != ""]
+    phase = {"phase": excluded["phase"].fillna("–")} if has_phases(trials) else {}
     return pd.DataFrame(
         {
             "trial": excluded["number"],
+            **phase,
             "state": excluded["state"],
             "why": excluded["excluded"].map(lambda r: _REASON_WORDS.get(r, r)),
             "recipe": excluded["recipe_label"].map(display_label),

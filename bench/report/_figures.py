@@ -11,9 +11,10 @@ import io
 import math
 import textwrap
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import matplotlib
 
@@ -27,6 +28,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from sklearn.metrics import roc_auc_score, roc_curve  # noqa: E402
 
 from bench._schema import TASKS, Task  # noqa: E402
+from bench.report._protocol import best_tuning_trials, searched_knobs  # noqa: E402
 from bench.report._stats import (  # noqa: E402
     ALPHA,
     TEST_NAME,
@@ -34,7 +36,7 @@ from bench.report._stats import (  # noqa: E402
     performance_profile,
     t_interval,
 )
-from bench.results import StudyResults  # noqa: E402
+from bench.results import StudyResults, spec_search_spaces  # noqa: E402
 
 #: Figures with one panel or line per recipe show at most this many (the best-ranked).
 MAX_CURVE_RECIPES = 10
@@ -75,6 +77,8 @@ class FigureInput:
         summary: One row per recipe, ranked best first (see ``summarize``).
         ranked_by: The summary column the ranking uses (e.g. ``test_auc``).
         time_to_target: Time-to-target per trial, or ``None`` without validation AUC.
+        tuning: The tune-phase trials that count, with ``candidate`` (empty without a
+            tuning protocol).
     """
 
     results: StudyResults
@@ -82,6 +86,7 @@ class FigureInput:
     summary: pd.DataFrame
     ranked_by: str
     time_to_target: TimeToTarget | None
+    tuning: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def display_label(label: str) -> str:
@@ -115,6 +120,7 @@ def draw_figures(data: FigureInput) -> list[ReportFigure]:
         _learning_curves_loss,
         _learning_curves_auc,
         _test_auc,
+        _sensitivity,
         _generalization_gap,
         _roc_curves,
         _heatmaps,
@@ -191,10 +197,12 @@ def _curves(
     data: FigureInput, metric: str, *, name: str, title: str, what: str
 ) -> ReportFigure | None:
     labels = _top(data, MAX_CURVE_RECIPES)
+    # Labels from the included trials: under a tuning protocol they name the candidate.
+    label_of = data.included.set_index("number")["recipe_label"]
     histories = data.results.histories
-    histories = histories[
-        histories["number"].isin(data.included["number"]) & histories["recipe_label"].isin(labels)
-    ]
+    histories = histories[histories["number"].isin(label_of.index)]
+    histories = histories.assign(recipe_label=histories["number"].map(label_of))
+    histories = histories[histories["recipe_label"].isin(labels)]
     train, val = metric, f"val_{metric}"
     if histories.empty or histories[[train, val]].isna().all().all():
         return None
@@ -565,46 +573,224 @@ def _learning_rates(data: FigureInput) -> ReportFigure | None:
     histories = data.results.histories
     if histories["lr"].isna().all():
         return None
+    # Under a tuning protocol each candidate runs at its own tuned rate: one colour each.
+    per_candidate = "candidate" in data.included.columns
     included = data.included.assign(schedule=_schedule_column(data.included))
     rank = dict(zip(data.summary["recipe_label"], data.summary["rank"], strict=True))
     included["rank"] = included["recipe_label"].map(rank)
-    chosen = included.sort_values("rank").drop_duplicates("schedule")[["recipe_label", "schedule"]]
+    key = "recipe_label" if per_candidate else "schedule"
+    chosen = included.sort_values("rank").drop_duplicates(key).head(MAX_CURVE_RECIPES)
     trials = included[included["recipe_label"].isin(chosen["recipe_label"])]
     frame = histories[histories["number"].isin(trials["number"])].merge(
-        trials[["number", "schedule"]], on="number"
+        trials[["number", key]].rename(columns={key: "line"}),
+        on="number",
     )
     frame = frame.dropna(subset=["lr"])
     if frame.empty:
         return None
     legend = {
-        row.schedule: f"{_text(row.schedule)}: {_text(display_label(row.recipe_label))}"
+        getattr(row, key): _rate_legend(row.recipe_label, row.schedule, per_candidate)
         for row in chosen.itertuples()
     }
-    frame["schedule (recipe)"] = frame["schedule"].map(legend)
+    frame["line"] = frame["line"].map(legend)
     frame["epoch"] = frame["epoch"].astype(float)
     fig, ax = plt.subplots(figsize=(8, 4.2))
     sns.lineplot(
         data=frame,
         x="epoch",
         y="lr",
-        hue="schedule (recipe)",
+        hue="line",
+        hue_order=list(legend.values()),
         units="number",
         estimator=None,
         marker="o",
         markersize=3,
         ax=ax,
     )
-    if (frame["lr"] > 0).all():
-        ax.set_yscale("log")
+    scale = rate_scale(frame["lr"], lines=frame["line"])
+    _set_rate_scale(ax, frame["lr"], scale)
     ax.set(xlabel="epoch", ylabel="learning rate")
     sns.move_legend(ax, "upper center", bbox_to_anchor=(0.5, -0.18), ncol=1, title=None, fontsize=7)
+    which = (
+        "one colour per candidate at its tuned settings"
+        if per_candidate
+        else "one colour per schedule, drawn from the best-ranked recipe with that schedule"
+    )
     caption = (
-        "The learning rate actually used in each epoch, one colour per schedule, drawn from "
-        "the best-ranked recipe with that schedule (one line per seed). Check that warmup "
-        "rises and decay falls as intended; seeds that part ways show a plateau rule (e.g. "
-        "ReduceLROnPlateau) acting on their own validation curves."
+        f"The learning rate actually used in each epoch, {which} (one line per seed). Check "
+        "that warmup rises and decay falls as intended; seeds that part ways show a plateau "
+        "rule (e.g. ReduceLROnPlateau) acting on their own validation curves." + _scale_note(scale)
     )
     return _save(fig, name="learning_rate", title="Learning rate per epoch", caption=caption)
+
+
+def _rate_legend(label: str, schedule: str, per_candidate: bool) -> str:
+    recipe, schedule = _text(display_label(label)), _text(schedule)
+    return f"{recipe}: {schedule}" if per_candidate else f"{schedule}: {recipe}"
+
+
+def rate_scale(rates: pd.Series, *, lines: pd.Series | None = None) -> str:
+    """The y scale for learning rates: ``log`` when they span more than a decade.
+
+    Rates of 0 (a schedule's end) have no logarithm. With a 0 among them the axis is
+    ``symlog`` (linear near 0) only when the ``lines``' peak rates span more than a
+    decade, a 1e-4 rate next to 0.01; one schedule decaying to 0 stays linear.
+
+    Example:
+        >>> rate_scale(pd.Series([1e-4, 1e-2])), rate_scale(pd.Series([1e-3, 5e-4]))
+        ('log', 'linear')
+        >>> cosine = pd.Series([1e-3, 5e-4, 0.0])
+        >>> rate_scale(cosine, lines=pd.Series(["a", "a", "a"]))
+        'linear'
+        >>> rate_scale(pd.Series([1e-2, 0.0, 1e-4, 0.0]), lines=pd.Series(["a", "a", "b", "b"]))
+        'symlog'
+    """
+    positive = rates[rates > 0]
+    if positive.empty or positive.max() <= 10 * positive.min():
+        return "linear"
+    if len(positive) == len(rates):
+        return "log"
+    peaks = rates.groupby(lines if lines is not None else pd.Series(0, index=rates.index)).max()
+    peaks = peaks[peaks > 0]
+    return "symlog" if peaks.max() > 10 * peaks.min() else "linear"
+
+
+def _set_rate_scale(ax: plt.Axes, rates: pd.Series, scale: str) -> None:
+    if scale == "symlog":
+        # Linear only below the smallest positive rate, so a schedule's 0 sits at the bottom.
+        ax.set_yscale("symlog", linthresh=float(rates[rates > 0].min()))
+        ax.set_ylim(bottom=0)
+    else:
+        ax.set_yscale(scale)
+
+
+def _scale_note(scale: str) -> str:
+    if scale == "linear":
+        return ""
+    zero = " (linear below the smallest rate, so 0 sits at the bottom)" if scale == "symlog" else ""
+    return f" The axis is logarithmic{zero}: the rates span more than a decade."
+
+
+def knob_is_log(knob: str, values: pd.Series, spaces: Mapping[str, Mapping[str, Any]]) -> bool:
+    """Whether to draw a searched knob on a log axis.
+
+    A range in the stored spec decides (``log`` true or false, for any candidate that
+    searched the knob); a list of values or no range in the spec: when the values are
+    positive and span more than a decade.
+
+    Example:
+        >>> spaces = {"sgd": {"learning_rate": {"low": 1e-3, "high": 1.0, "log": True}}}
+        >>> knob_is_log("learning_rate", pd.Series([0.01, 0.02]), spaces)
+        True
+        >>> knob_is_log("momentum", pd.Series([0.05, 0.9]), spaces)
+        True
+        >>> knob_is_log("momentum", pd.Series([0.5, 0.9]), spaces)
+        False
+    """
+    ranges = [s[knob] for s in spaces.values() if isinstance(s.get(knob), Mapping)]
+    if ranges:
+        return any(bool(r.get("log")) for r in ranges)
+    numbers = pd.to_numeric(values, errors="coerce").dropna()
+    return bool(len(numbers) and (numbers > 0).all() and numbers.max() > 10 * numbers.min())
+
+
+def _numeric_knobs(tuning: pd.DataFrame) -> list[str]:
+    knobs = searched_knobs(tuning)
+    return [
+        k
+        for k in knobs
+        if pd.api.types.is_numeric_dtype(tuning[f"params_{k}"].dropna().infer_objects())
+        and not pd.api.types.is_bool_dtype(tuning[f"params_{k}"].dropna().infer_objects())
+    ]
+
+
+def _objective_words(data: FigureInput) -> str:
+    objective = data.results.spec.get("objective")
+    metric = objective.get("metric") if isinstance(objective, Mapping) else None
+    return f"objective ({metric})" if metric else "objective"
+
+
+def _sensitivity(data: FigureInput) -> ReportFigure | None:
+    tuning = data.tuning.dropna(subset=["value"]) if not data.tuning.empty else data.tuning
+    knobs = _numeric_knobs(tuning) if not tuning.empty else []
+    if not knobs:
+        return None
+    ranked = [c for c in data.summary["recipe_label"] if c in set(tuning["candidate"])]
+    candidates = list(dict.fromkeys([*ranked, *tuning["candidate"]]))
+    palette = _palette(candidates)
+    chosen = best_tuning_trials(tuning, direction=data.results.direction)
+    spaces = spec_search_spaces(data.results.spec)
+    ncols = min(3, len(knobs))
+    nrows = math.ceil(len(knobs) / ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(4.3 * ncols, 3.5 * nrows), sharey=True, squeeze=False
+    )
+    y_label = _objective_words(data)
+    for index, (ax, knob) in enumerate(zip(axes.flat, knobs, strict=False)):
+        _sensitivity_panel(ax, tuning, chosen, knob=knob, palette=palette, spaces=spaces)
+        ax.set(xlabel=_text(knob), ylabel=y_label if index % ncols == 0 else "")
+    for ax in axes.flat[len(knobs) :]:
+        ax.set_visible(False)
+    handles = [
+        plt.Line2D([], [], marker="o", linestyle="", color=palette[display_label(c)], label=c)
+        for c in candidates
+    ]
+    handles.append(
+        plt.Line2D(
+            [],
+            [],
+            marker="*",
+            linestyle="",
+            markersize=12,
+            color="0.5",
+            markeredgecolor="black",
+            label="chosen (best tuning trial)",
+        )
+    )
+    axes.flat[len(knobs) - 1].legend(
+        handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8
+    )
+    fig.subplots_adjust(wspace=0.08, hspace=0.4)
+    seeds = ", ".join(str(int(s)) for s in sorted(tuning["seed"].dropna().unique()))
+    caption = (
+        f"Sensitivity: the study {y_label} of every tuning trial (seed {seeds}) against each "
+        "searched knob, one colour per candidate; the star is the value each candidate "
+        "chose (its best tuning trial), which its final seeds then rerun. Knobs searched on "
+        "a log scale, or whose values span more than a decade, are drawn on a log axis. Read "
+        "the shape around the star: a flat, wide optimum is a robust optimizer, one that "
+        "does well without a lucky setting; a narrow peak means its result hangs on the "
+        "tuning, and a star at the edge of the range says the range may be too narrow. "
+        "Each point is one seed, so differences smaller than the final seeds' spread in the "
+        "leaderboard are noise."
+    )
+    return _save(fig, name="sensitivity", title="Sensitivity to the tuned knobs", caption=caption)
+
+
+def _sensitivity_panel(
+    ax: plt.Axes,
+    tuning: pd.DataFrame,
+    chosen: pd.DataFrame,
+    *,
+    knob: str,
+    palette: Mapping[str, tuple[float, float, float]],
+    spaces: Mapping[str, Mapping[str, Any]],
+) -> None:
+    column = f"params_{knob}"
+    points = tuning[tuning[column].notna()]
+    stars = chosen[chosen[column].notna()]
+    for frame, style in (
+        (points, {"s": 22, "alpha": 0.65, "edgecolor": "none"}),
+        (stars, {"s": 240, "marker": "*", "edgecolor": "black", "linewidth": 0.8, "zorder": 3}),
+    ):
+        for candidate, group in frame.groupby("candidate", sort=False):
+            ax.scatter(
+                group[column].astype(float),
+                group["value"],
+                color=palette[display_label(candidate)],
+                **style,
+            )
+    if knob_is_log(knob, points[column], spaces):
+        ax.set_xscale("log")
 
 
 def _time_to_target(data: FigureInput) -> ReportFigure | None:

@@ -17,6 +17,7 @@ from bench.errors import BenchInputError
 from bench.report._content import FIGURE_DIR, ReportContent
 from bench.report._dashboard import save_leaderboard_note
 from bench.report._figures import FigureInput, draw_figures
+from bench.report._protocol import tuning_protocol, tuning_trials, verdict_trials
 from bench.report._render import render_html, render_markdown, render_note
 from bench.report._stats import (
     TimeToTarget,
@@ -44,14 +45,15 @@ class ReportResult:
         index_html: The self-contained HTML page.
         report_md: The Markdown report.
         trials_csv: One row per trial.
-        summary_csv: One row per recipe.
+        summary_csv: One row per recipe (per candidate under a tuning protocol).
         figures: The PNG and SVG files, in reading order.
         leaderboard: One row per recipe, ranked (the ``summary.csv`` rows; ``n_planned``
             and ``seeds_missing`` say which of the spec's seeds a recipe lacks and why);
             render it with :func:`leaderboard_table`.
         ranked_by: The metric the leaderboard is ranked and tested on.
         n_trials: All trials of the study.
-        n_included: The trials the numbers are computed from.
+        n_included: The trials the numbers are computed from (under a tuning protocol,
+            the final-phase trials that count).
         excluded: Excluded trials per reason (``pruned``, ``failed``, ``diverged``,
             ``running``, ``incomplete``), zero counts included.
         note_written: Whether the leaderboard was saved as the study's dashboard note.
@@ -96,14 +98,16 @@ def build_report(study_name: str, *, storage: str) -> ReportContent:
 def report_content(results: StudyResults) -> ReportContent:
     """Everything a report says about already-loaded ``results``."""
     trials = _with_exclusions(results.trials)
-    included = trials[trials["excluded"] == ""]
+    judged = verdict_trials(trials)
+    included = judged[judged["excluded"] == ""]
     ranked_by = _rank_metric(included)
-    missing = missing_seeds(trials, seeds=results.planned_seeds)
+    missing = missing_seeds(judged, seeds=results.planned_seeds)
     target_times = time_to_target(included, results.histories)
     summary = _with_time_to_target(
-        _ranked_summary(trials, missing=missing, planned=len(results.planned_seeds)),
+        _ranked_summary(judged, missing=missing, planned=len(results.planned_seeds)),
         target_times,
     )
+    tuning = tuning_trials(trials)
     figures = draw_figures(
         FigureInput(
             results=results,
@@ -111,6 +115,7 @@ def report_content(results: StudyResults) -> ReportContent:
             summary=summary,
             ranked_by=ranked_by,
             time_to_target=target_times,
+            tuning=tuning[tuning["excluded"] == ""],
         )
     )
     return ReportContent(
@@ -118,9 +123,11 @@ def report_content(results: StudyResults) -> ReportContent:
         summary=summary,
         ranked_by=ranked_by,
         trials=trials,
+        judged=judged,
         excluded_counts=exclusion_counts(trials["excluded"]),
         missing=missing,
         time_to_target=target_times,
+        protocol=tuning_protocol(trials, plan=results.tuning, direction=results.direction),
         figures=figures,
         generated_at=datetime.now(),
     )
@@ -136,6 +143,8 @@ def _rank_metric(included: pd.DataFrame) -> str:
 
 def _ranked_summary(trials: pd.DataFrame, *, missing: pd.DataFrame, planned: int) -> pd.DataFrame:
     """The leaderboard rows of the trials that count, with the seeds each recipe lacks.
+
+    ``trials`` are those verdicts come from (see ``verdict_trials``).
 
     ``n_planned`` (the spec's seed count, empty when it names none) and ``seeds_missing``
     (``"1 (failed), 2 (running)"``, empty when none is) follow the ``seeds`` column.
@@ -166,7 +175,8 @@ def study_leaderboard(study_name: str, *, storage: str) -> pd.DataFrame:
     """The ranked per-recipe summary of a study's usable trials, without figures or files.
 
     The same rows as the report's ``summary.csv`` less the time-to-target columns; empty
-    when no trial is usable yet.
+    when no trial is usable yet. Under a tuning protocol the rows are candidates judged
+    on their final seeds.
 
     Example:
         >>> from bench.report._example import example_storage
@@ -177,11 +187,11 @@ def study_leaderboard(study_name: str, *, storage: str) -> pd.DataFrame:
         1          sgd  2          2                         0.71
     """
     results = load_results(study_name, storage=storage)
-    trials = _with_exclusions(results.trials)
-    if not (trials["excluded"] == "").any():
+    judged = verdict_trials(_with_exclusions(results.trials))
+    if not (judged["excluded"] == "").any():
         return pd.DataFrame()
-    missing = missing_seeds(trials, seeds=results.planned_seeds)
-    return _ranked_summary(trials, missing=missing, planned=len(results.planned_seeds))
+    missing = missing_seeds(judged, seeds=results.planned_seeds)
+    return _ranked_summary(judged, missing=missing, planned=len(results.planned_seeds))
 
 
 def report_dir_name(study_name: str) -> str:

@@ -183,6 +183,9 @@ def _half_width(sd: float | np.ndarray, n: int | np.ndarray) -> float | np.ndarr
 def summarize(included: pd.DataFrame, *, rank_by: str = "test_auc") -> pd.DataFrame:
     """One row per recipe: n, its seeds, and mean, sd, 95% interval of each summary metric.
 
+    The recipe's settings come first: ``candidate`` (under a tuning protocol), its sampled
+    ``params_<field>`` and the ``tuned_<knob>`` values its final seeds reran with.
+
     Each of :data:`COUNT_METRICS` also gets ``<metric>_values``: its per-seed values in
     seed order (``"12 19"``), which the leaderboard shows instead of a t interval when
     fewer than :data:`MIN_INTERVAL_N` seeds ran.
@@ -206,7 +209,9 @@ def summarize(included: pd.DataFrame, *, rank_by: str = "test_auc") -> pd.DataFr
         0     1         adam  3  0 1 2           0.92    best
         1     2          sgd  3  0 1 2           0.75   worse
     """
-    params = [c for c in included.columns if c.startswith("params_")]
+    settings = [
+        c for c in included.columns if c == "candidate" or c.startswith(("params_", "tuned_"))
+    ]
     numeric = included[list(SUMMARY_METRICS)].astype(float)
     grouped = numeric.groupby(included["recipe_label"], sort=False)
     means, sds, counts = grouped.mean(), grouped.std(ddof=1), grouped.count()
@@ -226,8 +231,8 @@ def summarize(included: pd.DataFrame, *, rank_by: str = "test_auc") -> pd.DataFr
         if metric in COUNT_METRICS:
             parts[f"{metric}_values"] = _values_in_seed_order(included, metric).reindex(means.index)
     summary = pd.DataFrame(parts)
-    if params:
-        summary = included.groupby("recipe_label", sort=False)[params].first().join(summary)
+    if settings:
+        summary = included.groupby("recipe_label", sort=False)[settings].first().join(summary)
     summary = summary.sort_values(
         f"{rank_by}_mean", ascending=False, na_position="last", kind="stable"
     )
