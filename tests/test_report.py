@@ -787,3 +787,22 @@ def test_a_study_without_phases_reports_no_protocol(report: ReportResult) -> Non
     page = report.index_html.read_text(encoding="utf-8")
     assert "<h2>Tuning</h2>" not in page and "Tuning protocol" not in page
     assert not any(p.stem == "sensitivity" for p in report.figures)
+
+
+def test_a_protocol_study_still_tuning_shows_its_tuning_and_judges_nothing(
+    tmp_path: Path,
+) -> None:
+    storage = f"sqlite:///{tmp_path / 'bench.db'}"
+    not_run = {(c, s): NOT_RUN for c in ("sgd", "adam", "rmsprop") for s in FINAL_SEEDS}
+    add_protocol_study(storage, study_name="tuning", budget=5, final_outcomes=not_run)
+    result = write_report("tuning", storage=storage, out_dir=tmp_path / "out", write_note=False)
+    assert result.leaderboard.empty and result.n_included == 0
+    assert [p.name for p in result.figures] == ["sensitivity.png", "sensitivity.svg"]
+    page = result.index_html.read_text(encoding="utf-8")
+    assert "No final-phase trial has finished successfully yet" in page
+    assert "<h2>Tuning</h2>" in page and "each candidate: 5 tuning trials" in page
+    section = page.split("<h2>Missing seeds</h2>", 1)[1].split("<h2>", 1)[0]
+    for candidate in ("sgd", "adam", "rmsprop"):  # tuned, but no final seed has run
+        assert f'<td class="t">{candidate}</td>' in section
+    assert section.count("1 (not run yet), 2 (not run yet), 3 (not run yet)") == 3
+    assert study_leaderboard("tuning", storage=storage).empty

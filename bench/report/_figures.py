@@ -114,8 +114,6 @@ def draw_figures(data: FigureInput) -> list[ReportFigure]:
         learning_rate
         time_to_target
     """
-    if data.summary.empty:
-        return []
     drawers: Sequence[Callable[[FigureInput], ReportFigure | None]] = (
         _learning_curves_loss,
         _learning_curves_auc,
@@ -127,6 +125,9 @@ def draw_figures(data: FigureInput) -> list[ReportFigure]:
         _learning_rates,
         _time_to_target,
     )
+    if data.summary.empty:
+        # Nothing judged yet; a protocol study still tuning can show its tuning.
+        drawers = (_sensitivity,)
     figures = []
     with _style():
         for draw in drawers:

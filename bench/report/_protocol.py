@@ -76,7 +76,7 @@ def tuning_trials(trials: pd.DataFrame) -> pd.DataFrame:
         ['adam lr=0.1']
     """
     if not has_phases(trials):
-        return trials.iloc[:0]
+        return trials.iloc[:0].assign(candidate=pd.Series(dtype=object))
     tune = trials[trials["phase"] == TUNE]
     candidate = tune["candidate"] if "candidate" in tune.columns else tune["recipe_label"]
     return tune.assign(candidate=candidate.fillna(tune["recipe_label"]))

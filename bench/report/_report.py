@@ -99,15 +99,17 @@ def report_content(results: StudyResults) -> ReportContent:
     """Everything a report says about already-loaded ``results``."""
     trials = _with_exclusions(results.trials)
     judged = verdict_trials(trials)
+    tuning = tuning_trials(trials)
     included = judged[judged["excluded"] == ""]
     ranked_by = _rank_metric(included)
-    missing = missing_seeds(judged, seeds=results.planned_seeds)
+    missing = missing_seeds(
+        judged, seeds=results.planned_seeds, recipes=tuning["candidate"].unique().tolist()
+    )
     target_times = time_to_target(included, results.histories)
     summary = _with_time_to_target(
         _ranked_summary(judged, missing=missing, planned=len(results.planned_seeds)),
         target_times,
     )
-    tuning = tuning_trials(trials)
     figures = draw_figures(
         FigureInput(
             results=results,

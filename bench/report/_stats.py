@@ -93,12 +93,16 @@ def exclusion_counts(reasons: pd.Series) -> dict[str, int]:
     return {reason: int(counts.get(reason, 0)) for reason in EXCLUSION_REASONS}
 
 
-def missing_seeds(trials: pd.DataFrame, *, seeds: Sequence[int]) -> pd.DataFrame:
+def missing_seeds(
+    trials: pd.DataFrame, *, seeds: Sequence[int], recipes: Sequence[str] = ()
+) -> pd.DataFrame:
     """The ``seeds`` each recipe has no trial that counts for, and why.
 
-    ``trials`` holds every trial with the ``excluded`` column of :func:`exclusion_reasons`.
-    Returns one row per recipe and missing seed (``recipe_label``, ``seed``, ``why``),
-    recipes in the order of their first trial. ``why`` is the exclusion reason of the
+    ``trials`` holds every trial with the ``excluded`` column of :func:`exclusion_reasons`;
+    ``recipes`` names recipes expected even without a trial among them (a tuned candidate
+    whose final seeds have not run). Returns one row per recipe and missing seed
+    (``recipe_label``, ``seed``, ``why``), recipes in the order of their first trial, then
+    the other ``recipes``. ``why`` is the exclusion reason of the
     seed's latest trial (a retried seed says how the retry went), or ``not run yet`` when
     the seed has no trial or only a queued one.
 
@@ -129,9 +133,10 @@ def missing_seeds(trials: pd.DataFrame, *, seeds: Sequence[int]) -> pd.DataFrame
         if reason == "":
             counted.add(key)
         latest[key] = reason
+    labels = dict.fromkeys([*attempts["recipe_label"], *recipes])
     rows = [
         (label, seed, latest.get((label, seed), NOT_RUN))
-        for label in attempts["recipe_label"].drop_duplicates()
+        for label in labels
         for seed in seeds
         if (label, seed) not in counted
     ]
