@@ -73,8 +73,9 @@ def _wait_for(condition, *, timeout_s: float = 240.0) -> None:
 
 
 def _mid_trial(url: str, *, running: int = 1) -> bool:
-    trials = [t for t in _trials(url) if t.state == TrialState.RUNNING]
-    return len([t for t in trials if t.intermediate_values and "pid" in t.user_attrs]) >= running
+    """``running`` trials have started, and one of them has finished an epoch."""
+    trials = [t for t in _trials(url) if t.state == TrialState.RUNNING and "pid" in t.user_attrs]
+    return len(trials) >= running and any(t.intermediate_values for t in trials)
 
 
 def _each_cell_complete_once(url: str) -> None:
