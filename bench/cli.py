@@ -373,17 +373,17 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_dashboard(args: argparse.Namespace) -> int:
-    from bench.report import dashboard_url, serve_dashboard
-    from bench.storage import default_storage_url, open_storage, redact_url
+    from bench.report import serve_dashboard
+    from bench.storage import default_storage_url, redact_url
 
     url = args.storage or default_storage_url()
-    open_storage(url, create=False)  # a bad storage is one error line, before any other
-    print(
-        f"optuna-dashboard on {redact_url(url)}: {dashboard_url(host=args.host, port=args.port)} "
-        "(Ctrl-C stops it)",
-        file=sys.stderr,
-    )
-    serve_dashboard(storage=url, host=args.host, port=args.port)
+
+    def announce(address: str) -> None:
+        print(
+            f"optuna-dashboard on {redact_url(url)}: {address} (Ctrl-C stops it)", file=sys.stderr
+        )
+
+    serve_dashboard(storage=url, host=args.host, port=args.port, announce=announce)
     return 0
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import optuna
 import optuna_dashboard
 
@@ -31,9 +33,16 @@ def dashboard_url(*, host: str = "127.0.0.1", port: int = 8080) -> str:
     return f"http://{shown}:{port}/dashboard/"
 
 
-def serve_dashboard(*, storage: str, host: str = "127.0.0.1", port: int = 8080) -> None:
+def serve_dashboard(
+    *,
+    storage: str,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    announce: Callable[[str], None] | None = None,
+) -> None:
     """Run optuna-dashboard on ``storage`` until interrupted (Ctrl-C).
 
+    ``announce`` gets the dashboard's address once the port and the storage are checked.
     It binds to localhost by default: the dashboard can edit notes and delete studies,
     so exposing it (``host="0.0.0.0"``) is the user's explicit choice.
 
@@ -49,6 +58,8 @@ def serve_dashboard(*, storage: str, host: str = "127.0.0.1", port: int = 8080) 
     if not 0 < port < 65536:
         raise BenchInputError(f"--port: got {port}; expected an integer from 1 to 65535")
     opened = open_storage(storage, create=False)
+    if announce is not None:
+        announce(dashboard_url(host=host, port=port))
     try:
         optuna_dashboard.run_server(opened, host=host, port=port)
     except OSError as exc:
