@@ -123,8 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--jobs",
         type=int,
-        default=1,
-        help="worker processes on this machine sharing the storage [1]",
+        default=None,
+        help="worker processes on this machine sharing the storage "
+        "[one per core, at most one per trial left]",
     )
     run.add_argument("--dataset", help="override the spec's dataset")
     run.set_defaults(handler=_cmd_run)
@@ -232,7 +233,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from bench.spec import load_spec
     from bench.storage import default_storage_url, redact_url
 
-    if args.jobs < 1:
+    if args.jobs is not None and args.jobs < 1:
         raise BenchInputError(f"--jobs: got {args.jobs}; expected an integer >= 1")
     spec = load_spec(args.study).with_overrides(
         epochs=args.epochs, dataset=args.dataset, n_trials=args.n_trials, timeout=args.timeout
@@ -243,6 +244,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     run = studies.prepare_run(spec, storage_url=url)
     handle, budget, counts = run.handle, run.budget, run.counts()
+    jobs = args.jobs or studies.default_jobs(trials_left=counts.to_run)
     if handle.renamed_from:
         stderr_console.print(
             f"[yellow]study {handle.renamed_from!r} in {shown_url} was run with a different "
@@ -257,7 +259,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         + (f", {counts.running} running" if counts.running else "")
         + f", {counts.to_run} to run"
         + (f", {run.requeued} interrupted trial(s) queued again" if run.requeued else "")
-        + f"; {args.jobs} worker(s)",
+        + f"; {jobs} worker(s)",
         soft_wrap=True,
     )
     if counts.to_run or counts.running:
@@ -268,7 +270,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 metric=spec.objective.metric,
                 direction=spec.objective.direction,
             ) as display:
-                run.run_remaining(jobs=args.jobs, reporter=display)
+                run.run_remaining(jobs=jobs, reporter=display)
         except KeyboardInterrupt as interrupt:
             return _interrupted(run, interrupt, args)
     _print_leaderboard(handle.name, url)

@@ -275,6 +275,17 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+def default_jobs(*, trials_left: int) -> int:
+    """Worker processes ``bench run`` starts by default: one per core, at most one per
+    trial left (measured fastest on a 2-core machine; see BENCHMARKS.md).
+
+    Example:
+        >>> default_jobs(trials_left=1)
+        1
+    """
+    return max(1, min(os.cpu_count() or 1, trials_left))
+
+
 def set_thread_budget(jobs: int) -> None:
     """Share this machine's cores among ``jobs`` workers; call before TensorFlow starts."""
     cores = os.cpu_count() or 1
