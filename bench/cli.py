@@ -75,6 +75,13 @@ def _add_workload_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--split-seed", type=int, default=0, help="seed of the train/val/test split [0]"
     )
+    parser.add_argument(
+        "--label-noise",
+        type=float,
+        default=0.0,
+        help="fraction of training labels flipped to another class, fixed by the split "
+        "seed; validation and test labels are untouched [0]",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -208,6 +215,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             preset=args.preset,
             split_seed=args.split_seed,
             train_size=args.train_size,
+            label_noise=args.label_noise,
         )
     sizes = {split: len(getattr(workload.dataset, split).x) for split in SPLITS}
     stderr_console.print(

@@ -60,12 +60,8 @@ def _declaration(cls: type, name: str) -> Knob:
     """The :class:`Knob` that checks one scalar field of a spec dataclass."""
     declared = {f.name: f for f in dataclasses.fields(cls)}[name]
     type_name = str(declared.type).removesuffix(" | None")
-    return Knob(
-        name=name,
-        type=_FIELD_TYPES[type_name],
-        default=declared.default,
-        **declared.metadata,
-    )
+    limits = {k: v for k, v in declared.metadata.items() if k != "omit_default"}
+    return Knob(name=name, type=_FIELD_TYPES[type_name], default=declared.default, **limits)
 
 
 class _Problem(Exception):
@@ -90,6 +86,14 @@ class WorkloadSpec:
     preset: str = _setting(DEFAULT_PRESET, "size of the shared ViT", choices=tuple(PRESETS))
     train_size: int | None = _setting(None, "training images (a stratified subset)", low=1)
     split_seed: int = _setting(0, "seed of the train/val/test split", low=0)
+    label_noise: float = _setting(
+        0.0,
+        "fraction of training labels flipped to another class",
+        low=0.0,
+        high=1.0,
+        high_open=True,
+        omit_default=True,
+    )
 
     def load(self) -> Workload:
         """Load the data at the size the preset needs, split with the split seed."""
@@ -100,10 +104,11 @@ class WorkloadSpec:
             preset=self.preset,
             split_seed=self.split_seed,
             train_size=self.train_size,
+            label_noise=self.label_noise,
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return _table_dict(self)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,7 +132,7 @@ class ObjectiveSpec:
         return split, name
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return _table_dict(self)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,7 +150,7 @@ class BudgetSpec:
     )
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return _table_dict(self)
 
 
 @dataclass(frozen=True)
@@ -291,7 +296,19 @@ class StudySpec:
         return {"epochs": checked}
 
 
+def _table_dict(table: Any) -> dict[str, Any]:
+    """A table's fields; those added after specs were first stored are left out at their
+    default, so that a stored study's spec hash does not change."""
+    return {
+        f.name: getattr(table, f.name)
+        for f in dataclasses.fields(table)
+        if not (f.metadata.get("omit_default") and getattr(table, f.name) == f.default)
+    }
+
+
 def _json_form(value: Any) -> Any:
+    if hasattr(value, "to_dict"):
+        return _json_form(value.to_dict())
     if dataclasses.is_dataclass(value):
         return _json_form(dataclasses.asdict(value))
     if isinstance(value, Mapping):

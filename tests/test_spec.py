@@ -135,3 +135,21 @@ def test_the_pruner_reads_epochs_wherever_the_spec_gives_them():
 def test_the_workload_table_loads_its_workload():
     workload = load_spec("optimizers").workload.load()
     assert workload.dataset.name == "digits" and workload.preset.name == "tiny"
+
+
+def test_label_noise_is_a_workload_field_that_leaves_older_spec_hashes_alone():
+    clean = parse_spec(BASE, source="s.toml")
+    noisy = parse_spec({**BASE, "workload": {"label_noise": 0.2}}, source="s.toml")
+    assert "label_noise" not in clean.to_dict()["workload"]
+    assert noisy.to_dict()["workload"]["label_noise"] == 0.2
+    assert clean.content_hash() != noisy.content_hash()
+    zero = parse_spec({**BASE, "workload": {"label_noise": 0.0}}, source="s.toml")
+    assert zero.content_hash() == clean.content_hash()
+    with pytest.raises(BenchInputError, match="workload.label_noise: got 1.0; expected"):
+        parse_spec({**BASE, "workload": {"label_noise": 1.0}}, source="s.toml")
+    assert noisy.workload.load().dataset.describe()["label_noise"] == 0.2
+
+
+def test_bench_train_refuses_label_noise_out_of_range(capsys):
+    assert main(["train", "--label-noise", "1.5"]) == 2
+    assert "label_noise: got 1.5" in _error_line(capsys)
