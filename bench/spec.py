@@ -153,6 +153,31 @@ class BudgetSpec:
         return _table_dict(self)
 
 
+TUNING_SAMPLERS = ("random", "tpe", "qmc")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TuningSpec:
+    """The ``[tuning]`` table: an equal tuning budget per candidate, then fresh seeds.
+
+    Each ``[[variants]]`` entry is a candidate with its own ``search_space``. Phase
+    ``tune`` runs ``budget`` trials per candidate on ``seed``; phase ``final`` reruns each
+    candidate's best settings (by the objective, on validation data) once per final seed.
+
+    Example:
+        >>> TuningSpec(budget=6, final_seeds=(1, 2, 3)).to_dict()
+        {'budget': 6, 'sampler': 'random', 'seed': 0, 'final_seeds': [1, 2, 3]}
+    """
+
+    budget: int = _setting(6, "tuning trials per candidate", low=1, high=10000)
+    sampler: str = _setting("random", "sampler of the tuning phase", choices=TUNING_SAMPLERS)
+    seed: int = _setting(0, "the seed every tuning trial trains with", low=0)
+    final_seeds: tuple[int, ...] = (1, 2, 3)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "final_seeds": list(self.final_seeds)}
+
+
 @dataclass(frozen=True)
 class Range:
     """A numeric search range over one recipe field (``log`` for a log scale)."""
@@ -185,6 +210,7 @@ class StudySpec:
     fixed: Mapping[str, Any] = field(default_factory=dict)
     search_space: Mapping[str, list[Any] | Range] = field(default_factory=dict)
     variants: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    tuning: TuningSpec | None = field(default=None, metadata={"omit_default": True})
     #: Where the spec was read from (for messages); not a TOML key.
     source: str = field(default="", compare=False, metadata={"toml": False})
 
@@ -198,7 +224,11 @@ class StudySpec:
 
     @property
     def total_trials(self) -> int:
-        """Trials to finish: ``budget.n_trials``, or the whole grid for a grid study."""
+        """Trials to finish: ``budget.n_trials``, the whole grid for a grid study, or each
+        candidate's tuning budget and final seeds under ``[tuning]``."""
+        if self.tuning is not None:
+            per_candidate = self.tuning.budget + len(self.tuning.final_seeds)
+            return per_candidate * len(self.variants)
         if self.budget.n_trials is not None:
             return self.budget.n_trials
         return self.grid_size
@@ -215,6 +245,11 @@ class StudySpec:
             found.append(searched.high)
         return int(max(found))
 
+    def candidate_space(self, candidate: str) -> dict[str, list[Any] | Range]:
+        """The fields a ``[tuning]`` candidate searches: the shared ``search_space``
+        overlaid with the variant's own."""
+        return {**self.search_space, **self.variants[candidate].get("search_space", {})}
+
     def recipe(self, sampled: Mapping[str, Any]) -> Recipe:
         """The recipe of one trial: fixed values, then the variant, then sampled fields."""
         values: dict[str, Any] = dict(self.fixed)
@@ -222,7 +257,7 @@ class StudySpec:
             values["epochs"] = self.epochs
         variant = sampled.get(VARIANT)
         if variant is not None:
-            values.update(self.variants[variant])
+            values.update({k: v for k, v in self.variants[variant].items() if k != "search_space"})
         values.update({k: v for k, v in sampled.items() if k not in (VARIANT, SEED)})
         if SEED in sampled:
             values[SEED] = sampled[SEED]
@@ -234,6 +269,7 @@ class StudySpec:
             f.name: _json_form(getattr(self, f.name))
             for f in dataclasses.fields(self)
             if f.metadata.get("toml", True)
+            and not (f.metadata.get("omit_default") and getattr(self, f.name) == f.default)
         }
 
     def content_hash(self) -> str:
@@ -392,7 +428,15 @@ def _parse(raw: Mapping[str, Any], *, source: str) -> StudySpec:
         "fixed": lambda value: _recipe_values(value, "fixed"),
         "search_space": _search_space,
         "variants": _variants,
+        "tuning": _tuning,
     }
+    if "tuning" in raw:
+        for key, instead in (
+            ("seeds", "tuning.seed and tuning.final_seeds"),
+            ("sampler", "tuning.sampler"),
+        ):
+            if key in raw:
+                raise _Problem(key, f"not used with [tuning]; give {instead}")
     values: dict[str, Any] = {"source": source}
     for declared in toml_fields:
         name = declared.name
@@ -499,12 +543,12 @@ def _recipe_values(table: Any, where: str) -> dict[str, Any]:
     return {name: _recipe_value(name, value, f"{where}.{name}") for name, value in table.items()}
 
 
-def _search_space(table: Any) -> dict[str, list[Any] | Range]:
+def _search_space(table: Any, at: str = "search_space") -> dict[str, list[Any] | Range]:
     if not isinstance(table, Mapping):
-        raise _Problem("search_space", f"got {table!r}; expected a table")
+        raise _Problem(at, f"got {table!r}; expected a table")
     space: dict[str, list[Any] | Range] = {}
     for name, values in table.items():
-        where = f"search_space.{name}"
+        where = f"{at}.{name}"
         knob = _knob(name, where)
         if isinstance(values, list):
             if not values:
@@ -557,8 +601,34 @@ def _variants(entries: Any) -> dict[str, dict[str, Any]]:
             raise _Problem(f"{where}.name", "missing; every variant needs a name")
         if name in variants:
             raise _Problem(f"{where}.name", f"duplicate variant name {name!r}")
+        space = entry.pop("search_space", None)
         variants[name] = _recipe_values(entry, where)
+        if space is not None:
+            variants[name]["search_space"] = _search_space(space, f"{where}.search_space")
     return variants
+
+
+def _tuning(table: Any) -> TuningSpec:
+    if not isinstance(table, Mapping):
+        raise _Problem("tuning", f"got {table!r}; expected a table")
+    table = dict(table)
+    final_seeds = table.pop("final_seeds", None)
+    tuning = (
+        _table(TuningSpec, {k: v for k, v in table.items()}, "tuning") if table else TuningSpec()
+    )
+    if final_seeds is not None:
+        try:
+            seeds = _seeds(final_seeds)
+        except _Problem as problem:
+            raise _Problem(f"tuning.final_{problem.where}", problem.message) from None
+        tuning = dataclasses.replace(tuning, final_seeds=seeds)
+    if tuning.seed in tuning.final_seeds:
+        raise _Problem(
+            "tuning.final_seeds",
+            f"got {list(tuning.final_seeds)}; expected seeds other than the tuning seed "
+            f"{tuning.seed} (the verdict comes from seeds that did not choose the settings)",
+        )
+    return tuning
 
 
 # --- Rules across fields ---------------------------------------------------------------
@@ -566,6 +636,14 @@ def _variants(entries: Any) -> dict[str, dict[str, Any]]:
 
 def _check_coherent(spec: StudySpec) -> None:
     """The rules that tie fields together; run after parsing and after every override."""
+    if spec.tuning is not None:
+        _check_tuning(spec)
+        return
+    for i, variant in enumerate(spec.variants.values()):
+        if "search_space" in variant:
+            raise _Problem(
+                f"variants[{i}].search_space", "a candidate's own search space needs [tuning]"
+            )
     if not spec.search_space and not spec.variants:
         raise _Problem("search_space", "empty; give at least one field to sweep, or [[variants]]")
     if spec.epochs is not None and "epochs" in spec.fixed:
@@ -603,3 +681,31 @@ def _check_coherent(spec: StudySpec) -> None:
             spec.recipe(sampled)
         except BenchInputError as error:
             raise _Problem(f"variant {variant!r}" if variant else "fixed", str(error)) from None
+
+
+def _check_tuning(spec: StudySpec) -> None:
+    """The rules of a ``[tuning]`` spec: candidates, each with a space of its own."""
+    if not spec.variants:
+        raise _Problem("variants", "[tuning] compares candidates; give [[variants]]")
+    if spec.budget.n_trials is not None:
+        raise _Problem("budget.n_trials", "not used with [tuning]; its budget is tuning.budget")
+    if spec.epochs is not None and "epochs" in spec.fixed:
+        raise _Problem(
+            "epochs", "given both at the top level and as fixed.epochs; give it in one place"
+        )
+    for i, (name, variant) in enumerate(spec.variants.items()):
+        space = spec.candidate_space(name)
+        if not space:
+            raise _Problem(
+                f"variants[{i}].search_space", f"empty; candidate {name!r} searches nothing"
+            )
+        for knob in space:
+            if knob in spec.fixed or knob in variant or (knob == "epochs" and spec.epochs):
+                raise _Problem(
+                    f"variants[{i}].search_space.{knob}", "also set as a fixed value; keep one"
+                )
+        low = {k: v[0] if isinstance(v, list) else v.low for k, v in space.items()}
+        try:
+            spec.recipe({VARIANT: name, **low})
+        except BenchInputError as error:
+            raise _Problem(f"variant {name!r}", str(error)) from None

@@ -14,7 +14,7 @@ import signal
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -32,8 +32,16 @@ from bench.recovery import (
     recover_stale_trials,
     requeue_interrupted,
 )
-from bench.spec import SEED, VARIANT, StudySpec
+from bench.spec import SEED, VARIANT, Range, StudySpec
 from bench.storage import is_missing_sqlite_file, open_storage, redact_url
+from bench.tuning import (
+    TUNE,
+    Assignment,
+    count_tuning_trials,
+    is_taken_before,
+    next_assignment,
+    param_name,
+)
 from bench.workload import Workload
 
 
@@ -137,7 +145,10 @@ def _wait_for_attr(study: optuna.Study, key: str, *, timeout_s: float = 30.0) ->
 
 def make_sampler(spec: StudySpec) -> optuna.samplers.BaseSampler:
     """The spec's Optuna sampler. Grid cells include the seed; the others fix the seed to
-    the first one and queue the same recipe once for every other seed."""
+    the first one and queue the same recipe once for every other seed. A ``[tuning]``
+    study samples each candidate's own params; its seeds are user attributes."""
+    if spec.tuning is not None:
+        return _base_sampler(spec.tuning.sampler)
     if spec.sampler == "grid":
         space: dict[str, list[Any]] = {}
         if spec.variants:
@@ -145,16 +156,21 @@ def make_sampler(spec: StudySpec) -> optuna.samplers.BaseSampler:
         space.update({k: v for k, v in spec.search_space.items() if isinstance(v, list)})
         space[SEED] = list(spec.seeds)
         return optuna.samplers.GridSampler(space, seed=0)
-    base: optuna.samplers.BaseSampler
-    if spec.sampler == "random":
-        base = optuna.samplers.RandomSampler(seed=0)
-    elif spec.sampler == "tpe":
-        base = optuna.samplers.TPESampler(seed=0, n_startup_trials=6)
-    else:
-        base = optuna.samplers.QMCSampler(seed=0, warn_independent_sampling=False)
+    base = _base_sampler(spec.sampler)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return optuna.samplers.PartialFixedSampler({SEED: spec.seeds[0]}, base)
+
+
+def _base_sampler(name: str) -> optuna.samplers.BaseSampler:
+    base: optuna.samplers.BaseSampler
+    if name == "random":
+        base = optuna.samplers.RandomSampler(seed=0)
+    elif name == "tpe":
+        base = optuna.samplers.TPESampler(seed=0, n_startup_trials=6)
+    else:
+        base = optuna.samplers.QMCSampler(seed=0, warn_independent_sampling=False)
+    return base
 
 
 def make_pruner(spec: StudySpec) -> optuna.pruners.BasePruner:
@@ -171,18 +187,28 @@ def suggest(trial: optuna.Trial, spec: StudySpec) -> dict[str, Any]:
     sampled: dict[str, Any] = {}
     if spec.variants:
         sampled[VARIANT] = trial.suggest_categorical(VARIANT, list(spec.variants))
-    for name, values in spec.search_space.items():
+    sampled.update(suggest_space(trial, spec.search_space))
+    sampled[SEED] = trial.suggest_categorical(SEED, list(spec.seeds))
+    return sampled
+
+
+def suggest_space(
+    trial: optuna.Trial, space: Mapping[str, list[Any] | Range], *, prefix: str = ""
+) -> dict[str, Any]:
+    """Ask the trial for each field of ``space``; params are named ``prefix + field``."""
+    sampled: dict[str, Any] = {}
+    for name, values in space.items():
+        param = prefix + name
         if isinstance(values, list):
-            sampled[name] = trial.suggest_categorical(name, values)
+            sampled[name] = trial.suggest_categorical(param, values)
         elif isinstance(values.low, int) and isinstance(values.high, int):
             sampled[name] = trial.suggest_int(
-                name, values.low, values.high, log=values.log, step=int(values.step or 1)
+                param, values.low, values.high, log=values.log, step=int(values.step or 1)
             )
         else:
             sampled[name] = trial.suggest_float(
-                name, float(values.low), float(values.high), log=values.log, step=values.step
+                param, float(values.low), float(values.high), log=values.log, step=values.step
             )
-    sampled[SEED] = trial.suggest_categorical(SEED, list(spec.seeds))
     return sampled
 
 
@@ -208,13 +234,16 @@ class TrialObjective:
         from bench.trial import run_trial
 
         TrialOwner.this_process().record(trial)
-        sampled = suggest(trial, self.spec)
-        if self.spec.sampler == "grid":
-            self._refuse_duplicate_cell(trial)
-        elif sampled[SEED] == self.spec.seeds[0]:
-            self._queue_other_seeds(trial, sampled)
+        if self.spec.tuning is not None:
+            sampled, label = self._tuning_recipe(trial)
+        else:
+            sampled = suggest(trial, self.spec)
+            if self.spec.sampler == "grid":
+                self._refuse_duplicate_cell(trial)
+            elif sampled[SEED] == self.spec.seeds[0]:
+                self._queue_other_seeds(trial, sampled)
+            label = recipe_label(sampled)
         recipe = self.spec.recipe(sampled)
-        label = recipe_label(sampled)
         trial.set_user_attr("recipe_label", label)
         trial.set_user_attr("seed", recipe.seed)
         if self.reporter:
@@ -242,6 +271,37 @@ class TrialObjective:
             return trial.should_prune()
 
         return on_epoch
+
+    def _tuning_recipe(self, trial: optuna.Trial) -> tuple[dict[str, Any], str]:
+        """Claim a slot of the tuning protocol (or keep the one a queued copy holds)."""
+        assignment = Assignment.of(trial.study._storage.get_trial(trial._trial_id))
+        if assignment is None:
+            assignment = next_assignment(trial.study, self.spec, skip=trial.number)
+            if assignment is None:
+                raise self._duplicate(trial, "no slot of the tuning protocol is free")
+            assignment.record(trial)
+            if is_taken_before(
+                trial.study, self.spec, trial.study._storage.get_trial(trial._trial_id)
+            ):
+                raise self._duplicate(
+                    trial, f"{assignment.phase} slot of {assignment.candidate} taken"
+                )
+        candidate = assignment.candidate
+        if assignment.phase == TUNE:
+            space = self.spec.candidate_space(candidate)
+            values = suggest_space(trial, space, prefix=param_name(candidate, ""))
+        else:
+            values = dict(assignment.tuned or {})
+        shown = " ".join(
+            f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items()
+        )
+        label = f"{candidate} ({assignment.phase}{': ' + shown if shown else ''})"
+        return {VARIANT: candidate, **values, SEED: assignment.seed}, label
+
+    def _duplicate(self, trial: optuna.Trial, why: str) -> _DuplicateCell:
+        trial.set_user_attr("stop_reason", DUPLICATE)
+        trial.study.stop()
+        return _DuplicateCell(why)
 
     def _queue_other_seeds(self, trial: optuna.Trial, sampled: dict[str, Any]) -> None:
         # Idempotent: a retried first-seed trial must not queue the other seeds twice.
@@ -335,13 +395,15 @@ def run_worker(
     objective = TrialObjective(spec, workload, reporter=reporter)
     while True:
         recover_stale_trials(study)
-        counts = count_trials(study, budget=budget, grid=spec.sampler == "grid")
+        counts = study_counts(study, spec, budget=budget)
         time_left = None if deadline is None else deadline - time.monotonic()
         if time_left is not None and time_left <= 0:
             return
-        if counts.to_run > 0:
+        if counts.to_run > 0 and _can_start(study, spec):
             study.optimize(
                 objective,
+                # A tuning study decides each trial's slot as it starts: one at a time.
+                n_trials=1 if spec.tuning is not None else None,
                 timeout=time_left,
                 callbacks=callbacks,
                 catch=(_DuplicateCell,),
@@ -349,10 +411,25 @@ def run_worker(
             )
             continue
         if counts.running == 0:
+            if counts.to_run > 0:
+                raise RuntimeError(f"{counts.to_run} trial(s) left, but none can start")
             return
         if reporter is not None:
             reporter.waiting(counts, owners=_running_owners(study, counts))
         time.sleep(WAIT_POLL_S)
+
+
+def study_counts(study: optuna.Study, spec: StudySpec, *, budget: int) -> TrialCounts:
+    """Finished, running and still-to-run trials of the spec's study."""
+    if spec.tuning is not None:
+        return count_tuning_trials(study, spec)
+    return count_trials(study, budget=budget, grid=spec.sampler == "grid")
+
+
+def _can_start(study: optuna.Study, spec: StudySpec) -> bool:
+    if spec.tuning is None or study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+        return True
+    return next_assignment(study, spec) is not None
 
 
 #: How often a worker with nothing left to start checks the trials it waits for.
@@ -374,7 +451,7 @@ class _BudgetCallback:
         self.parent = os.getppid()
 
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        counts = count_trials(study, budget=self.budget, grid=self.spec.sampler == "grid")
+        counts = study_counts(study, self.spec, budget=self.budget)
         if counts.to_run == 0 or os.getppid() != self.parent:
             study.stop()
 
@@ -547,7 +624,7 @@ def study_progress(spec: StudySpec, *, storage_url: str) -> str:
     counts = {state.name.lower(): 0 for state in TrialState}
     for trial in study.get_trials(deepcopy=False):
         counts[trial.state.name.lower()] += 1
-    progress = count_trials(study, budget=spec.total_trials, grid=spec.sampler == "grid")
+    progress = study_counts(study, spec, budget=spec.total_trials)
     shown = ", ".join(f"{n} {state}" for state, n in counts.items() if n)
     total = spec.total_trials
     return (

@@ -1,0 +1,192 @@
+"""The tuning protocol: an equal tuning budget per candidate, then fresh seeds for the verdict.
+
+A spec with a ``[tuning]`` table runs in one Optuna study in two phases. Phase ``tune``
+gives every candidate (a ``[[variants]]`` entry) ``budget`` trials over its own search
+space, all on the tuning seed; its searched fields are Optuna params named
+``<candidate>.<field>``, so a sampler learns each candidate's space from that candidate's
+trials alone. Phase ``final`` reruns each candidate's best tuning settings (by the
+objective, on validation data) once per final seed; those seeds never chose anything.
+Every trial carries user attributes ``phase``, ``candidate`` and ``seed``, and a final
+trial ``tuned`` (the settings it reran). Which trial does what is decided when it starts,
+from what the storage holds, so the protocol resumes like any study.
+
+Example:
+    >>> import optuna
+    >>> from bench.spec import load_spec
+    >>> spec = load_spec("optimizers-tuned")
+    >>> next_assignment(optuna.create_study(direction="maximize"), spec)
+    Assignment(phase='tune', candidate='adam', seed=0, tuned=None)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from bench._schema import DIVERGED
+from bench.recovery import TrialCounts, _owned_here
+from bench.spec import StudySpec
+
+Phase = Literal["tune", "final"]
+TUNE: Phase = "tune"
+FINAL: Phase = "final"
+PHASE_ATTR = "phase"
+CANDIDATE_ATTR = "candidate"
+TUNED_ATTR = "tuned"
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """What one trial of a tuning study runs: a candidate in a phase, with a seed."""
+
+    phase: Phase
+    candidate: str
+    seed: int
+    tuned: Mapping[str, Any] | None = None
+
+    def record(self, trial: optuna.Trial) -> None:
+        trial.set_user_attr(PHASE_ATTR, self.phase)
+        trial.set_user_attr(CANDIDATE_ATTR, self.candidate)
+        trial.set_user_attr("seed", self.seed)
+        if self.tuned is not None:
+            trial.set_user_attr(TUNED_ATTR, dict(self.tuned))
+
+    @classmethod
+    def of(cls, trial: FrozenTrial) -> Assignment | None:
+        attrs = trial.user_attrs
+        if attrs.get(PHASE_ATTR) not in (TUNE, FINAL) or CANDIDATE_ATTR not in attrs:
+            return None
+        return cls(attrs[PHASE_ATTR], attrs[CANDIDATE_ATTR], attrs["seed"], attrs.get(TUNED_ATTR))
+
+
+def param_name(candidate: str, field: str) -> str:
+    """The Optuna param of a candidate's searched field, e.g. ``sgd.learning_rate``."""
+    return f"{candidate}.{field}"
+
+
+def _holds_a_slot(trial: FrozenTrial) -> bool:
+    # An interrupted trial gave its slot to the queued copy; a duplicate never had one.
+    if trial.state == TrialState.FAIL:
+        return trial.user_attrs.get("stop_reason") == DIVERGED
+    return True
+
+
+def _finished(trial: FrozenTrial) -> bool:
+    return trial.state in (TrialState.COMPLETE, TrialState.PRUNED) or (
+        trial.state == TrialState.FAIL and trial.user_attrs.get("stop_reason") == DIVERGED
+    )
+
+
+@dataclass(frozen=True)
+class _Ledger:
+    """The slots the storage's trials hold, by phase and candidate."""
+
+    tune: dict[str, list[FrozenTrial]]
+    final: dict[tuple[str, int], list[FrozenTrial]]
+
+    @classmethod
+    def read(cls, study: optuna.Study, spec: StudySpec, *, skip: int | None = None) -> _Ledger:
+        tune: dict[str, list[FrozenTrial]] = {c: [] for c in spec.variants}
+        final: dict[tuple[str, int], list[FrozenTrial]] = {}
+        for trial in study.get_trials(deepcopy=False):
+            assignment = Assignment.of(trial)
+            if trial.number == skip or assignment is None or not _holds_a_slot(trial):
+                continue
+            if assignment.phase == TUNE:
+                tune.setdefault(assignment.candidate, []).append(trial)
+            else:
+                final.setdefault((assignment.candidate, assignment.seed), []).append(trial)
+        return cls(tune=tune, final=final)
+
+    def tuning_done(self, candidate: str, budget: int) -> bool:
+        trials = self.tune.get(candidate, [])
+        return len(trials) >= budget and all(_finished(t) for t in trials)
+
+
+def best_settings(study: optuna.Study, spec: StudySpec, candidate: str) -> dict[str, Any] | None:
+    """The searched fields of the candidate's best complete tuning trial, or None."""
+    best: FrozenTrial | None = None
+    maximize = spec.objective.direction == "maximize"
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        assignment = Assignment.of(trial)
+        if assignment is None or assignment.phase != TUNE or assignment.candidate != candidate:
+            continue
+        if trial.value is None:
+            continue
+        if best is None or (trial.value > best.value if maximize else trial.value < best.value):
+            best = trial
+    if best is None:
+        return None
+    prefix = f"{candidate}."
+    return {k[len(prefix) :]: v for k, v in best.params.items() if k.startswith(prefix)}
+
+
+def next_assignment(
+    study: optuna.Study, spec: StudySpec, *, skip: int | None = None
+) -> Assignment | None:
+    """The next free slot: a tuning trial of the candidate with the most budget left,
+    else a final seed of a candidate whose tuning has finished; None when nothing can
+    start now (every slot is taken, or tuning results are still running elsewhere)."""
+    tuning = spec.tuning
+    assert tuning is not None
+    ledger = _Ledger.read(study, spec, skip=skip)
+    left = {c: tuning.budget - len(ledger.tune[c]) for c in spec.variants}
+    candidate = max(spec.variants, key=lambda c: left[c])
+    if left[candidate] > 0:
+        return Assignment(TUNE, candidate, tuning.seed)
+    for candidate in spec.variants:
+        if not ledger.tuning_done(candidate, tuning.budget):
+            continue
+        for seed in tuning.final_seeds:
+            if (candidate, seed) not in ledger.final:
+                tuned = best_settings(study, spec, candidate)
+                if tuned is not None:
+                    return Assignment(FINAL, candidate, seed, tuned)
+    return None
+
+
+def is_taken_before(study: optuna.Study, spec: StudySpec, trial: FrozenTrial) -> bool:
+    """True when trials numbered below ``trial`` already fill the slot it claimed.
+
+    Two workers starting together can claim one slot; the lower trial number keeps it.
+    """
+    assignment = Assignment.of(trial)
+    assert assignment is not None and spec.tuning is not None
+    ledger = _Ledger.read(study, spec)
+    if assignment.phase == TUNE:
+        holders = ledger.tune.get(assignment.candidate, [])
+        capacity = spec.tuning.budget
+    else:
+        holders = ledger.final.get((assignment.candidate, assignment.seed), [])
+        capacity = 1
+    return len([t for t in holders if t.number < trial.number]) >= capacity
+
+
+def count_tuning_trials(study: optuna.Study, spec: StudySpec) -> TrialCounts:
+    """Finished, running and still-to-run trials of a tuning study.
+
+    A candidate whose every tuning trial diverged or was pruned has no settings to
+    rerun: its final seeds are not counted as still to run.
+    """
+    tuning = spec.tuning
+    assert tuning is not None
+    ledger = _Ledger.read(study, spec)
+    held = [t for trials in (*ledger.tune.values(), *ledger.final.values()) for t in trials]
+    finished = sum(1 for t in held if _finished(t))
+    running = [t for t in held if t.state == TrialState.RUNNING]
+    total = spec.total_trials
+    for candidate in spec.variants:
+        if ledger.tuning_done(candidate, tuning.budget) and not best_settings(
+            study, spec, candidate
+        ):
+            total -= len(tuning.final_seeds)
+    return TrialCounts(
+        finished=finished,
+        running=len(running),
+        to_run=max(0, total - finished - len(running)),
+        running_elsewhere=tuple(t.number for t in running if not _owned_here(t)),
+    )

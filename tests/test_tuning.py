@@ -1,0 +1,180 @@
+"""The tuning protocol: equal budgets per candidate, verdicts from seeds that chose nothing."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from bench.cli import main
+from bench.errors import BenchInputError
+from bench.spec import load_spec, parse_spec
+
+SPEC = """
+name = "protocol"
+description = "two candidates, two tuning trials each, two final seeds"
+epochs = 1
+
+[workload]
+dataset = "digits"
+train_size = 120
+
+[tuning]
+budget = 2
+seed = 0
+final_seeds = [1, 2]
+
+[[variants]]
+name = "adam"
+optimizer = "adam"
+[variants.search_space]
+learning_rate = { low = 1e-4, high = 1e-2, log = true }
+
+[[variants]]
+name = "sgd"
+optimizer = "sgd"
+[variants.search_space]
+learning_rate = { low = 1e-3, high = 1e-1, log = true }
+momentum = { low = 0.5, high = 0.95 }
+"""
+
+
+class _StopAtTrial:
+    """A display that presses Ctrl-C during the n-th trial this worker starts."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.started = n, 0
+
+    def trial_started(self, *args) -> None:
+        self.started += 1
+
+    def epoch_ended(self, record) -> None:
+        if self.started == self.n:
+            raise KeyboardInterrupt
+
+    def trial_ended(self, trial) -> None: ...
+
+
+def _interrupt_then_resume(tmp_path: Path, small_workload, *, stop_at: int) -> list:
+    from bench.storage import open_storage
+    from bench.study import open_study, run_worker
+
+    spec_path = tmp_path / "protocol.toml"
+    spec_path.write_text(SPEC)
+    spec = load_spec(str(spec_path))
+    url = f"sqlite:///{tmp_path / 'bench.db'}"
+    handle = open_study(spec, storage=open_storage(url))
+    with pytest.raises(KeyboardInterrupt):
+        run_worker(
+            spec,
+            storage_url=url,
+            study_name=handle.name,
+            budget=spec.total_trials,
+            workload=small_workload,
+            reporter=_StopAtTrial(stop_at),
+        )
+    assert main(["run", "--study", str(spec_path), "--storage", url, "--jobs", "1"]) == 0
+    return optuna.load_study(study_name="protocol", storage=url).get_trials()
+
+
+def _check_protocol(trials: list) -> None:
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    tune = [t for t in complete if t.user_attrs["phase"] == "tune"]
+    final = [t for t in complete if t.user_attrs["phase"] == "final"]
+    assert Counter(t.user_attrs["candidate"] for t in tune) == {"adam": 2, "sgd": 2}
+    assert {t.user_attrs["seed"] for t in tune} == {0}
+    assert sorted((t.user_attrs["candidate"], t.user_attrs["seed"]) for t in final) == [
+        ("adam", 1),
+        ("adam", 2),
+        ("sgd", 1),
+        ("sgd", 2),
+    ]
+    assert all("seed" not in t.params for t in trials)
+    assert {name for t in tune for name in t.params} == {
+        "adam.learning_rate",
+        "sgd.learning_rate",
+        "sgd.momentum",
+    }
+    for candidate in ("adam", "sgd"):
+        best = max(
+            (t for t in tune if t.user_attrs["candidate"] == candidate), key=lambda t: t.value
+        )
+        chosen = {k.split(".", 1)[1]: v for k, v in best.params.items()}
+        for trial in final:
+            if trial.user_attrs["candidate"] == candidate:
+                assert trial.user_attrs["tuned"] == pytest.approx(chosen)
+                assert trial.user_attrs["recipe"]["learning_rate"] == pytest.approx(
+                    chosen["learning_rate"]
+                )
+    assert not [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
+
+
+@pytest.mark.slow
+def test_resume_in_the_tuning_phase_keeps_equal_budgets(tmp_path, small_workload):
+    _check_protocol(_interrupt_then_resume(tmp_path, small_workload, stop_at=2))
+
+
+@pytest.mark.slow
+def test_resume_in_the_final_phase_then_report_both_phases(tmp_path, small_workload, capsys):
+    trials = _interrupt_then_resume(tmp_path, small_workload, stop_at=6)
+    _check_protocol(trials)
+    interrupted = [t for t in trials if t.state == TrialState.FAIL]
+    assert [t.user_attrs["phase"] for t in interrupted] == ["final"]
+    out = tmp_path / "reports"
+    url = f"sqlite:///{tmp_path / 'bench.db'}"
+    assert main(["report", "--study", "protocol", "--storage", url, "--out", str(out)]) == 0
+    assert (out / "protocol" / "figures" / "sensitivity.png").is_file()
+
+
+def test_the_tuning_table_is_checked():
+    base = {
+        "name": "t",
+        "description": "d",
+        "tuning": {"budget": 2, "final_seeds": [1, 2]},
+        "variants": [{"name": "a", "optimizer": "adam", "search_space": {"learning_rate": [1e-3]}}],
+    }
+    spec = parse_spec(base, source="t.toml")
+    assert spec.total_trials == 4 and spec.to_dict()["tuning"]["final_seeds"] == [1, 2]
+    cases = {
+        "seeds": ({"seeds": [0, 1]}, "seeds: not used with [tuning]"),
+        "overlap": (
+            {"tuning": {"seed": 1, "final_seeds": [1, 2]}},
+            "tuning.final_seeds: got [1, 2]; expected seeds other than the tuning seed 1",
+        ),
+        "nothing searched": (
+            {"variants": [{"name": "a", "optimizer": "adam"}]},
+            "variants[0].search_space: empty",
+        ),
+        "searched and fixed": (
+            {"fixed": {"learning_rate": 0.1}},
+            "variants[0].search_space.learning_rate: also set as a fixed value",
+        ),
+        "n_trials": ({"budget": {"n_trials": 4}}, "budget.n_trials: not used with [tuning]"),
+    }
+    for change, fragment in cases.values():
+        with pytest.raises(BenchInputError, match=None) as error:
+            parse_spec({**base, **change}, source="t.toml")
+        assert fragment in str(error.value)
+
+
+def test_a_candidate_search_space_needs_tuning():
+    raw = {
+        "name": "t",
+        "description": "d",
+        "variants": [{"name": "a", "optimizer": "adam", "search_space": {"learning_rate": [1e-3]}}],
+    }
+    with pytest.raises(BenchInputError, match="a candidate's own search space needs"):
+        parse_spec(raw, source="t.toml")
+
+
+def test_the_builtin_tuned_optimizers_study_gives_every_optimizer_an_equal_budget():
+    spec = load_spec("optimizers-tuned")
+    assert len(spec.variants) == 8 and spec.tuning.budget >= 6
+    assert len(spec.tuning.final_seeds) >= 3 and spec.tuning.seed not in spec.tuning.final_seeds
+    for candidate in spec.variants:
+        rate = spec.candidate_space(candidate)["learning_rate"]
+        assert rate.log and math.log10(rate.high / rate.low) >= 3 - 1e-9
