@@ -473,9 +473,11 @@ def _trial_row(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
     for name in _PROTOCOL_COLUMNS:
         if isinstance(attrs.get(name), str):
             row[name] = attrs[name]
+    # A tuning trial names its params <candidate>.<field>; its row names the field.
+    own = f"{attrs.get('candidate')}."
     for name, value in trial.params.items():
         if name != "seed":
-            row[f"params_{name}"] = value
+            row[f"params_{name.removeprefix(own)}"] = value
     tuned = attrs.get("tuned")
     if isinstance(tuned, Mapping):
         for name, value in tuned.items():

@@ -163,14 +163,14 @@ def make_sampler(spec: StudySpec) -> optuna.samplers.BaseSampler:
 
 
 def _base_sampler(name: str) -> optuna.samplers.BaseSampler:
-    base: optuna.samplers.BaseSampler
+    # Random draws are seeded from the operating system: workers (and a resumed run)
+    # seeded alike would draw the same recipes. QMC's points are indexed through the
+    # storage, so its workers share one seed and extend one sequence.
     if name == "random":
-        base = optuna.samplers.RandomSampler(seed=0)
-    elif name == "tpe":
-        base = optuna.samplers.TPESampler(seed=0, n_startup_trials=6)
-    else:
-        base = optuna.samplers.QMCSampler(seed=0, warn_independent_sampling=False)
-    return base
+        return optuna.samplers.RandomSampler()
+    if name == "tpe":
+        return optuna.samplers.TPESampler(n_startup_trials=6)
+    return optuna.samplers.QMCSampler(seed=0, warn_independent_sampling=False)
 
 
 def make_pruner(spec: StudySpec) -> optuna.pruners.BasePruner:

@@ -792,6 +792,8 @@ def _sensitivity_panel(
             )
     if knob_is_log(knob, points[column], spaces):
         ax.set_xscale("log")
+        # Minor-tick labels of a narrow log range overlap; the decades are enough.
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
 
 
 def _time_to_target(data: FigureInput) -> ReportFigure | None:
