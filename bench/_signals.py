@@ -46,6 +46,7 @@ def stop_on_sigterm() -> None:
 
 
 def _raise_stop_requested(signum: int, frame: FrameType | None) -> None:
-    # Later signals change nothing while the first stop unwinds.
-    signal.signal(signum, signal.SIG_IGN)
+    # A second SIGTERM ends the process at once, like a second Ctrl-C: should library
+    # code swallow the first stop (a bare ``except:``), the process can still be stopped.
+    signal.signal(signum, signal.SIG_DFL)
     raise StopRequested(signum)

@@ -202,6 +202,9 @@ def _check_writable_target(path: Path, flag: str) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from bench._signals import stop_on_sigterm
+
+    stop_on_sigterm()  # training stops cleanly; the dashboard keeps SIGTERM's default
     recipe = _recipe_from_args(args)
     if args.json is not None:
         _check_writable_target(args.json, "--json")
@@ -238,6 +241,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from bench import study as studies
+    from bench._signals import stop_on_sigterm
+
+    stop_on_sigterm()  # a supervisor's stop queues the running trials again
     from bench.spec import load_spec
     from bench.storage import default_storage_url, redact_url
 
@@ -404,10 +410,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         >>> main(["train", "--epochs", "0"])  # prints the error line on standard error
         2
     """
-    from bench._signals import stop_on_sigterm
-
     try:
-        stop_on_sigterm()
         args = build_parser().parse_args(argv)
         return args.handler(args)
     except BenchInputError as error:

@@ -79,5 +79,5 @@ def tiny_study(tmp_path_factory):
     spec = folder / "tiny.toml"
     spec.write_text(TINY_SPEC.format(npz=npz))
     url = f"sqlite:///{folder / 'bench.db'}"
-    assert main(["run", "--study", str(spec), "--storage", url]) == 0
+    assert main(["run", "--study", str(spec), "--storage", url, "--jobs", "1"]) == 0
     return spec, url

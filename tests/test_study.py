@@ -69,7 +69,10 @@ def test_a_changed_spec_never_mixes_with_the_stored_trials(tiny_study, tmp_path,
     _, url = tiny_study
     spec, _ = tiny_study
     changed = _write(tmp_path / "tiny.toml", spec.read_text().replace("epochs = 2", "epochs = 1"))
-    assert main(["run", "--study", str(changed), "--storage", url, "--n-trials", "2"]) == 0
+    assert (
+        main(["run", "--study", str(changed), "--storage", url, "--n-trials", "2", "--jobs", "1"])
+        == 0
+    )
     err = " ".join(capsys.readouterr().err.split())
     assert "different spec" in err and "tiny-v2" in err
     assert len(optuna.load_study(study_name="tiny", storage=url).trials) == 4
