@@ -133,7 +133,7 @@ def count_trials(study: optuna.Study, *, budget: int, grid: bool = False) -> Tri
         running_count = len({_cell(t) for t in running})
     else:
         finished, running_count = len(done), len(running)
-    elsewhere = tuple(t.number for t in running if not _owned_here(t))
+    elsewhere = running_elsewhere(running)
     return TrialCounts(
         finished=finished,
         running=running_count,
@@ -199,6 +199,11 @@ def _diverged(trial: FrozenTrial) -> bool:
 def _cell(trial: FrozenTrial) -> tuple:
     params = trial.params or trial.system_attrs.get("fixed_params", {})
     return tuple(sorted(params.items()))
+
+
+def running_elsewhere(running: Sequence[FrozenTrial]) -> tuple[int, ...]:
+    """The numbers of the running trials not owned by a process of this machine."""
+    return tuple(t.number for t in running if not _owned_here(t))
 
 
 def _owned_here(trial: FrozenTrial) -> bool:

@@ -28,7 +28,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from bench._schema import DIVERGED
-from bench.recovery import TrialCounts, _owned_here
+from bench.recovery import TrialCounts, running_elsewhere
 from bench.spec import StudySpec
 
 Phase = Literal["tune", "final"]
@@ -188,5 +188,5 @@ def count_tuning_trials(study: optuna.Study, spec: StudySpec) -> TrialCounts:
         finished=finished,
         running=len(running),
         to_run=max(0, total - finished - len(running)),
-        running_elsewhere=tuple(t.number for t in running if not _owned_here(t)),
+        running_elsewhere=running_elsewhere(running),
     )
