@@ -193,7 +193,7 @@ class StudySpec:
     """A validated study spec; build one with :func:`load_spec` or :func:`parse_spec`.
 
     Example:
-        >>> spec = load_spec("optimizers")
+        >>> spec = load_spec("optimizers-fixed")
         >>> spec.sampler, spec.objective.metric, len(spec.variants)
         ('grid', 'val_auc', 8)
     """
@@ -292,7 +292,7 @@ class StudySpec:
         Every override passes through here; an error names the flag (``--n-trials``...).
 
         Example:
-            >>> spec = load_spec("optimizers")
+            >>> spec = load_spec("optimizers-fixed")
             >>> spec.with_overrides(epochs=2).epochs
             2
             >>> spec.with_overrides(n_trials=3)

@@ -13,7 +13,7 @@ from what the storage holds, so the protocol resumes like any study.
 Example:
     >>> import optuna
     >>> from bench.spec import load_spec
-    >>> spec = load_spec("optimizers-tuned")
+    >>> spec = load_spec("optimizers")
     >>> next_assignment(optuna.create_study(direction="maximize"), spec)
     Assignment(phase='tune', candidate='adam', seed=0, tuned=None)
 """

@@ -80,7 +80,7 @@ def test_epochs_at_the_top_and_under_fixed_is_refused_naming_both(tmp_path, caps
 
 def test_n_trials_from_the_command_line_obeys_the_seeds_rule(tmp_path, capsys):
     url = f"sqlite:///{tmp_path}/b.db"
-    assert main(["run", "--study", "optimizers", "--n-trials", "3", "--storage", url]) == 2
+    assert main(["run", "--study", "optimizers-fixed", "--n-trials", "3", "--storage", url]) == 2
     line = _error_line(capsys)
     assert line == (
         "bench: error: --n-trials: got 3; expected a multiple of the 2 seeds "
@@ -100,7 +100,7 @@ def test_n_trials_from_the_command_line_obeys_the_seeds_rule(tmp_path, capsys):
 )
 def test_every_override_is_checked_like_the_spec_field(argv, fragment, tmp_path, capsys):
     url = f"sqlite:///{tmp_path}/b.db"
-    assert main(["run", "--study", "optimizers", *argv, "--storage", url]) == 2
+    assert main(["run", "--study", "optimizers-fixed", *argv, "--storage", url]) == 2
     assert fragment in _error_line(capsys)
     assert not (tmp_path / "b.db").exists()
 

@@ -119,7 +119,7 @@ class _PruneAfterFirstReport(optuna.pruners.BasePruner):
 def test_a_pruned_trial_is_stored_as_pruned_with_its_stop_reason(small_workload):
     from bench.study import TrialObjective
 
-    spec = load_spec("optimizers").with_overrides(epochs=3)
+    spec = load_spec("optimizers-fixed").with_overrides(epochs=3)
     study = optuna.create_study(
         direction="maximize",
         pruner=_PruneAfterFirstReport(),
@@ -135,6 +135,7 @@ def test_a_pruned_trial_is_stored_as_pruned_with_its_stop_reason(small_workload)
 def test_builtin_studies_load_and_list(capsys):
     assert {
         "optimizers",
+        "optimizers-fixed",
         "regularization",
         "early-stopping",
         "schedulers",
@@ -155,7 +156,9 @@ def test_builtin_studies_load_and_list(capsys):
         "nadam",
         "lion",
     }
-    assert len(optimizers.seeds) >= 2
+    assert optimizers.tuning is not None and len(optimizers.tuning.final_seeds) >= 3
+    fixed = load_spec("optimizers-fixed")
+    assert set(fixed.variants) == set(optimizers.variants) and fixed.tuning is None
 
 
 def test_show_prints_the_spec_and_progress(tiny_study, capsys):

@@ -172,7 +172,7 @@ def test_a_candidate_search_space_needs_tuning():
 
 
 def test_the_builtin_tuned_optimizers_study_gives_every_optimizer_an_equal_budget():
-    spec = load_spec("optimizers-tuned")
+    spec = load_spec("optimizers")
     assert len(spec.variants) == 8 and spec.tuning.budget >= 6
     assert len(spec.tuning.final_seeds) >= 3 and spec.tuning.seed not in spec.tuning.final_seeds
     for candidate in spec.variants:
