@@ -4,8 +4,9 @@ A worker that dies (``kill -9``, an out-of-memory kill, a reboot, a closed lapto
 leaves its trial RUNNING in the storage. Each trial records the host and process that
 run it, so a RUNNING trial of this host whose process is gone is stale at once; one of
 another host is stale when its Optuna heartbeat stops for the storage's grace period.
-Stale and interrupted trials are failed and a copy with the same params (and seed) is
-queued, with Optuna's own retry callback; a diverged trial failed for a reason and stays.
+Stale and interrupted trials are failed and a copy with the same params and user attributes
+(the seed among them) is queued, with Optuna's own retry callback; a diverged trial failed
+for a reason and stays.
 
 Example:
     >>> import optuna
@@ -33,6 +34,40 @@ FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 HOST_ATTR = "host"
 PID_ATTR = "pid"
 BOOT_ATTR = "boot_id"
+#: The user attribute (and, in studies stored before it was one, the param) with the seed.
+SEED_ATTR = "seed"
+
+
+def trial_seed(trial: FrozenTrial) -> int | None:
+    """The seed a trial runs (or ran) with: its ``seed`` user attribute, else the ``seed``
+    param that studies stored by earlier versions sampled, else None (not decided yet).
+
+    Example:
+        >>> import optuna
+        >>> from optuna.distributions import IntDistribution
+        >>> queued = optuna.trial.create_trial(state=TrialState.WAITING, user_attrs={"seed": 2})
+        >>> legacy = optuna.trial.create_trial(
+        ...     params={"seed": 1}, distributions={"seed": IntDistribution(0, 1)}, value=0.5)
+        >>> trial_seed(queued), trial_seed(legacy)
+        (2, 1)
+    """
+    seed = trial.user_attrs.get(SEED_ATTR, trial.params.get(SEED_ATTR))
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+
+
+def trial_cell(trial: FrozenTrial) -> tuple[tuple[tuple[str, object], ...], int | None]:
+    """What makes two trials the same run: their params (a queued trial's fixed ones) and
+    their seed. Two trials of one cell must never both count.
+
+    Example:
+        >>> import optuna
+        >>> queued = optuna.trial.create_trial(state=TrialState.WAITING,
+        ...     user_attrs={"seed": 1}, system_attrs={"fixed_params": {"variant": "sgd"}})
+        >>> trial_cell(queued)
+        ((('variant', 'sgd'),), 1)
+    """
+    params = trial.params or trial.system_attrs.get("fixed_params", {})
+    return tuple(sorted(params.items())), trial_seed(trial)
 
 
 @dataclass(frozen=True)
@@ -121,16 +156,17 @@ def count_trials(study: optuna.Study, *, budget: int, grid: bool = False) -> Tri
     """Finished, running and still-to-run trials of ``study`` against ``budget``.
 
     A diverged trial is finished (it failed for a reason). For a grid (``grid=True``) a
-    cell counts once whatever happened to it, so a retried cell is not counted twice.
+    cell and seed count once whatever happened to them, so a retried run is not counted
+    twice.
     """
     trials = study.get_trials(deepcopy=False)
     done = [t for t in trials if t.state in FINISHED or _diverged(t)]
     running = [t for t in trials if t.state == TrialState.RUNNING]
     if grid:
-        done_cells = {_cell(t) for t in done}
-        running = [t for t in running if _cell(t) not in done_cells]
+        done_cells = {trial_cell(t) for t in done}
+        running = [t for t in running if trial_cell(t) not in done_cells]
         finished = len(done_cells)
-        running_count = len({_cell(t) for t in running})
+        running_count = len({trial_cell(t) for t in running})
     else:
         finished, running_count = len(done), len(running)
     elsewhere = running_elsewhere(running)
@@ -175,6 +211,7 @@ def requeue_interrupted(study: optuna.Study) -> list[int]:
 
     That is a trial stopped by Ctrl-C or SIGTERM, or one failed by a crash recovery
     that could not queue it. A diverged trial failed for a reason and stays failed.
+    The copy keeps the trial's user attributes, so a seed's copy keeps its seed.
     Returns the numbers of the failed trials that were queued again.
     """
     trials = study.get_trials(deepcopy=False)
@@ -194,11 +231,6 @@ def requeue_interrupted(study: optuna.Study) -> list[int]:
 
 def _diverged(trial: FrozenTrial) -> bool:
     return trial.user_attrs.get("stop_reason") == DIVERGED
-
-
-def _cell(trial: FrozenTrial) -> tuple:
-    params = trial.params or trial.system_attrs.get("fixed_params", {})
-    return tuple(sorted(params.items()))
 
 
 def running_elsewhere(running: Sequence[FrozenTrial]) -> tuple[int, ...]:

@@ -26,6 +26,7 @@ import pandas as pd
 
 from bench._schema import HISTORY_FIELDS, METRIC_NAMES, SPLITS
 from bench.errors import BenchInputError
+from bench.recovery import SEED_ATTR, trial_seed
 from bench.storage import open_storage, redact_url
 
 __all__ = [
@@ -439,7 +440,8 @@ def _number(value: Any) -> float:
 
 
 def _label_from_params(params: Mapping[str, Any]) -> str:
-    return " ".join(f"{k}={v}" for k, v in params.items() if k != "seed")
+    # Studies stored by earlier versions hold the seed among the params.
+    return " ".join(f"{k}={v}" for k, v in params.items() if k != SEED_ATTR)
 
 
 def _trial_row(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
@@ -452,7 +454,7 @@ def _trial_row(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
         "number": trial.number,
         "state": trial.state.name,
         "recipe_label": label if isinstance(label, str) else _label_from_params(trial.params),
-        "seed": attrs.get("seed", trial.params.get("seed")),
+        "seed": trial_seed(trial),
         "value": trial.value if trial.state == optuna.trial.TrialState.COMPLETE else None,
         "gap_accuracy": _number(gap.get("accuracy")),
         "gap_loss": _number(gap.get("loss")),
@@ -476,7 +478,7 @@ def _trial_row(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
     # A tuning trial names its params <candidate>.<field>; its row names the field.
     own = f"{attrs.get('candidate')}."
     for name, value in trial.params.items():
-        if name != "seed":
+        if name != SEED_ATTR:
             row[f"params_{name.removeprefix(own)}"] = value
     tuned = attrs.get("tuned")
     if isinstance(tuned, Mapping):
@@ -510,7 +512,7 @@ def _histories_frame(trials: Sequence[optuna.trial.FrozenTrial]) -> pd.DataFrame
             continue
         label = trial.user_attrs.get("recipe_label")
         label = label if isinstance(label, str) else _label_from_params(trial.params)
-        seed = trial.user_attrs.get("seed", trial.params.get("seed"))
+        seed = trial_seed(trial)
         for position, epoch in enumerate(history, start=1):
             if not isinstance(epoch, Mapping):
                 continue
