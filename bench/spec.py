@@ -47,6 +47,10 @@ OBJECTIVE_METRICS = ("val_auc", "val_accuracy", "val_loss")
 DIRECTIONS = ("maximize", "minimize")
 VARIANT = "variant"
 SEED = "seed"
+#: How a study without ``[tuning]`` stores its trials, hashed with its spec: since the
+#: seed became a user attribute (no longer an Optuna param) such a study stored before is
+#: never resumed with the new layout, but versioned as ``NAME-v2`` and left as it is.
+SEED_LAYOUT = "seed-user-attr"
 _RANGE_KEYS = ("low", "high", "log", "step")
 _FIELD_TYPES = {"str": str, "int": int, "float": float}
 
@@ -273,10 +277,20 @@ class StudySpec:
         }
 
     def content_hash(self) -> str:
-        """Hash of what decides the trials' results (not the budget nor the wording)."""
+        """Hash of what decides the trials' results (not the budget nor the wording) and
+        of how they are stored: a ``[tuning]`` study always kept its seeds out of its
+        params, the others hash :data:`SEED_LAYOUT` too.
+
+        Example:
+            >>> spec = load_spec("regularization")
+            >>> spec.content_hash() == spec.with_overrides(timeout=60).content_hash()
+            True
+        """
         content = self.to_dict()
         for volatile in ("name", "description", "budget"):
             content.pop(volatile)
+        if self.tuning is None:
+            content["layout"] = SEED_LAYOUT
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
 
     def with_overrides(

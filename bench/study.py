@@ -4,6 +4,10 @@ Every trial lands in an Optuna storage (SQLite by default; any RDB URL such as P
 for workers on several machines) with its params, one intermediate value per epoch and
 user attributes that hold the whole result, so that ``optuna-dashboard``, the ``optuna``
 command line and ``optuna.load_study`` all see it.
+
+The seed is never an Optuna param (so the dashboard's importances rank recipe fields
+only): it is the ``seed`` user attribute. A sampler proposes a recipe, which runs with the
+spec's first seed and queues one copy per other seed, each holding its seed from the start.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import signal
 import sys
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -25,12 +29,15 @@ from bench._schema import DUPLICATE, PRUNED
 from bench._signals import exit_status, stop_on_sigterm
 from bench.recovery import (
     FINISHED,
+    SEED_ATTR,
     TrialCounts,
     TrialOwner,
     count_trials,
     describe_owners,
     recover_stale_trials,
     requeue_interrupted,
+    trial_cell,
+    trial_seed,
 )
 from bench.spec import SEED, VARIANT, Range, StudySpec
 from bench.storage import is_missing_sqlite_file, open_storage, redact_url
@@ -72,10 +79,11 @@ class StudyHandle:
 
 
 def recipe_label(params: dict[str, Any]) -> str:
-    """A recipe's name in reports: its variant, then its sampled fields; never the seed.
+    """A recipe's name in reports: its variant, then its sampled fields; never the seed
+    (which studies stored by earlier versions held among their params).
 
     Example:
-        >>> recipe_label({"variant": "adamw", "seed": 1})
+        >>> recipe_label({"variant": "adamw"})
         'adamw'
         >>> recipe_label({"l2": 0.01, "weight_decay": 0.0, "seed": 0})
         'l2=0.01 weight_decay=0'
@@ -144,22 +152,58 @@ def _wait_for_attr(study: optuna.Study, key: str, *, timeout_s: float = 30.0) ->
 
 
 def make_sampler(spec: StudySpec) -> optuna.samplers.BaseSampler:
-    """The spec's Optuna sampler. Grid cells include the seed; the others fix the seed to
-    the first one and queue the same recipe once for every other seed. A ``[tuning]``
-    study samples each candidate's own params; its seeds are user attributes."""
+    """The spec's Optuna sampler, over recipe fields only: never the seed.
+
+    A grid's cells are the variants times the listed search-space values; every sampled
+    recipe runs with the first seed and queues itself once per other seed (see
+    :class:`TrialObjective`). A ``[tuning]`` study samples each candidate's own params.
+
+    Example:
+        >>> from bench.spec import load_spec
+        >>> sampler = make_sampler(load_spec("optimizers-fixed"))
+        >>> sorted(sampler._search_space)
+        ['variant']
+    """
     if spec.tuning is not None:
         return _base_sampler(spec.tuning.sampler)
     if spec.sampler == "grid":
-        space: dict[str, list[Any]] = {}
-        if spec.variants:
-            space[VARIANT] = list(spec.variants)
-        space.update({k: v for k, v in spec.search_space.items() if isinstance(v, list)})
-        space[SEED] = list(spec.seeds)
-        return optuna.samplers.GridSampler(space, seed=0)
-    base = _base_sampler(spec.sampler)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.samplers.PartialFixedSampler({SEED: spec.seeds[0]}, base)
+        return _RecipeGridSampler(grid_space(spec), seed=0)
+    return _base_sampler(spec.sampler)
+
+
+def grid_space(spec: StudySpec) -> dict[str, list[Any]]:
+    """The cells of a grid study: its variants and listed search-space values.
+
+    Example:
+        >>> from bench.spec import load_spec
+        >>> space = grid_space(load_spec("optimizers-fixed"))
+        >>> list(space), len(space["variant"])
+        (['variant'], 8)
+    """
+    space: dict[str, list[Any]] = {}
+    if spec.variants:
+        space[VARIANT] = list(spec.variants)
+    space.update({k: v for k, v in spec.search_space.items() if isinstance(v, list)})
+    return space
+
+
+class _RecipeGridSampler(optuna.samplers.GridSampler):
+    """Optuna's grid sampler, for a study whose queued seed copies hold no grid cell.
+
+    Optuna's ``after_trial`` reads the finished trial's cell, which a queued copy lacks;
+    such a trial is simply done. Once every cell has run, ``run_worker``'s budget callback
+    stops the study when no copy is left.
+    """
+
+    def after_trial(
+        self,
+        study: optuna.Study,
+        trial: optuna.trial.FrozenTrial,
+        state: TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        if "grid_id" in study._storage.get_trial_system_attrs(trial._trial_id):
+            super().after_trial(study, trial, state, values)
 
 
 def _base_sampler(name: str) -> optuna.samplers.BaseSampler:
@@ -183,12 +227,18 @@ def make_pruner(spec: StudySpec) -> optuna.pruners.BasePruner:
 
 
 def suggest(trial: optuna.Trial, spec: StudySpec) -> dict[str, Any]:
-    """Ask the trial for every searched field of the spec, the variant and the seed."""
+    """Ask the trial for the variant and every searched field of the spec (not the seed).
+
+    Example:
+        >>> from bench.spec import load_spec
+        >>> study = optuna.create_study(sampler=make_sampler(load_spec("optimizers-fixed")))
+        >>> list(suggest(study.ask(), load_spec("optimizers-fixed")))
+        ['variant']
+    """
     sampled: dict[str, Any] = {}
     if spec.variants:
         sampled[VARIANT] = trial.suggest_categorical(VARIANT, list(spec.variants))
     sampled.update(suggest_space(trial, spec.search_space))
-    sampled[SEED] = trial.suggest_categorical(SEED, list(spec.seeds))
     return sampled
 
 
@@ -213,7 +263,7 @@ def suggest_space(
 
 
 class _DuplicateCell(Exception):
-    """A grid cell that another worker already ran (a timing race at the grid's end)."""
+    """A grid cell and seed that another worker already ran (a race at the grid's end)."""
 
 
 class TrialObjective:
@@ -237,15 +287,10 @@ class TrialObjective:
         if self.spec.tuning is not None:
             sampled, label = self._tuning_recipe(trial)
         else:
-            sampled = suggest(trial, self.spec)
-            if self.spec.sampler == "grid":
-                self._refuse_duplicate_cell(trial)
-            elif sampled[SEED] == self.spec.seeds[0]:
-                self._queue_other_seeds(trial, sampled)
-            label = recipe_label(sampled)
+            sampled, label = self._sampled_recipe(trial)
         recipe = self.spec.recipe(sampled)
         trial.set_user_attr("recipe_label", label)
-        trial.set_user_attr("seed", recipe.seed)
+        trial.set_user_attr(SEED_ATTR, recipe.seed)
         if self.reporter:
             self.reporter.trial_started(trial.number, label, recipe.seed, recipe.epochs)
 
@@ -271,6 +316,20 @@ class TrialObjective:
             return trial.should_prune()
 
         return on_epoch
+
+    def _sampled_recipe(self, trial: optuna.Trial) -> tuple[dict[str, Any], str]:
+        """The sampler's recipe with the trial's seed: a queued copy's own, else the first."""
+        seed = trial_seed(trial.study._storage.get_trial(trial._trial_id))
+        if seed is None:
+            seed = self.spec.seeds[0]
+            # Stored before the params, so another worker never sees this cell seedless.
+            trial.set_user_attr(SEED_ATTR, seed)
+        sampled = suggest(trial, self.spec)
+        if self.spec.sampler == "grid":
+            self._refuse_duplicate_cell(trial)
+        if seed == self.spec.seeds[0]:
+            self._queue_other_seeds(trial, sampled)
+        return {**sampled, SEED: seed}, recipe_label(sampled)
 
     def _tuning_recipe(self, trial: optuna.Trial) -> tuple[dict[str, Any], str]:
         """Claim a slot of the tuning protocol (or keep the one a queued copy holds)."""
@@ -304,24 +363,25 @@ class TrialObjective:
         return _DuplicateCell(why)
 
     def _queue_other_seeds(self, trial: optuna.Trial, sampled: dict[str, Any]) -> None:
+        """Queue the recipe once per other seed; the seed rides along as a user attribute."""
         # Idempotent: a retried first-seed trial must not queue the other seeds twice.
-        planned = [
-            t.params or t.system_attrs.get("fixed_params", {})
-            for t in trial.study.get_trials(deepcopy=False)
-            if t.number != trial.number
-        ]
+        others = trial.study.get_trials(deepcopy=False)
+        planned = {trial_cell(t) for t in others if t.number != trial.number}
+        params = tuple(sorted(sampled.items()))
         for seed in self.spec.seeds[1:]:
-            params = {**sampled, SEED: seed}
-            if params not in planned:
-                trial.study.enqueue_trial(params)
+            if (params, seed) not in planned:
+                trial.study.enqueue_trial(sampled, user_attrs={SEED_ATTR: seed})
 
     def _refuse_duplicate_cell(self, trial: optuna.Trial) -> None:
-        cell = trial.params
+        cell = trial_cell(trial.study._storage.get_trial(trial._trial_id))
         for other in trial.study.get_trials(deepcopy=False, states=(*FINISHED, TrialState.RUNNING)):
-            if other.number != trial.number and other.params == cell:
+            if other.number != trial.number and trial_cell(other) == cell:
                 trial.set_user_attr("stop_reason", DUPLICATE)
                 trial.study.stop()
-                raise _DuplicateCell(f"grid cell {cell} already run by trial {other.number}")
+                raise _DuplicateCell(
+                    f"grid cell {dict(cell[0])} with seed {cell[1]} already run by trial "
+                    f"{other.number}"
+                )
 
 
 def _json_safe(value: Any) -> Any:
@@ -523,7 +583,7 @@ class PreparedRun:
 
     Example:
         >>> from bench.spec import load_spec
-        >>> run = prepare_run(load_spec("optimizers"), storage_url="sqlite:///:memory:")
+        >>> run = prepare_run(load_spec("optimizers-fixed"), storage_url="sqlite:///:memory:")
         >>> run.counts().to_run, run.budget
         (16, 16)
 

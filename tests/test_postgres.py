@@ -141,8 +141,11 @@ def test_four_workers_run_every_grid_cell_exactly_once(grid_on_postgres):
     study = optuna.load_study(study_name="pg-grid", storage=url)
     trials = study.get_trials(deepcopy=False)
     complete = Counter(
-        (t.params["variant"], t.params["seed"]) for t in trials if t.state == TrialState.COMPLETE
+        (t.params["variant"], t.user_attrs["seed"])
+        for t in trials
+        if t.state == TrialState.COMPLETE
     )
+    assert all("seed" not in t.params for t in trials)
     expected = {(variant, seed) for variant in VARIANTS for seed in SEEDS}
     assert set(complete) == expected, sorted(complete)
     assert all(count == 1 for count in complete.values()), complete

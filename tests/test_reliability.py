@@ -81,9 +81,12 @@ def _mid_trial(url: str, *, running: int = 1) -> bool:
 def _each_cell_complete_once(url: str) -> None:
     trials = _trials(url)
     complete = sorted(
-        (t.params["variant"], t.params["seed"]) for t in trials if t.state == TrialState.COMPLETE
+        (t.params["variant"], t.user_attrs["seed"])
+        for t in trials
+        if t.state == TrialState.COMPLETE
     )
     assert complete == CELLS
+    assert all("seed" not in t.params for t in trials)
     assert not [t.number for t in trials if t.state == TrialState.RUNNING]
 
 
@@ -191,10 +194,9 @@ def test_another_hosts_running_trial_is_waited_for_then_run_here_after_its_heart
     handle = open_study(spec, storage=open_storage(url))
     storage = short_grace_storage(url)
     study = optuna.load_study(study_name=handle.name, storage=storage)
-    study.enqueue_trial({"variant": "sgd", "seed": 1})
+    study.enqueue_trial({"variant": "sgd"}, user_attrs={"seed": 1})
     elsewhere = study.ask()
     elsewhere.suggest_categorical("variant", ["adam", "sgd"])
-    elsewhere.suggest_categorical("seed", [0, 1])
     for key, value in {"host": "elsewhere", "pid": 4242, "boot_id": "x"}.items():
         elsewhere.set_user_attr(key, value)
 

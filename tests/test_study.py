@@ -26,8 +26,9 @@ def test_every_trial_is_stored_with_its_result_for_optuna(tiny_study):
     study = optuna.load_study(study_name="tiny", storage=url)
     trials = study.get_trials()
     assert len(trials) == 4 and all(t.state == TrialState.COMPLETE for t in trials)
-    cells = {(t.params["variant"], t.params["seed"]) for t in trials}
+    cells = {(t.params["variant"], t.user_attrs["seed"]) for t in trials}
     assert cells == {("adam", 0), ("adam", 1), ("sgd", 0), ("sgd", 1)}
+    assert all(list(t.params) == ["variant"] for t in trials)
     for t in trials:
         attrs = t.user_attrs
         assert sorted(t.intermediate_values) == [1, 2]
@@ -35,7 +36,7 @@ def test_every_trial_is_stored_with_its_result_for_optuna(tiny_study):
         assert t.intermediate_values[2] == pytest.approx(attrs["history"][1]["val_auc"])
         assert t.value == pytest.approx(attrs["metrics"]["val"]["auc"])
         assert attrs["stop_reason"] in ("completed", "early_stopped")
-        assert attrs["seed"] == t.params["seed"] == attrs["recipe"]["seed"]
+        assert attrs["seed"] == attrs["recipe"]["seed"]
         assert attrs["recipe_label"] == t.params["variant"]
         assert attrs["workload"]["sizes"] == {"train": 120, "val": 60, "test": 60}
         assert len(attrs["test_predictions"]["y_score"]) == attrs["workload"]["sizes"]["test"]
@@ -106,9 +107,12 @@ def test_two_jobs_on_a_grid_leave_exactly_one_complete_trial_per_cell(tmp_path):
     assert run.returncode == 0, run.stderr
     trials = optuna.load_study(study_name="grid", storage=url).trials
     complete = [
-        (t.params["variant"], t.params["seed"]) for t in trials if t.state == TrialState.COMPLETE
+        (t.params["variant"], t.user_attrs["seed"])
+        for t in trials
+        if t.state == TrialState.COMPLETE
     ]
     assert sorted(complete) == [("adam", 0), ("adam", 1), ("sgd", 0), ("sgd", 1)]
+    assert all("seed" not in t.params for t in trials)
 
 
 class _PruneAfterFirstReport(optuna.pruners.BasePruner):
@@ -123,10 +127,11 @@ def test_a_pruned_trial_is_stored_as_pruned_with_its_stop_reason(small_workload)
     study = optuna.create_study(
         direction="maximize",
         pruner=_PruneAfterFirstReport(),
-        sampler=optuna.samplers.GridSampler({"variant": ["adam"], "seed": [0]}),
+        sampler=optuna.samplers.GridSampler({"variant": ["adam"]}),
     )
     study.optimize(TrialObjective(spec, small_workload), n_trials=1)
-    (trial,) = study.trials
+    trial, queued = study.trials  # the first seed's run queued the second seed's
+    assert (queued.state, queued.user_attrs["seed"]) == (TrialState.WAITING, spec.seeds[1])
     assert trial.state == TrialState.PRUNED
     assert trial.user_attrs["stop_reason"] == "pruned"
     assert trial.user_attrs["epochs_run"] == 1 and list(trial.intermediate_values) == [1]
@@ -253,9 +258,10 @@ def test_a_sampled_recipe_runs_once_per_seed(small_workload, tmp_path):
     )
     trials = optuna.load_study(study_name="sampled", storage=url).trials
     assert [t.state for t in trials] == [TrialState.COMPLETE] * 4
+    assert all(list(t.params) == ["learning_rate"] for t in trials)
     seeds_by_rate: dict[float, list[int]] = {}
     for t in trials:
-        seeds_by_rate.setdefault(t.params["learning_rate"], []).append(t.params["seed"])
+        seeds_by_rate.setdefault(t.params["learning_rate"], []).append(t.user_attrs["seed"])
     assert len(seeds_by_rate) == 2
     assert all(sorted(seeds) == [3, 7] for seeds in seeds_by_rate.values())
 
@@ -322,6 +328,8 @@ def test_an_interrupted_grid_resumes_and_runs_every_cell_once(small_workload, tm
     assert "1 interrupted trial(s) queued again" in " ".join(capsys.readouterr().err.split())
     trials = optuna.load_study(study_name="resume", storage=url).trials
     complete = sorted(
-        (t.params["variant"], t.params["seed"]) for t in trials if t.state == TrialState.COMPLETE
+        (t.params["variant"], t.user_attrs["seed"])
+        for t in trials
+        if t.state == TrialState.COMPLETE
     )
     assert complete == [("adam", 0), ("adam", 1), ("sgd", 0), ("sgd", 1)]
