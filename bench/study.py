@@ -599,7 +599,7 @@ class PreparedRun:
 
     def counts(self) -> TrialCounts:
         """Finished, running and still-to-run trials, read from the storage now."""
-        return count_trials(self.handle.study, budget=self.budget, grid=self.spec.sampler == "grid")
+        return study_counts(self.handle.study, self.spec, budget=self.budget)
 
     def run_remaining(self, *, jobs: int = 1, reporter: TrialReporter | None = None) -> None:
         """Run until the budget is met: in this process, or in ``jobs`` worker processes
