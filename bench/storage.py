@@ -96,8 +96,10 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.RDBStorage
         elif not path.is_file():
             # Optuna would silently create an empty database at a mistyped path.
             raise BenchInputError(f"--storage {redact_url(url)}: no database file at {path}")
-    # SQLite serialises writers; wait for a busy database instead of failing.
-    engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
+    # SQLite serialises writers; wait for a busy database instead of failing. pysqlite's
+    # own BEGIN is turned off: _serialize_sqlite_transactions issues BEGIN IMMEDIATE.
+    sqlite = url.startswith("sqlite")
+    engine_kwargs = {"connect_args": {"timeout": 60, "isolation_level": None}} if sqlite else {}
     try:
         foreign = _foreign_tables(url, engine_kwargs)
         if foreign:
@@ -106,7 +108,10 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.RDBStorage
                 f"{', '.join(foreign[:5])}{', ...' if len(foreign) > 5 else ''}); expected an "
                 "Optuna storage or a new, empty database"
             )
-        return _rdb_storage(url, engine_kwargs)
+        storage = _rdb_storage(url, engine_kwargs)
+        if sqlite:
+            _serialize_sqlite_transactions(storage.engine)
+        return storage
     except BenchInputError:
         raise
     except ImportError:
@@ -157,6 +162,21 @@ def _rdb_storage(url: str, engine_kwargs: dict) -> optuna.storages.RDBStorage:
                 raise
             time.sleep(random.uniform(0.2, 1.0) * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+def _serialize_sqlite_transactions(engine) -> None:
+    """Start every SQLite transaction with BEGIN IMMEDIATE (SQLAlchemy's pysqlite recipe).
+
+    Why: SQLite has no SELECT ... FOR UPDATE, so with pysqlite's deferred BEGIN two workers
+    can both read a queued trial as WAITING and both mark it RUNNING: Optuna's hand-off
+    of queued trials then runs one trial twice, and the second ``tell`` fails. Taking the
+    write lock when the transaction begins makes that read-then-write atomic.
+    """
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _foreign_tables(url: str, engine_kwargs: dict) -> list[str]:
