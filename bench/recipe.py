@@ -151,7 +151,11 @@ class Recipe:
         0.999, "second-moment decay of adam, adamw, nadam, lion", low=0.0, high=1.0, high_open=True
     )
     weight_decay: float = _knob(
-        1e-4, "decoupled weight decay applied by the optimizer itself", low=0.0, high=1.0
+        1e-4,
+        "decoupled weight decay applied by the optimizer itself; Keras shrinks each weight "
+        "by learning_rate * weight_decay every step",
+        low=0.0,
+        high=100.0,
     )
     l2: float = _knob(
         0.0,
