@@ -99,9 +99,9 @@ def _password(url: str) -> str:
 
 @pytest.fixture(scope="module")
 def grid_on_postgres(postgres_server, tmp_path_factory):
-    """4 ``bench run`` processes started at once, as on 4 machines, on one 3 x 2 grid study
-    (1 epoch) in a fresh PostgreSQL database. Returns (storage URL, [(exit status, stdout,
-    stderr)] of the processes)."""
+    """4 ``bench run --jobs 1`` processes started at once, as on 4 machines, on one 3 x 2
+    grid study (1 epoch) in a fresh PostgreSQL database. Returns (storage URL,
+    [(exit status, stdout, stderr)] of the processes)."""
     folder = tmp_path_factory.mktemp("postgres")
     npz = write_digits_npz(folder / "digits.npz")
     text = TINY_SPEC.format(npz=npz).replace('name = "tiny"', 'name = "pg-grid"')
@@ -114,7 +114,10 @@ def grid_on_postgres(postgres_server, tmp_path_factory):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     env.pop("BENCH_STORAGE", None)
     with _fresh_database(postgres_server) as url:
-        command = [sys.executable, "-m", "bench", "run", "--study", str(spec), "--storage", url]
+        command = [
+            *(sys.executable, "-m", "bench", "run", "--study", str(spec)),
+            *("--storage", url, "--jobs", "1"),
+        ]
         workers = [
             subprocess.Popen(
                 command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
