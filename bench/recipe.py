@@ -289,16 +289,17 @@ def build_optimizer(recipe: Recipe, *, steps_per_epoch: int) -> keras.optimizers
 
     ``weight_decay`` is Keras's decoupled decay, applied by every optimizer alike; the
     L2 penalty is separate (:func:`build_regularizer`). The numbers a recipe sets (rate,
-    schedule, decay, betas; not SGD's momentum) live in variables, so that a traced
+    schedule, decay, betas, SGD's momentum) live in variables, so that a traced
     training step serves any recipe with the same :func:`optimizer_signature` once
     :func:`set_optimizer_values` has written that recipe's numbers.
 
     Example:
         >>> opt = build_optimizer(Recipe(optimizer="sgd"), steps_per_epoch=10)
         >>> type(opt).__name__, bool(opt.nesterov), opt.momentum
-        ('SGD', True, 0.9)
+        ('VariableMomentumSGD', True, 0.9)
     """
     from bench._keras import keras
+    from bench._optimizers import VariableMomentumSGD
 
     lr = build_learning_rate(recipe, steps_per_epoch=steps_per_epoch)
     wd = recipe.weight_decay or None
@@ -316,13 +317,11 @@ def build_optimizer(recipe: Recipe, *, steps_per_epoch: int) -> keras.optimizers
     elif name == "lion":
         optimizer = keras.optimizers.Lion(learning_rate=lr, weight_decay=wd, **betas)
     elif name == "sgd":
-        optimizer = keras.optimizers.SGD(
+        optimizer = VariableMomentumSGD(
             learning_rate=lr, momentum=recipe.momentum, nesterov=True, weight_decay=wd
         )
     elif name == "sgd_momentum":
-        optimizer = keras.optimizers.SGD(
-            learning_rate=lr, momentum=recipe.momentum, weight_decay=wd
-        )
+        optimizer = VariableMomentumSGD(learning_rate=lr, momentum=recipe.momentum, weight_decay=wd)
     elif name == "adagrad":
         optimizer = keras.optimizers.Adagrad(learning_rate=lr, weight_decay=wd)
     elif name == "rmsprop":
@@ -337,7 +336,7 @@ def build_optimizer(recipe: Recipe, *, steps_per_epoch: int) -> keras.optimizers
 
 
 #: Optimizer attributes that hold a recipe's number (Keras keeps them as floats). SGD's
-#: ``momentum`` stays a float: its update step branches on it in Python.
+#: momentum has its own variable (:class:`bench._optimizers.VariableMomentumSGD`).
 _OPTIMIZER_NUMBERS = ("weight_decay", "beta_1", "beta_2")
 
 
@@ -358,7 +357,7 @@ def optimizer_signature(recipe: Recipe, *, steps_per_epoch: int) -> tuple:
         recipe.schedule,
         warmup,
         recipe.optimizer != "adamw" and not recipe.weight_decay,
-        recipe.momentum if recipe.optimizer in ("sgd", "sgd_momentum") else None,
+        recipe.momentum > 0 if recipe.optimizer in ("sgd", "sgd_momentum") else None,
     )
 
 
@@ -375,6 +374,7 @@ def set_optimizer_values(
     """
     for attribute in _OPTIMIZER_NUMBERS:
         _assign(getattr(optimizer, attribute, None), getattr(recipe, attribute))
+    _assign(getattr(optimizer, "momentum_variable", None), recipe.momentum)
     rate = optimizer._learning_rate
     if _is_variable(rate):
         rate.assign(recipe.learning_rate)

@@ -10,10 +10,11 @@ from bench import trial
 from bench.recipe import Recipe
 from bench.trial import run_trial
 
-# Same optimizer kind as TARGETS["adam"] at another rate, decay and seed, so that the
+# Same optimizer kinds as TARGETS at other rates, decays, momenta and seeds, so that the
 # targets run on steps traced for another recipe.
 WARM_UP = (
     Recipe(optimizer="adam", learning_rate=2e-3, weight_decay=0.01, epochs=2, seed=1),
+    Recipe(optimizer="sgd", learning_rate=0.05, momentum=0.5, weight_decay=0.0, epochs=2, seed=1),
     Recipe(
         optimizer="adamw",
         schedule="warmup_cosine",
@@ -26,6 +27,9 @@ WARM_UP = (
 )
 TARGETS = {
     "adam": Recipe(optimizer="adam", learning_rate=5e-3, weight_decay=0.05, epochs=2, seed=0),
+    "sgd_momentum": Recipe(
+        optimizer="sgd", learning_rate=0.01, momentum=0.9, weight_decay=0.0, epochs=2, seed=0
+    ),
     "warmup_cosine": Recipe(
         optimizer="adamw",
         schedule="warmup_cosine",
@@ -82,8 +86,9 @@ def test_a_trial_after_others_matches_the_same_trial_on_a_fresh_build(reused, sm
 
 
 def test_the_targets_ran_on_steps_traced_for_other_recipes(reused):
-    # One model shape; one traced step for adam with decay, one for adamw with warmup.
-    assert reused[1] == [2]
+    # One model shape; one traced step each for adam with decay, sgd with momentum (any
+    # value) and adamw with warmup.
+    assert reused[1] == [3]
 
 
 def test_early_stopping_target_does_stop_early(reused):
