@@ -309,10 +309,10 @@ class StudySpec:
             >>> spec = load_spec("optimizers-fixed")
             >>> spec.with_overrides(epochs=2).epochs
             2
-            >>> spec.with_overrides(n_trials=3)
+            >>> spec.with_overrides(n_trials=4)
             Traceback (most recent call last):
             ...
-            bench.errors.BenchInputError: --n-trials: got 3; expected a multiple of the 2 seeds ...
+            bench.errors.BenchInputError: --n-trials: got 4; expected a multiple of the 3 seeds ...
         """
         flags: dict[str, str] = {}
         changes: dict[str, Any] = {}

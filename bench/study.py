@@ -585,7 +585,7 @@ class PreparedRun:
         >>> from bench.spec import load_spec
         >>> run = prepare_run(load_spec("optimizers-fixed"), storage_url="sqlite:///:memory:")
         >>> run.counts().to_run, run.budget
-        (16, 16)
+        (24, 24)
 
         ``run.run_remaining(jobs=2)`` would then train the 16 trials in two processes.
     """

@@ -80,10 +80,10 @@ def test_epochs_at_the_top_and_under_fixed_is_refused_naming_both(tmp_path, caps
 
 def test_n_trials_from_the_command_line_obeys_the_seeds_rule(tmp_path, capsys):
     url = f"sqlite:///{tmp_path}/b.db"
-    assert main(["run", "--study", "optimizers-fixed", "--n-trials", "3", "--storage", url]) == 2
+    assert main(["run", "--study", "optimizers-fixed", "--n-trials", "4", "--storage", url]) == 2
     line = _error_line(capsys)
     assert line == (
-        "bench: error: --n-trials: got 3; expected a multiple of the 2 seeds "
+        "bench: error: --n-trials: got 4; expected a multiple of the 3 seeds "
         "(every sampled recipe runs once per seed)"
     )
     assert not (tmp_path / "b.db").exists()

@@ -162,6 +162,10 @@ def test_builtin_studies_load_and_list(capsys):
         "lion",
     }
     assert optimizers.tuning is not None and len(optimizers.tuning.final_seeds) >= 3
+    for name in builtin_spec_paths():
+        spec = load_spec(name)
+        verdict_seeds = spec.tuning.final_seeds if spec.tuning else spec.seeds
+        assert len(verdict_seeds) >= 3, name  # a verdict needs an interval over seeds
     fixed = load_spec("optimizers-fixed")
     assert set(fixed.variants) == set(optimizers.variants) and fixed.tuning is None
 
