@@ -12,7 +12,6 @@ one-epoch trials and reads its peak resident memory.
 from __future__ import annotations
 
 import argparse
-import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -22,8 +21,15 @@ sys.path.insert(0, str(ROOT))
 
 
 def peak_rss_mib() -> float:
-    """This process's peak resident memory so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak resident memory so far: VmHWM of /proc/self/status (Linux).
+
+    Not ``getrusage``: Linux carries ``ru_maxrss`` across ``exec``, so a preset measured
+    in a child process would report this parent's peak instead of its own.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status (this benchmark needs Linux)")
 
 
 def sequence(trials: int) -> dict[int, float]:
