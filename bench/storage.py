@@ -165,18 +165,34 @@ def _rdb_storage(url: str, engine_kwargs: dict) -> optuna.storages.RDBStorage:
 
 
 def _serialize_sqlite_transactions(engine) -> None:
-    """Start every SQLite transaction with BEGIN IMMEDIATE (SQLAlchemy's pysqlite recipe).
+    """Start every transaction of ``engine`` (SQLite, pysqlite's own BEGIN turned off)
+    with BEGIN IMMEDIATE, after Optuna has set up its tables (SQLAlchemy's pysqlite recipe).
 
     Why: SQLite has no SELECT ... FOR UPDATE, so with pysqlite's deferred BEGIN two workers
     can both read a queued trial as WAITING and both mark it RUNNING: Optuna's hand-off
     of queued trials then runs one trial twice, and the second ``tell`` fails. Taking the
-    write lock when the transaction begins makes that read-then-write atomic.
+    write lock when the transaction begins makes that read-then-write atomic. The
+    listener is registered once, on the Engine class, and acts on engines marked with an
+    execution option: a per-engine listener leaves a weak-reference callback that runs
+    whenever an engine is collected, where a Ctrl-C could land and print a traceback.
     """
-    from sqlalchemy import event
+    global _LISTENING
+    if not _LISTENING:
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
 
-    @event.listens_for(engine, "begin")
-    def _begin_immediate(connection) -> None:
+        event.listen(Engine, "begin", _begin_immediate)
+        _LISTENING = True
+    engine.update_execution_options(**{_BEGIN_IMMEDIATE: True})
+
+
+def _begin_immediate(connection) -> None:
+    if connection.get_execution_options().get(_BEGIN_IMMEDIATE):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_BEGIN_IMMEDIATE = "bench_begin_immediate"
+_LISTENING = False
 
 
 def _foreign_tables(url: str, engine_kwargs: dict) -> list[str]:

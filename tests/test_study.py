@@ -130,8 +130,10 @@ def test_a_pruned_trial_is_stored_as_pruned_with_its_stop_reason(small_workload)
         sampler=optuna.samplers.GridSampler({"variant": ["adam"]}),
     )
     study.optimize(TrialObjective(spec, small_workload), n_trials=1)
-    trial, queued = study.trials  # the first seed's run queued the second seed's
-    assert (queued.state, queued.user_attrs["seed"]) == (TrialState.WAITING, spec.seeds[1])
+    trial, *queued = study.trials  # the first seed's run queued the other seeds'
+    assert [(t.state, t.user_attrs["seed"]) for t in queued] == [
+        (TrialState.WAITING, seed) for seed in spec.seeds[1:]
+    ]
     assert trial.state == TrialState.PRUNED
     assert trial.user_attrs["stop_reason"] == "pruned"
     assert trial.user_attrs["epochs_run"] == 1 and list(trial.intermediate_values) == [1]
