@@ -37,8 +37,11 @@ def run_study(study: str, *, default: bool, epochs: int | None, folder: Path) ->
         command += ["--jobs", "1"]
         env["BENCH_REUSE"] = "0"
     started = time.perf_counter()
-    subprocess.run(command, check=True, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return elapsed
 
 
 def main() -> None:
