@@ -37,3 +37,7 @@ EPOCH_METRICS: Final[tuple[str, ...]] = tuple(
     f"{prefix}{name}" for prefix in ("", "val_") for name in METRIC_NAMES
 )
 HISTORY_FIELDS: Final[tuple[str, ...]] = ("epoch", *EPOCH_METRICS, "lr", "time_s")
+
+#: A trial's seed: a recipe field, and the user attribute that holds it (studies stored
+#: by earlier versions held it among their params).
+SEED: Final = "seed"

@@ -27,15 +27,13 @@ from pathlib import Path
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from bench._schema import DIVERGED
+from bench._schema import DIVERGED, SEED
 from bench.storage import retry_callback
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 HOST_ATTR = "host"
 PID_ATTR = "pid"
 BOOT_ATTR = "boot_id"
-#: The user attribute (and, in studies stored before it was one, the param) with the seed.
-SEED_ATTR = "seed"
 
 
 def trial_seed(trial: FrozenTrial) -> int | None:
@@ -51,7 +49,7 @@ def trial_seed(trial: FrozenTrial) -> int | None:
         >>> trial_seed(queued), trial_seed(legacy)
         (2, 1)
     """
-    seed = trial.user_attrs.get(SEED_ATTR, trial.params.get(SEED_ATTR))
+    seed = trial.user_attrs.get(SEED, trial.params.get(SEED))
     return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
 
 

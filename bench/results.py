@@ -24,9 +24,9 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from bench._schema import HISTORY_FIELDS, METRIC_NAMES, SPLITS
+from bench._schema import HISTORY_FIELDS, METRIC_NAMES, SEED, SPLITS
 from bench.errors import BenchInputError
-from bench.recovery import SEED_ATTR, trial_seed
+from bench.recovery import trial_seed
 from bench.storage import open_storage, redact_url
 
 __all__ = [
@@ -441,7 +441,7 @@ def _number(value: Any) -> float:
 
 def _label_from_params(params: Mapping[str, Any]) -> str:
     # Studies stored by earlier versions hold the seed among the params.
-    return " ".join(f"{k}={v}" for k, v in params.items() if k != SEED_ATTR)
+    return " ".join(f"{k}={v}" for k, v in params.items() if k != SEED)
 
 
 def _trial_row(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
@@ -478,7 +478,7 @@ def _trial_row(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
     # A tuning trial names its params <candidate>.<field>; its row names the field.
     own = f"{attrs.get('candidate')}."
     for name, value in trial.params.items():
-        if name != SEED_ATTR:
+        if name != SEED:
             row[f"params_{name.removeprefix(own)}"] = value
     tuned = attrs.get("tuned")
     if isinstance(tuned, Mapping):

@@ -29,7 +29,6 @@ from bench._schema import DUPLICATE, PRUNED
 from bench._signals import exit_status, stop_on_sigterm
 from bench.recovery import (
     FINISHED,
-    SEED_ATTR,
     TrialCounts,
     TrialOwner,
     count_trials,
@@ -290,7 +289,7 @@ class TrialObjective:
             sampled, label = self._sampled_recipe(trial)
         recipe = self.spec.recipe(sampled)
         trial.set_user_attr("recipe_label", label)
-        trial.set_user_attr(SEED_ATTR, recipe.seed)
+        trial.set_user_attr(SEED, recipe.seed)
         if self.reporter:
             self.reporter.trial_started(trial.number, label, recipe.seed, recipe.epochs)
 
@@ -323,7 +322,7 @@ class TrialObjective:
         if seed is None:
             seed = self.spec.seeds[0]
             # Stored before the params, so another worker never sees this cell seedless.
-            trial.set_user_attr(SEED_ATTR, seed)
+            trial.set_user_attr(SEED, seed)
         sampled = suggest(trial, self.spec)
         if self.spec.sampler == "grid":
             self._refuse_duplicate_cell(trial)
@@ -370,7 +369,7 @@ class TrialObjective:
         params = tuple(sorted(sampled.items()))
         for seed in self.spec.seeds[1:]:
             if (params, seed) not in planned:
-                trial.study.enqueue_trial(sampled, user_attrs={SEED_ATTR: seed})
+                trial.study.enqueue_trial(sampled, user_attrs={SEED: seed})
 
     def _refuse_duplicate_cell(self, trial: optuna.Trial) -> None:
         cell = trial_cell(trial.study._storage.get_trial(trial._trial_id))
