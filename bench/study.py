@@ -290,6 +290,10 @@ class TrialObjective:
         recipe = self.spec.recipe(sampled)
         trial.set_user_attr("recipe_label", label)
         trial.set_user_attr(SEED, recipe.seed)
+        if self._first_seed_was_pruned(trial, seed=recipe.seed):
+            trial.set_user_attr("stop_reason", PRUNED)
+            trial.set_user_attr("epochs_run", 0)
+            raise optuna.TrialPruned(f"{label}: its first seed was pruned")
         if self.reporter:
             self.reporter.trial_started(trial.number, label, recipe.seed, recipe.epochs)
 
@@ -355,6 +359,20 @@ class TrialObjective:
         )
         label = f"{candidate} ({assignment.phase}{': ' + shown if shown else ''})"
         return {VARIANT: candidate, **values, SEED: assignment.seed}, label
+
+    def _first_seed_was_pruned(self, trial: optuna.Trial, *, seed: int) -> bool:
+        """Whether this is another seed of a recipe whose first-seed trial was pruned.
+
+        The pruner judges trials, but the study ranks recipes: once a recipe's first seed
+        fell below the median, its other seeds would only spend epochs on a recipe that
+        cannot lead, so they are pruned as they start, untrained.
+        """
+        first = self.spec.seeds[0]
+        if self.spec.tuning is not None or self.spec.pruner == "none" or seed == first:
+            return False
+        params, _ = trial_cell(trial.study._storage.get_trial(trial._trial_id))
+        pruned = trial.study.get_trials(deepcopy=False, states=(TrialState.PRUNED,))
+        return any(trial_cell(other) == (params, first) for other in pruned)
 
     def _duplicate(self, trial: optuna.Trial, why: str) -> _DuplicateCell:
         trial.set_user_attr("stop_reason", DUPLICATE)

@@ -19,7 +19,7 @@ from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState, create_trial
 
 import bench.trial
-from bench._schema import COMPLETED, SPLITS
+from bench._schema import COMPLETED, PRUNED, SPLITS
 from bench.recipe import Recipe
 from bench.recovery import requeue_interrupted
 from bench.spec import StudySpec, load_spec, parse_spec
@@ -259,3 +259,44 @@ def test_a_study_stored_with_the_seed_as_a_param_is_left_as_it_is(tmp_path):
     trials = load_trials("grid", storage=url)
     assert trials["seed"].tolist() == SEEDS
     assert trials["recipe_label"].tolist() == ["variant=fast", "fast", "fast"]
+
+
+@pytest.mark.parametrize("pruner", ["median", "none"])
+def test_the_other_seeds_of_a_recipe_pruned_on_its_first_seed_are_not_trained(
+    tmp_path, monkeypatch, pruner
+):
+    trained: list[tuple[str, int]] = []
+
+    def prune_slow_on_seed_0(workload: object, recipe: Recipe, **options: Any):
+        """The pruner's verdict, fixed: the slow recipe falls below the median on seed 0."""
+        trained.append((recipe.learning_rate, recipe.seed))
+        result = _stand_in_trial(workload, recipe, **options)
+        if recipe.learning_rate == 1e-3 and recipe.seed == 0:
+            result.stop_reason = PRUNED
+        return result
+
+    monkeypatch.setattr(bench.trial, "run_trial", prune_slow_on_seed_0)
+    spec = _spec(
+        "pruned",
+        pruner=pruner,
+        variants=[
+            {"name": "fast", "optimizer": "adam", "learning_rate": 1e-2},
+            {"name": "slow", "optimizer": "adam", "learning_rate": 1e-3},
+        ],
+    )
+    url = f"sqlite:///{tmp_path / 'bench.db'}"
+    _run(spec, url)
+
+    states = {
+        (t.params["variant"], t.user_attrs["seed"]): (t.state, t.user_attrs.get("epochs_run"))
+        for t in _trials(url, "pruned")
+    }
+    assert len(states) == 6
+    assert {states["fast", seed] for seed in SEEDS} == {(TrialState.COMPLETE, 1)}
+    assert states["slow", 0] == (TrialState.PRUNED, 1)
+    if pruner == "median":  # the slow recipe's other seeds stop before training
+        assert [states["slow", seed] for seed in (1, 2)] == [(TrialState.PRUNED, 0)] * 2
+        assert sorted(trained) == [(1e-3, 0), *((1e-2, seed) for seed in SEEDS)]
+    else:  # without a pruner nothing is pruned on account of another trial
+        assert {states["slow", seed] for seed in (1, 2)} == {(TrialState.COMPLETE, 1)}
+        assert len(trained) == 6
