@@ -291,6 +291,7 @@ class TrialObjective:
         trial.set_user_attr("recipe_label", label)
         trial.set_user_attr(SEED, recipe.seed)
         if self._first_seed_was_pruned(trial, seed=recipe.seed):
+            trial.set_user_attr("recipe", recipe.to_dict())
             trial.set_user_attr("stop_reason", PRUNED)
             trial.set_user_attr("epochs_run", 0)
             raise optuna.TrialPruned(f"{label}: its first seed was pruned")

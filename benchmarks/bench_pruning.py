@@ -1,9 +1,10 @@
 """What median pruning saves in the ``tuned`` study, and whether its verdict holds.
 
 Each round runs ``bench run --study tuned`` as a user would (its median pruner, one worker
-per core) into a fresh SQLite file, then trains every trial it started (completed or
-pruned) again to its end with the same recipe and seed and no pruner, two worker
-processes side by side. Printed at the end, as ``name=value`` lines:
+per core) into a fresh SQLite file, then trains every trial it completed or pruned
+(including the seeds pruned untrained because their recipe's first seed was pruned)
+again to its end with the same recipe and seed and no pruner, two worker processes side
+by side. Printed at the end, as ``name=value`` lines:
 
 - ``epochs_saved``: 1 - epochs the pruned study trained / epochs of the same trials
   unpruned (median over rounds);
@@ -39,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.recipe import Recipe  # noqa: E402
 from bench.report._stats import t_interval  # noqa: E402
-from bench.spec import StudySpec, load_spec  # noqa: E402
+from bench.spec import SEED, StudySpec, load_spec  # noqa: E402
 
 WORKERS = 2
 _workload = None
@@ -90,7 +91,7 @@ def one_round(spec: StudySpec, folder: Path, index: int) -> dict[str, float]:
         unpruned = list(
             pool.map(
                 _train_to_end,
-                [t.user_attrs["recipe"] for t in started],
+                [spec.recipe({**t.params, SEED: t.user_attrs[SEED]}).to_dict() for t in started],
                 [split] * len(started),
                 [metric] * len(started),
             )

@@ -296,6 +296,8 @@ def test_the_other_seeds_of_a_recipe_pruned_on_its_first_seed_are_not_trained(
     assert states["slow", 0] == (TrialState.PRUNED, 1)
     if pruner == "median":  # the slow recipe's other seeds stop before training
         assert [states["slow", seed] for seed in (1, 2)] == [(TrialState.PRUNED, 0)] * 2
+        untrained = [t for t in _trials(url, "pruned") if t.user_attrs.get("epochs_run") == 0]
+        assert sorted(t.user_attrs["recipe"]["seed"] for t in untrained) == [1, 2]
         assert sorted(trained) == [(1e-3, 0), *((1e-2, seed) for seed in SEEDS)]
     else:  # without a pruner nothing is pruned on account of another trial
         assert {states["slow", seed] for seed in (1, 2)} == {(TrialState.COMPLETE, 1)}
