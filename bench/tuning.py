@@ -27,7 +27,7 @@ from typing import Any, Literal
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from bench._schema import DIVERGED
+from bench._schema import DIVERGED, SEED
 from bench.recovery import TrialCounts, running_elsewhere
 from bench.spec import StudySpec
 
@@ -49,18 +49,27 @@ class Assignment:
     tuned: Mapping[str, Any] | None = None
 
     def record(self, trial: optuna.Trial) -> None:
-        trial.set_user_attr(PHASE_ATTR, self.phase)
-        trial.set_user_attr(CANDIDATE_ATTR, self.candidate)
-        trial.set_user_attr("seed", self.seed)
+        # One storage write per attribute, and other processes read between them: the
+        # phase goes last, so that a trial holds its slot only once it is fully recorded.
+        trial.set_user_attr(SEED, self.seed)
         if self.tuned is not None:
             trial.set_user_attr(TUNED_ATTR, dict(self.tuned))
+        trial.set_user_attr(CANDIDATE_ATTR, self.candidate)
+        trial.set_user_attr(PHASE_ATTR, self.phase)
 
     @classmethod
     def of(cls, trial: FrozenTrial) -> Assignment | None:
+        """The trial's slot; None when it holds none, or its record is incomplete (being
+        written by another worker, or cut short by a crash).
+
+        Example:
+            >>> from optuna.trial import create_trial
+            >>> Assignment.of(create_trial(value=0.9, user_attrs={"phase": "tune", "seed": 0}))
+        """
         attrs = trial.user_attrs
-        if attrs.get(PHASE_ATTR) not in (TUNE, FINAL) or CANDIDATE_ATTR not in attrs:
+        if attrs.get(PHASE_ATTR) not in (TUNE, FINAL) or not {CANDIDATE_ATTR, SEED} <= set(attrs):
             return None
-        return cls(attrs[PHASE_ATTR], attrs[CANDIDATE_ATTR], attrs["seed"], attrs.get(TUNED_ATTR))
+        return cls(attrs[PHASE_ATTR], attrs[CANDIDATE_ATTR], attrs[SEED], attrs.get(TUNED_ATTR))
 
 
 def param_name(candidate: str, field: str) -> str:

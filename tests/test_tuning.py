@@ -178,3 +178,40 @@ def test_the_builtin_tuned_optimizers_study_gives_every_optimizer_an_equal_budge
     for candidate in spec.variants:
         rate = spec.candidate_space(candidate)["learning_rate"]
         assert rate.log and math.log10(rate.high / rate.low) >= 3 - 1e-9
+
+
+def _two_candidates():
+    import tomllib
+
+    return parse_spec(tomllib.loads(SPEC), source="protocol.toml")
+
+
+def test_a_slot_read_between_its_record_writes_is_all_or_nothing():
+    """Workers and the progress display read trials while another worker records a slot."""
+    from bench.tuning import Assignment
+
+    study = optuna.create_study(direction="maximize")
+    trial = study.ask()
+    seen = []
+    write = trial.set_user_attr
+
+    def write_then_read(key, value):
+        write(key, value)
+        seen.append(Assignment.of(study._storage.get_trial(trial._trial_id)))
+
+    trial.set_user_attr = write_then_read
+    slot = Assignment("final", "adam", 1, {"learning_rate": 1e-3})
+    slot.record(trial)
+    assert seen[:-1] == [None] * (len(seen) - 1) and seen[-1] == slot
+
+
+def test_a_slot_record_cut_short_by_a_crash_holds_no_slot_and_breaks_no_count():
+    from bench.tuning import count_tuning_trials
+
+    spec = _two_candidates()
+    study = optuna.create_study(direction="maximize")
+    cut_short = study.ask()
+    cut_short.set_user_attr("phase", "tune")  # the order versions before this one wrote
+    cut_short.set_user_attr("candidate", "adam")
+    counts = count_tuning_trials(study, spec)
+    assert (counts.finished, counts.running, counts.to_run) == (0, 0, spec.total_trials)
