@@ -53,7 +53,14 @@ def _start(spec: Path, url: str, *extra: str, log: Path) -> subprocess.Popen:
             [sys.executable, "-m", "bench", "run", "--study", str(spec), "--storage", url, *extra],
             stdout=out,
             stderr=subprocess.STDOUT,
+            # As from a terminal: a test run started in the background (``cmd &`` in a
+            # script, nohup) ignores SIGINT, and children would inherit that.
+            preexec_fn=_default_sigint,
         )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _trials(url: str) -> list[optuna.trial.FrozenTrial]:
