@@ -21,15 +21,23 @@ SPLITS: Final[tuple[SplitName, ...]] = get_args(SplitName)
 Task = Literal["binary", "multiclass", "multilabel"]
 TASKS: Final[tuple[Task, ...]] = get_args(Task)
 
-#: Why a trial's training ended.
-StopReason = Literal["completed", "early_stopped", "pruned", "diverged"]
+#: Why a trial ended: training's own reasons, then the study's (``duplicate``: a grid cell
+#: or slot another worker already ran; ``crashed``: its worker died on every attempt).
+StopReason = Literal["completed", "early_stopped", "pruned", "diverged", "duplicate", "crashed"]
 STOP_REASONS: Final[tuple[StopReason, ...]] = get_args(StopReason)
 COMPLETED: Final = "completed"
 EARLY_STOPPED: Final = "early_stopped"
 PRUNED: Final = "pruned"
 DIVERGED: Final = "diverged"
-#: Stored by the study, not by training: a grid cell that another worker already ran.
 DUPLICATE: Final = "duplicate"
+CRASHED: Final = "crashed"
+
+#: The phases of a tuning protocol: a tuning trial searched a candidate's settings on the
+#: tuning seed; a final trial reran the chosen settings on a fresh seed.
+Phase = Literal["tune", "final"]
+PHASES: Final[tuple[Phase, ...]] = get_args(Phase)
+TUNE: Final = "tune"
+FINAL: Final = "final"
 
 METRIC_NAMES: Final[tuple[str, ...]] = ("loss", "accuracy", "auc")
 #: Per-epoch history fields after ``epoch``: the Keras logs, then the rate and the time.
@@ -38,6 +46,8 @@ EPOCH_METRICS: Final[tuple[str, ...]] = tuple(
 )
 HISTORY_FIELDS: Final[tuple[str, ...]] = ("epoch", *EPOCH_METRICS, "lr", "time_s")
 
-#: A trial's seed: a recipe field, and the user attribute that holds it (studies stored
-#: by earlier versions held it among their params).
+#: The param that names a study's variant (a candidate, under a tuning protocol).
+VARIANT: Final = "variant"
+
+#: A trial's seed: a recipe field (the user attribute that stores it is in bench._record).
 SEED: Final = "seed"

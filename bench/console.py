@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from bench._record import TrialRecord
 from bench._schema import SPLITS
 
 #: Width of tables written to a file or pipe, where no terminal says how wide to be.
@@ -221,8 +222,9 @@ class StudyDisplay:
         self._offer_best(trial)
         if self.plain:
             value = "" if trial.value is None else f" {self.metric} {trial.value:.4f}"
-            label = trial.user_attrs.get("recipe_label", "")
-            seed = trial.user_attrs.get("seed", "?")
+            record = TrialRecord.read(trial)
+            label = record.recipe_label or ""
+            seed = "?" if record.seed is None else record.seed
             self._say(
                 f"trial {trial.number} {trial.state.name.lower()}: {label} (seed {seed}){value}; "
                 f"{self.finished} of {self.total} trials done{self._best_words()}"
@@ -272,7 +274,7 @@ class StudyDisplay:
                 value > self.best[0] if self.direction == "maximize" else value < self.best[0]
             )
             if better:
-                self.best = (value, str(trial.user_attrs.get("recipe_label", "")))
+                self.best = (value, TrialRecord.read(trial).recipe_label or "")
         if self.best:
             info = f"best {self.metric} {self.best[0]:.4f}: {self.best[1]}"
             self.progress.update(self.trials, info=info)

@@ -27,13 +27,11 @@ from pathlib import Path
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from bench._schema import DIVERGED, SEED
+from bench._record import RecordWriter, TrialRecord
+from bench._schema import DIVERGED
 from bench.storage import retry_callback
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
-HOST_ATTR = "host"
-PID_ATTR = "pid"
-BOOT_ATTR = "boot_id"
 
 
 def trial_seed(trial: FrozenTrial) -> int | None:
@@ -49,8 +47,7 @@ def trial_seed(trial: FrozenTrial) -> int | None:
         >>> trial_seed(queued), trial_seed(legacy)
         (2, 1)
     """
-    seed = trial.user_attrs.get(SEED, trial.params.get(SEED))
-    return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+    return TrialRecord.read(trial).seed
 
 
 def trial_cell(trial: FrozenTrial) -> tuple[tuple[tuple[str, object], ...], int | None]:
@@ -91,15 +88,15 @@ class TrialOwner:
 
     @classmethod
     def of(cls, trial: FrozenTrial) -> TrialOwner | None:
-        attrs = trial.user_attrs
-        if not isinstance(attrs.get(PID_ATTR), int) or HOST_ATTR not in attrs:
+        record = TrialRecord.read(trial)
+        if record.pid is None or record.host is None:
             return None
-        return cls(host=attrs[HOST_ATTR], pid=attrs[PID_ATTR], boot_id=attrs.get(BOOT_ATTR, ""))
+        return cls(host=record.host, pid=record.pid, boot_id=record.boot_id or "")
 
     def record(self, trial: optuna.Trial) -> None:
-        trial.set_user_attr(HOST_ATTR, self.host)
-        trial.set_user_attr(PID_ATTR, self.pid)
-        trial.set_user_attr(BOOT_ATTR, self.boot_id)
+        RecordWriter.write(
+            trial, RecordWriter.owner(host=self.host, pid=self.pid, boot_id=self.boot_id)
+        )
 
     def is_here(self) -> bool:
         """True when this process runs on the owner's machine, under the same boot."""
@@ -220,7 +217,7 @@ def requeue_interrupted(study: optuna.Study) -> list[int]:
         if (
             trial.state == TrialState.FAIL
             and trial.number not in retried
-            and not trial.user_attrs.get("stop_reason")
+            and TrialRecord.read(trial).stop_reason is None
         ):
             retry(study, trial)
             queued.append(trial.number)
@@ -228,7 +225,7 @@ def requeue_interrupted(study: optuna.Study) -> list[int]:
 
 
 def _diverged(trial: FrozenTrial) -> bool:
-    return trial.user_attrs.get("stop_reason") == DIVERGED
+    return TrialRecord.read(trial).stop_reason == DIVERGED
 
 
 def running_elsewhere(running: Sequence[FrozenTrial]) -> tuple[int, ...]:

@@ -18,15 +18,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any
 
 import numpy as np
 import optuna
 import pandas as pd
 
-from bench._schema import HISTORY_FIELDS, METRIC_NAMES, SEED, SPLITS
+from bench._record import SPEC, SPEC_HASH, TrialRecord, recipe_label
+from bench._schema import FINAL, HISTORY_FIELDS, METRIC_NAMES, SEED, SPLITS, TUNE
 from bench.errors import BenchInputError
-from bench.recovery import trial_seed
 from bench.storage import open_storage, redact_url
 
 __all__ = [
@@ -72,10 +72,6 @@ _TRIAL_COLUMNS: tuple[str, ...] = (
     "fail_reason",
 )
 _INT_COLUMNS = ("seed", "kept_epoch", "epochs_run")
-#: The ``phase`` of a trial under a tuning protocol: it searched a candidate's settings on
-#: the tuning seed, or reran the chosen settings on a fresh seed.
-TUNE: Final = "tune"
-FINAL: Final = "final"
 # Columns of trials under a tuning protocol, present only when some trial stores them.
 _PROTOCOL_COLUMNS = ("phase", "candidate")
 _HISTORY_FRAME_COLUMNS = ("number", "recipe_label", "seed", "epoch", *HISTORY_COLUMNS)
@@ -210,22 +206,20 @@ def load_results(study_name: str, *, storage: str) -> StudyResults:
             f"study '{study_name}' in {redact_url(storage)} has no trials yet; run it first "
             f"(bench run --study {study_name})"
         )
-    attrs = study.user_attrs
-    spec = attrs.get("spec") if isinstance(attrs.get("spec"), dict) else {}
+    spec = SPEC.get(study.user_attrs) or {}
+    records = [(trial, TrialRecord.read(trial)) for trial in frozen]
     return StudyResults(
         study_name=study_name,
         storage=storage,
         spec=spec,
-        spec_hash=attrs.get("spec_hash"),
+        spec_hash=SPEC_HASH.get(study.user_attrs),
         direction=_direction(study, spec),
-        trials=_trials_frame(frozen),
-        histories=_histories_frame(frozen),
-        workload=_first_attr(frozen, "workload"),
-        versions=_first_attr(frozen, "versions"),
+        trials=_trials_frame(records),
+        histories=_histories_frame(records),
+        workload=next((r.workload for _, r in records if r.workload is not None), {}),
+        versions=next((r.versions for _, r in records if r.versions is not None), {}),
         _raw_predictions={
-            t.number: t.user_attrs["test_predictions"]
-            for t in frozen
-            if isinstance(t.user_attrs.get("test_predictions"), Mapping)
+            t.number: r.test_predictions for t, r in records if r.test_predictions is not None
         },
     )
 
@@ -304,8 +298,7 @@ def load_study_spec(study_name: str, *, storage: str) -> dict[str, Any]:
         >>> load_study_spec("demo", storage=example_storage())["seeds"]
         [0, 1]
     """
-    spec = _load_study(study_name, storage).user_attrs.get("spec")
-    return spec if isinstance(spec, dict) else {}
+    return SPEC.get(_load_study(study_name, storage).user_attrs) or {}
 
 
 def spec_seeds(spec: Mapping[str, Any]) -> tuple[int, ...]:
@@ -424,14 +417,6 @@ def _direction(study: optuna.Study, spec: Mapping[str, Any]) -> str:
     return study.directions[0].name.lower()
 
 
-def _first_attr(trials: Sequence[optuna.trial.FrozenTrial], key: str) -> dict[str, Any]:
-    for trial in trials:
-        value = trial.user_attrs.get(key)
-        if isinstance(value, dict):
-            return value
-    return {}
-
-
 def _number(value: Any) -> float:
     """A stored metric as a float; None, strings and other junk become NaN."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -439,30 +424,24 @@ def _number(value: Any) -> float:
     return float(value)
 
 
-def _label_from_params(params: Mapping[str, Any]) -> str:
-    # Studies stored by earlier versions hold the seed among the params.
-    return " ".join(f"{k}={v}" for k, v in params.items() if k != SEED)
-
-
-def _trial_row(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
-    attrs = trial.user_attrs
-    metrics = attrs.get("metrics") if isinstance(attrs.get("metrics"), Mapping) else {}
-    gap = attrs.get("gap") if isinstance(attrs.get("gap"), Mapping) else {}
+def _trial_row(trial: optuna.trial.FrozenTrial, record: TrialRecord) -> dict[str, Any]:
+    metrics = record.metrics or {}
+    gap = record.gap or {}
     start, end = trial.datetime_start, trial.datetime_complete
-    label = attrs.get("recipe_label")
+    label = record.recipe_label
     row: dict[str, Any] = {
         "number": trial.number,
         "state": trial.state.name,
-        "recipe_label": label if isinstance(label, str) else _label_from_params(trial.params),
-        "seed": trial_seed(trial),
+        "recipe_label": label if label is not None else recipe_label(trial.params),
+        "seed": record.seed,
         "value": trial.value if trial.state == optuna.trial.TrialState.COMPLETE else None,
         "gap_accuracy": _number(gap.get("accuracy")),
         "gap_loss": _number(gap.get("loss")),
-        "kept_epoch": attrs.get("kept_epoch"),
-        "epochs_run": attrs.get("epochs_run"),
-        "stop_reason": attrs.get("stop_reason"),
-        "wall_time_s": _number(attrs.get("wall_time_s")),
-        "images_per_s": _number(attrs.get("images_per_s")),
+        "kept_epoch": record.kept_epoch,
+        "epochs_run": record.epochs_run,
+        "stop_reason": record.stop_reason,
+        "wall_time_s": _number(record.wall_time_s),
+        "images_per_s": _number(record.images_per_s),
         "datetime_start": start,
         "datetime_complete": end,
         "duration_s": (end - start).total_seconds() if start and end else math.nan,
@@ -472,27 +451,24 @@ def _trial_row(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
         split_metrics = metrics.get(split) if isinstance(metrics.get(split), Mapping) else {}
         for name in METRIC_NAMES:
             row[f"{split}_{name}"] = _number(split_metrics.get(name))
-    for name in _PROTOCOL_COLUMNS:
-        if isinstance(attrs.get(name), str):
-            row[name] = attrs[name]
+    if record.phase is not None:
+        row["phase"] = record.phase
+    if record.candidate is not None:
+        row["candidate"] = record.candidate
     # A tuning trial names its params <candidate>.<field>; its row names the field.
-    own = f"{attrs.get('candidate')}."
+    own = f"{record.candidate}."
     for name, value in trial.params.items():
         if name != SEED:
             row[f"params_{name.removeprefix(own)}"] = value
-    tuned = attrs.get("tuned")
-    if isinstance(tuned, Mapping):
-        for name, value in tuned.items():
-            row[f"tuned_{name}"] = value
-    recipe = attrs.get("recipe")
-    if isinstance(recipe, Mapping):
-        for name, value in recipe.items():
-            row[f"recipe_{name}"] = value
+    for name, value in (record.tuned or {}).items():
+        row[f"tuned_{name}"] = value
+    for name, value in (record.recipe or {}).items():
+        row[f"recipe_{name}"] = value
     return row
 
 
-def _trials_frame(trials: Sequence[optuna.trial.FrozenTrial]) -> pd.DataFrame:
-    frame = pd.DataFrame([_trial_row(t) for t in trials])
+def _trials_frame(records: Sequence[tuple[optuna.trial.FrozenTrial, TrialRecord]]) -> pd.DataFrame:
+    frame = pd.DataFrame([_trial_row(t, r) for t, r in records])
     protocol = [c for c in _PROTOCOL_COLUMNS if c in frame.columns]
     extra = sorted(c for c in frame.columns if c not in (*_TRIAL_COLUMNS, *protocol))
     settings = [c for p in ("params_", "tuned_") for c in extra if c.startswith(p)]
@@ -504,16 +480,17 @@ def _trials_frame(trials: Sequence[optuna.trial.FrozenTrial]) -> pd.DataFrame:
     return frame.sort_values("number", ignore_index=True)
 
 
-def _histories_frame(trials: Sequence[optuna.trial.FrozenTrial]) -> pd.DataFrame:
+def _histories_frame(
+    records: Sequence[tuple[optuna.trial.FrozenTrial, TrialRecord]],
+) -> pd.DataFrame:
     rows: list[tuple[Any, ...]] = []
-    for trial in trials:
-        history = trial.user_attrs.get("history")
-        if not isinstance(history, list):
+    for trial, record in records:
+        if record.history is None:
             continue
-        label = trial.user_attrs.get("recipe_label")
-        label = label if isinstance(label, str) else _label_from_params(trial.params)
-        seed = trial_seed(trial)
-        for position, epoch in enumerate(history, start=1):
+        label = record.recipe_label
+        label = label if label is not None else recipe_label(trial.params)
+        seed = record.seed
+        for position, epoch in enumerate(record.history, start=1):
             if not isinstance(epoch, Mapping):
                 continue
             rows.append(

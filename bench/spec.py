@@ -29,7 +29,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench._schema import SEED
+from bench._schema import SEED, VARIANT
 from bench.errors import BenchInputError
 from bench.recipe import Knob, Recipe, knob_by_name, knobs
 from bench.workload import DEFAULT_DATASET, DEFAULT_PRESET, PRESETS
@@ -46,7 +46,6 @@ SAMPLERS = ("grid", "random", "tpe", "qmc")
 PRUNERS = ("none", "median", "hyperband")
 OBJECTIVE_METRICS = ("val_auc", "val_accuracy", "val_loss")
 DIRECTIONS = ("maximize", "minimize")
-VARIANT = "variant"
 #: How a study without ``[tuning]`` stores its trials, hashed with its spec: since the
 #: seed became a user attribute (no longer an Optuna param) such a study stored before is
 #: never resumed with the new layout, but versioned as ``NAME-v2`` and left as it is.

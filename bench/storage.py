@@ -11,6 +11,7 @@ from pathlib import Path
 
 import optuna
 
+from bench._record import queued_copy_attrs
 from bench.errors import BenchInputError
 
 DEFAULT_STORAGE = "sqlite:///runs/bench.db"
@@ -212,7 +213,40 @@ def _foreign_tables(url: str, engine_kwargs: dict) -> list[str]:
 
 
 def retry_callback(*, max_retry: int | None) -> optuna.storages.RetryHeartbeatStaleTrialCallback:
-    """Optuna's callback that queues a copy of a trial that died (same params and seed)."""
+    """Optuna's callback that queues a copy of a trial that died: same params, seed and
+    slot, but not the dead worker's identity (see :func:`bench._record.queued_copy_attrs`).
+
+    Example:
+        >>> import optuna
+        >>> study = optuna.create_study()
+        >>> dead = optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL,
+        ...                                  user_attrs={"seed": 1, "pid": 4242})
+        >>> study.add_trial(dead)
+        >>> retry_callback(max_retry=None)(study, study.trials[0])
+        >>> study.trials[1].state.name, study.trials[1].user_attrs
+        ('WAITING', {'seed': 1})
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry)
+        return _RetryCallback(max_retry=max_retry)
+
+
+class _RetryCallback(optuna.storages.RetryHeartbeatStaleTrialCallback):
+    # Optuna's callback copies every user attribute; a copy that carried the dead
+    # worker's host and pid would be judged stale by another worker while it runs.
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        copy = optuna.trial.FrozenTrial(
+            number=trial.number,
+            state=trial.state,
+            value=None,
+            values=trial.values,
+            datetime_start=trial.datetime_start,
+            datetime_complete=trial.datetime_complete,
+            params=trial.params,
+            distributions=trial.distributions,
+            user_attrs=queued_copy_attrs(trial.user_attrs),
+            system_attrs=trial.system_attrs,
+            intermediate_values=trial.intermediate_values,
+            trial_id=trial._trial_id,
+        )
+        super().__call__(study, copy)

@@ -25,7 +25,8 @@ from typing import Any, Protocol
 import optuna
 from optuna.trial import TrialState
 
-from bench._schema import DUPLICATE, PRUNED
+from bench._record import SPEC_HASH, Attr, RecordWriter, recipe_label, slot_label
+from bench._schema import DUPLICATE, PRUNED, TUNE
 from bench._signals import exit_status, stop_on_sigterm
 from bench.recovery import (
     FINISHED,
@@ -41,7 +42,6 @@ from bench.recovery import (
 from bench.spec import SEED, VARIANT, Range, StudySpec
 from bench.storage import is_missing_sqlite_file, open_storage, redact_url
 from bench.tuning import (
-    TUNE,
     Assignment,
     count_tuning_trials,
     is_taken_before,
@@ -77,25 +77,6 @@ class StudyHandle:
     renamed_from: str | None = None
 
 
-def recipe_label(params: dict[str, Any]) -> str:
-    """A recipe's name in reports: its variant, then its sampled fields; never the seed
-    (which studies stored by earlier versions held among their params).
-
-    Example:
-        >>> recipe_label({"variant": "adamw"})
-        'adamw'
-        >>> recipe_label({"l2": 0.01, "weight_decay": 0.0, "seed": 0})
-        'l2=0.01 weight_decay=0'
-    """
-    parts = [str(params[VARIANT])] if VARIANT in params else []
-    for name, value in params.items():
-        if name in (VARIANT, SEED):
-            continue
-        shown = f"{value:.3g}" if isinstance(value, float) else str(value)
-        parts.append(f"{name}={shown}")
-    return " ".join(parts)
-
-
 def open_study(spec: StudySpec, *, storage: optuna.storages.BaseStorage) -> StudyHandle:
     """Create the spec's study, or resume the one with the same spec.
 
@@ -122,7 +103,7 @@ def open_study(spec: StudySpec, *, storage: optuna.storages.BaseStorage) -> Stud
                 sampler=make_sampler(spec),
                 pruner=make_pruner(spec),
             )
-            stored_hash = _wait_for_attr(study, "spec_hash")
+            stored_hash = _wait_for_attr(study, SPEC_HASH)
             if stored_hash == content_hash:
                 return StudyHandle(
                     study, name, created=False, renamed_from=spec.name if version > 1 else None
@@ -132,19 +113,22 @@ def open_study(spec: StudySpec, *, storage: optuna.storages.BaseStorage) -> Stud
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             study.set_metric_names([spec.objective.metric])
-        study.set_user_attr("spec", spec.to_dict())
-        study.set_user_attr("description", spec.description)
-        study.set_user_attr("spec_hash", content_hash)
+        RecordWriter.write(
+            study,
+            RecordWriter.study(
+                spec=spec.to_dict(), description=spec.description, spec_hash=content_hash
+            ),
+        )
         return StudyHandle(
             study, name, created=True, renamed_from=spec.name if version > 1 else None
         )
 
 
-def _wait_for_attr(study: optuna.Study, key: str, *, timeout_s: float = 30.0) -> Any:
+def _wait_for_attr(study: optuna.Study, attr: Attr, *, timeout_s: float = 30.0) -> Any:
     # Another worker may have created the study a moment ago and not yet stored its spec.
     deadline = time.monotonic() + timeout_s
     while True:
-        value = study.user_attrs.get(key)
+        value = attr.get(study.user_attrs)
         if value is not None or time.monotonic() > deadline:
             return value
         time.sleep(0.2)
@@ -288,21 +272,18 @@ class TrialObjective:
         else:
             sampled, label = self._sampled_recipe(trial)
         recipe = self.spec.recipe(sampled)
-        trial.set_user_attr("recipe_label", label)
-        trial.set_user_attr(SEED, recipe.seed)
+        RecordWriter.write(trial, RecordWriter.labelled(label, seed=recipe.seed))
         if self._first_seed_was_pruned(trial, seed=recipe.seed):
-            trial.set_user_attr("recipe", recipe.to_dict())
-            trial.set_user_attr("stop_reason", PRUNED)
-            trial.set_user_attr("epochs_run", 0)
+            RecordWriter.write(
+                trial, RecordWriter.untrained(recipe=recipe.to_dict(), stop_reason=PRUNED)
+            )
             raise optuna.TrialPruned(f"{label}: its first seed was pruned")
         if self.reporter:
             self.reporter.trial_started(trial.number, label, recipe.seed, recipe.epochs)
 
         metric = self.spec.objective.metric
         result = run_trial(self.workload, recipe, on_epoch=self._epoch_hook(trial, metric))
-        for key, value in result.to_dict().items():
-            if key not in ("class_names", "task"):  # both are part of the stored workload
-                trial.set_user_attr(key, _json_safe(value))
+        RecordWriter.write(trial, RecordWriter.result(result))
         if result.stop_reason == PRUNED:
             raise optuna.TrialPruned(f"pruned at epoch {result.epochs_run}")
         split, name = self.spec.objective.split_and_name
@@ -327,7 +308,7 @@ class TrialObjective:
         if seed is None:
             seed = self.spec.seeds[0]
             # Stored before the params, so another worker never sees this cell seedless.
-            trial.set_user_attr(SEED, seed)
+            RecordWriter.write(trial, RecordWriter.seed(seed))
         sampled = suggest(trial, self.spec)
         if self.spec.sampler == "grid":
             self._refuse_duplicate_cell(trial)
@@ -355,10 +336,7 @@ class TrialObjective:
             values = suggest_space(trial, space, prefix=param_name(candidate, ""))
         else:
             values = dict(assignment.tuned or {})
-        shown = " ".join(
-            f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items()
-        )
-        label = f"{candidate} ({assignment.phase}{': ' + shown if shown else ''})"
+        label = slot_label(candidate, phase=assignment.phase, values=values)
         return {VARIANT: candidate, **values, SEED: assignment.seed}, label
 
     def _first_seed_was_pruned(self, trial: optuna.Trial, *, seed: int) -> bool:
@@ -376,7 +354,7 @@ class TrialObjective:
         return any(trial_cell(other) == (params, first) for other in pruned)
 
     def _duplicate(self, trial: optuna.Trial, why: str) -> _DuplicateCell:
-        trial.set_user_attr("stop_reason", DUPLICATE)
+        RecordWriter.write(trial, RecordWriter.stopped(DUPLICATE))
         trial.study.stop()
         return _DuplicateCell(why)
 
@@ -388,29 +366,18 @@ class TrialObjective:
         params = tuple(sorted(sampled.items()))
         for seed in self.spec.seeds[1:]:
             if (params, seed) not in planned:
-                trial.study.enqueue_trial(sampled, user_attrs={SEED: seed})
+                trial.study.enqueue_trial(sampled, user_attrs=RecordWriter.seed(seed))
 
     def _refuse_duplicate_cell(self, trial: optuna.Trial) -> None:
         cell = trial_cell(trial.study._storage.get_trial(trial._trial_id))
         for other in trial.study.get_trials(deepcopy=False, states=(*FINISHED, TrialState.RUNNING)):
             if other.number != trial.number and trial_cell(other) == cell:
-                trial.set_user_attr("stop_reason", DUPLICATE)
+                RecordWriter.write(trial, RecordWriter.stopped(DUPLICATE))
                 trial.study.stop()
                 raise _DuplicateCell(
                     f"grid cell {dict(cell[0])} with seed {cell[1]} already run by trial "
                     f"{other.number}"
                 )
-
-
-def _json_safe(value: Any) -> Any:
-    """NaN and infinity become None: the storage keeps user attributes as strict JSON."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 def default_jobs(*, trials_left: int) -> int:
@@ -694,7 +661,7 @@ def study_progress(spec: StudySpec, *, storage_url: str) -> str:
         n
         for n in names
         if (n == spec.name or n.startswith(f"{spec.name}-v"))
-        and names[n].user_attrs.get("spec_hash") == content_hash
+        and SPEC_HASH.get(names[n].user_attrs) == content_hash
     ]
     if not matching:
         return f"not run yet in {redact_url(storage_url)}"

@@ -11,12 +11,13 @@ import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from bench._keras import keras
+from bench._record import TrialResult
 from bench._schema import (
     COMPLETED,
     DIVERGED,
@@ -45,34 +46,6 @@ EpochHook = Callable[[dict[str, float]], "bool | None"]
 
 #: Set to 0 to build, trace and compile a fresh model in every trial.
 REUSE_ENV = "BENCH_REUSE"
-
-
-@dataclass
-class TrialResult:
-    """What one training run produced; :meth:`to_dict` is the ``bench train --json`` file.
-
-    ``kept_epoch`` is 1-based: the epoch whose weights the model ends with. ``gap`` is
-    measured with those weights: ``accuracy`` is train minus validation accuracy and
-    ``loss`` is validation minus train loss.
-    """
-
-    history: list[dict[str, float]]
-    kept_epoch: int
-    epochs_run: int
-    stop_reason: StopReason
-    metrics: dict[str, dict[str, float | None]]
-    gap: dict[str, float]
-    test_predictions: dict[str, list]
-    class_names: list[str]
-    task: Task
-    recipe: dict[str, Any]
-    workload: dict[str, Any]
-    wall_time_s: float
-    images_per_s: float
-    versions: dict[str, str] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def run_trial(

@@ -22,21 +22,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from bench._schema import DIVERGED, SEED
+from bench._record import RecordWriter, TrialRecord
+from bench._schema import DIVERGED, FINAL, TUNE, Phase
 from bench.recovery import TrialCounts, running_elsewhere
 from bench.spec import StudySpec
-
-Phase = Literal["tune", "final"]
-TUNE: Phase = "tune"
-FINAL: Phase = "final"
-PHASE_ATTR = "phase"
-CANDIDATE_ATTR = "candidate"
-TUNED_ATTR = "tuned"
 
 
 @dataclass(frozen=True)
@@ -49,13 +43,14 @@ class Assignment:
     tuned: Mapping[str, Any] | None = None
 
     def record(self, trial: optuna.Trial) -> None:
-        # One storage write per attribute, and other processes read between them: the
-        # phase goes last, so that a trial holds its slot only once it is fully recorded.
-        trial.set_user_attr(SEED, self.seed)
-        if self.tuned is not None:
-            trial.set_user_attr(TUNED_ATTR, dict(self.tuned))
-        trial.set_user_attr(CANDIDATE_ATTR, self.candidate)
-        trial.set_user_attr(PHASE_ATTR, self.phase)
+        # Other processes read between the writes: the writer stores the phase last, so a
+        # trial holds its slot only once it is fully recorded.
+        RecordWriter.write(
+            trial,
+            RecordWriter.slot(
+                phase=self.phase, candidate=self.candidate, seed=self.seed, tuned=self.tuned
+            ),
+        )
 
     @classmethod
     def of(cls, trial: FrozenTrial) -> Assignment | None:
@@ -66,10 +61,10 @@ class Assignment:
             >>> from optuna.trial import create_trial
             >>> Assignment.of(create_trial(value=0.9, user_attrs={"phase": "tune", "seed": 0}))
         """
-        attrs = trial.user_attrs
-        if attrs.get(PHASE_ATTR) not in (TUNE, FINAL) or not {CANDIDATE_ATTR, SEED} <= set(attrs):
+        record = TrialRecord.read(trial)
+        if record.phase is None or record.candidate is None or record.seed is None:
             return None
-        return cls(attrs[PHASE_ATTR], attrs[CANDIDATE_ATTR], attrs[SEED], attrs.get(TUNED_ATTR))
+        return cls(record.phase, record.candidate, record.seed, record.tuned)
 
 
 def param_name(candidate: str, field: str) -> str:
@@ -80,13 +75,13 @@ def param_name(candidate: str, field: str) -> str:
 def _holds_a_slot(trial: FrozenTrial) -> bool:
     # An interrupted trial gave its slot to the queued copy; a duplicate never had one.
     if trial.state == TrialState.FAIL:
-        return trial.user_attrs.get("stop_reason") == DIVERGED
+        return TrialRecord.read(trial).stop_reason == DIVERGED
     return True
 
 
 def _finished(trial: FrozenTrial) -> bool:
     return trial.state in (TrialState.COMPLETE, TrialState.PRUNED) or (
-        trial.state == TrialState.FAIL and trial.user_attrs.get("stop_reason") == DIVERGED
+        trial.state == TrialState.FAIL and TrialRecord.read(trial).stop_reason == DIVERGED
     )
 
 

@@ -21,10 +21,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import optuna
-from optuna.distributions import CategoricalDistribution, IntDistribution
+from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
 
-from bench._schema import COMPLETED, SPLITS, Task
+from bench._record import RecordWriter, TrialResult, recipe_label
+from bench._schema import COMPLETED, SPLITS, VARIANT, Task
+from bench.spec import parse_spec
 
 if TYPE_CHECKING:
     from bench.report._content import ReportContent
@@ -39,7 +41,8 @@ _TASK: Task = "binary"
 
 @functools.cache
 def example_storage() -> str:
-    """The URL of an SQLite storage holding study ``demo``, in the schema ``bench run`` writes.
+    """The URL of an SQLite storage holding study ``demo``, written by the record writer
+    that ``bench run`` stores its trials with.
 
     Two recipes (variants ``adam`` and ``sgd``) ran once per seed 0 and 1 for 3 epochs,
     all complete. Built once per process in a temporary folder removed at exit.
@@ -57,7 +60,13 @@ def example_storage() -> str:
         study = optuna.create_study(study_name=EXAMPLE_STUDY, storage=url, direction="maximize")
     finally:
         optuna.logging.set_verbosity(verbosity)
-    study.set_user_attr("spec", _spec())
+    spec = _spec()
+    RecordWriter.write(
+        study,
+        RecordWriter.study(
+            spec=spec.to_dict(), description=spec.description, spec_hash=spec.content_hash()
+        ),
+    )
     study.add_trials([_trial(name, seed) for name in _QUALITY for seed in _SEEDS])
     return url
 
@@ -75,54 +84,58 @@ def example_report() -> ReportContent:
     return build_report(EXAMPLE_STUDY, storage=example_storage())
 
 
-def _spec() -> dict[str, Any]:
-    return {
-        "name": EXAMPLE_STUDY,
-        "description": "adam against sgd, two seeds",
-        "workload": {"dataset": "digits", "preset": "tiny"},
-        "objective": {"metric": "val_auc", "direction": "maximize"},
-        "sampler": "grid",
-        "pruner": "none",
-        "seeds": list(_SEEDS),
-        "epochs": _EPOCHS,
-        "variants": {name: {"optimizer": name} for name in _QUALITY},
-    }
+def _spec():
+    return parse_spec(
+        {
+            "name": EXAMPLE_STUDY,
+            "description": "adam against sgd, two seeds",
+            "workload": {"dataset": "digits", "preset": "tiny"},
+            "objective": {"metric": "val_auc", "direction": "maximize"},
+            "sampler": "grid",
+            "pruner": "none",
+            "seeds": list(_SEEDS),
+            "epochs": _EPOCHS,
+            "variants": [{"name": name, "optimizer": name} for name in _QUALITY],
+        },
+        source="the example study",
+    )
 
 
 def _trial(name: str, seed: int) -> optuna.trial.FrozenTrial:
     quality = _QUALITY[name] + 0.02 * seed
     history = [_epoch(epoch, quality) for epoch in range(1, _EPOCHS + 1)]
     kept = history[-1]
-    metrics = {
-        split: {"loss": 1 - quality, "accuracy": quality, "auc": quality} for split in SPLITS
-    }
     labels = [0, 1] * 4
+    result = TrialResult(
+        history=history,
+        kept_epoch=int(kept["epoch"]),
+        epochs_run=len(history),
+        stop_reason=COMPLETED,
+        metrics={
+            split: {"loss": 1 - quality, "accuracy": quality, "auc": quality} for split in SPLITS
+        },
+        gap={"accuracy": 0.0, "loss": 0.0},
+        test_predictions={
+            "y_true": labels,
+            "y_score": [0.5 + (quality - 0.5) * (2 * y - 1) for y in labels],
+        },
+        class_names=["0", "1"],
+        task=_TASK,
+        recipe=_spec().recipe({VARIANT: name, "seed": seed}).to_dict(),
+        workload={"dataset": "digits", "task": _TASK, "preset": "tiny"},
+        wall_time_s=kept["time_s"],
+        images_per_s=100.0,
+        versions={"optuna": optuna.__version__},
+    )
+    params = {VARIANT: name}
     return optuna.trial.create_trial(
         state=TrialState.COMPLETE,
         value=quality,
-        params={"variant": name, "seed": seed},
-        distributions={
-            "variant": CategoricalDistribution(list(_QUALITY)),
-            "seed": IntDistribution(min(_SEEDS), max(_SEEDS)),
-        },
+        params=params,
+        distributions={VARIANT: CategoricalDistribution(list(_QUALITY))},
         user_attrs={
-            "recipe": {"optimizer": name, "epochs": _EPOCHS, "seed": seed},
-            "recipe_label": name,
-            "seed": seed,
-            "history": history,
-            "kept_epoch": kept["epoch"],
-            "epochs_run": len(history),
-            "stop_reason": COMPLETED,
-            "metrics": metrics,
-            "gap": {"accuracy": 0.0, "loss": 0.0},
-            "wall_time_s": kept["time_s"],
-            "images_per_s": 100.0,
-            "workload": {"dataset": "digits", "task": _TASK, "preset": "tiny"},
-            "versions": {"optuna": optuna.__version__},
-            "test_predictions": {
-                "y_true": labels,
-                "y_score": [0.5 + (quality - 0.5) * (2 * y - 1) for y in labels],
-            },
+            **RecordWriter.labelled(recipe_label(params), seed=seed),
+            **RecordWriter.result(result),
         },
         intermediate_values={h["epoch"]: h["val_auc"] for h in history},
     )
