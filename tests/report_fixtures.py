@@ -1,4 +1,12 @@
-"""Synthetic Optuna storages with exactly the schema the study runner writes.
+"""Synthetic Optuna storages, written by the record writer the study runner stores with.
+
+Each trial's user attributes come from :class:`bench._record.RecordWriter` (its owner,
+label and seed, a tuning slot, the :class:`~bench._record.TrialResult` of training), its
+params are named as the runner names them (a tuning trial's ``<candidate>.<field>``, never
+the seed), and each ending is stored as the runner stores it: a pruned trial keeps its
+partial history, a running one has only its reported epochs, a failed (interrupted) one
+has no result, a diverged one fails with no objective value (``DIVERGED``) or, when it
+kept finite weights, completes with stop reason ``diverged`` (``DIVERGED_KEPT``).
 
 Curves differ by recipe (a deterministic per-recipe quality, speed and overfitting) and by
 seed (noise), so reports built from them look like real ones. Used by the report and
@@ -27,10 +35,13 @@ from optuna.distributions import (
     BaseDistribution,
     CategoricalDistribution,
     FloatDistribution,
-    IntDistribution,
 )
 from optuna.trial import TrialState
 from sklearn.metrics import roc_auc_score
+
+from bench._record import RecordWriter, TrialResult, recipe_label, slot_label
+from bench.recovery import TrialOwner
+from bench.tuning import param_name
 
 DEFAULT_SPACE: dict[str, list[Any]] = {
     "optimizer": ["adamw", "sgd", "adam"],
@@ -63,7 +74,10 @@ class Outcome:
 
 PRUNED = Outcome(TrialState.PRUNED, "pruned")
 FAILED = Outcome(TrialState.FAIL, None)
-DIVERGED = Outcome(TrialState.COMPLETE, "diverged")
+#: Diverged with non-finite kept metrics: the objective is NaN, so Optuna fails the trial.
+DIVERGED = Outcome(TrialState.FAIL, "diverged")
+#: Diverged late, but the restored weights are finite: the trial completes.
+DIVERGED_KEPT = Outcome(TrialState.COMPLETE, "diverged")
 RUNNING = Outcome(TrialState.RUNNING, None)
 #: No trial at all: the seed of that recipe has not been run yet.
 NOT_RUN = Outcome(TrialState.WAITING, None)
@@ -123,9 +137,8 @@ def add_study(
         class_names = ["negative", "positive"] if task == "binary" else ["cat", "dog", "bird"]
     outcomes = outcomes or {}
     study = optuna.create_study(storage=storage, study_name=study_name, direction="maximize")
-    study.set_user_attr("spec", _spec(study_name, space, seeds, epochs, task))
-    study.set_user_attr("spec_hash", hashlib.sha256(study_name.encode()).hexdigest()[:12])
-    distributions = _distributions(space, seeds)
+    _write_spec(study, _spec(study_name, space, seeds, epochs, task))
+    distributions = _distributions(space)
     workload = {
         "dataset": "synthetic",
         "task": task,
@@ -169,26 +182,24 @@ def synthetic_trial(
     params: Mapping[str, Any] | None = None,
     label: str | None = None,
     quality: float | None = None,
-    user_attrs: Mapping[str, Any] | None = None,
+    slot: Mapping[str, Any] | None = None,
 ) -> optuna.trial.FrozenTrial:
-    """One stored trial of recipe ``sampled`` with ``seed``, in the runner's schema.
+    """One stored trial of recipe ``sampled`` with ``seed``, as the runner stores it.
 
-    By default its Optuna params are ``sampled`` and the seed, its label names the sampled
-    values and its quality follows from the label; ``params``, ``label`` and ``quality``
-    replace them, and ``user_attrs`` adds attributes (``phase``, ``candidate``, ...).
+    By default its Optuna params are ``sampled``, its label is the runner's
+    :func:`~bench._record.recipe_label` and its quality follows from the label;
+    ``params``, ``label`` and ``quality`` replace them, and ``slot`` holds the
+    :meth:`~bench._record.RecordWriter.slot` arguments of a tuning-protocol trial.
     """
-    label = label if label is not None else " ".join(f"{k}={v}" for k, v in sampled.items())
+    params = dict(params) if params is not None else dict(sampled)
+    label = label if label is not None else recipe_label(params)
     recipe = {**BASE_RECIPE, **sampled, "epochs": epochs, "seed": seed}
-    params = dict(params) if params is not None else {**sampled, "seed": seed}
     trial_distributions = {k: distributions[k] for k in params}
-    extra = dict(user_attrs or {})
-    if outcome.state == TrialState.FAIL:
-        return optuna.trial.create_trial(
-            state=TrialState.FAIL,
-            params=params,
-            distributions=trial_distributions,
-            user_attrs={"recipe": recipe, "recipe_label": label, "seed": seed, **extra},
-        )
+    me = TrialOwner.this_process()
+    attrs: dict[str, Any] = RecordWriter.owner(host=me.host, pid=me.pid, boot_id=me.boot_id)
+    if slot is not None:
+        attrs.update(RecordWriter.slot(**slot))
+    attrs.update(RecordWriter.labelled(label, seed=seed))
 
     rng = np.random.default_rng(_stable_int(label) * 1000 + seed)
     character, speed, overfit = _character(label)
@@ -196,13 +207,26 @@ def synthetic_trial(
     history = _history(recipe, epochs, quality, speed, overfit, rng)
     if outcome.state in (TrialState.PRUNED, TrialState.RUNNING):
         history = history[: max(1, epochs // 3)]
+    intermediate = {h["epoch"]: h["val_auc"] for h in history}
+    if outcome.state == TrialState.RUNNING or outcome == FAILED:
+        # Training stores its result when it ends; until then only the reported epochs.
+        return optuna.trial.create_trial(
+            state=outcome.state,
+            params=params,
+            distributions=trial_distributions,
+            user_attrs=attrs,
+            intermediate_values=intermediate,
+        )
+    if outcome.stop_reason == "diverged":
+        for h in history[-2:]:
+            h["loss"] = h["val_loss"] = math.nan
     kept = history[-1]
-    if recipe["restore_best_weights"]:
+    if recipe["restore_best_weights"] or outcome == DIVERGED_KEPT:
         kept = max(history, key=lambda h: h["val_auc"])
     test_auc_target = min(0.99, kept["val_auc"] - 0.01 + rng.normal(0, 0.01))
     y_true, y_score = _predictions(workload, test_auc_target, rng)
     task = workload["task"]
-    metrics = {
+    metrics: dict[str, dict[str, float | None]] = {
         "train": {k: kept[k] for k in ("loss", "accuracy", "auc")},
         "val": {k: kept[f"val_{k}"] for k in ("loss", "accuracy", "auc")},
         "test": {
@@ -211,41 +235,35 @@ def synthetic_trial(
             "auc": _auc(task, y_true, y_score),
         },
     }
-    user_attrs: dict[str, Any] = {
-        "recipe": recipe,
-        "recipe_label": label,
-        "seed": seed,
-        "history": history,
-        "kept_epoch": kept["epoch"],
-        "epochs_run": len(history),
-        "stop_reason": outcome.stop_reason,
-        "metrics": metrics,
-        "gap": {
+    if outcome == DIVERGED:
+        metrics = {split: dict.fromkeys(values) for split, values in metrics.items()}
+    result = TrialResult(
+        history=history,
+        kept_epoch=int(kept["epoch"]),
+        epochs_run=len(history),
+        stop_reason=outcome.stop_reason or "completed",  # type: ignore[arg-type]
+        metrics=metrics,
+        gap={
             "accuracy": kept["accuracy"] - kept["val_accuracy"],
             "loss": kept["val_loss"] - kept["loss"],
         },
-        "wall_time_s": history[-1]["time_s"] + 1.5,
-        "images_per_s": 400 * len(history) / history[-1]["time_s"],
-        "workload": dict(workload),
-        "versions": {"optuna": optuna.__version__, "tensorflow": "2.21.0"},
-        **extra,
-    }
-    if outcome.stop_reason is None:
-        del user_attrs["stop_reason"]
-    if with_predictions:
-        user_attrs["test_predictions"] = {"y_true": y_true, "y_score": y_score}
-    intermediate = {h["epoch"]: h["val_auc"] for h in history}
-    if outcome.stop_reason == "diverged":
-        for h in history[-2:]:
-            h["loss"] = h["val_loss"] = math.nan
-    state = outcome.state
-    value = metrics["val"]["auc"] if state == TrialState.COMPLETE else None
+        test_predictions={"y_true": y_true, "y_score": y_score} if with_predictions else {},
+        class_names=list(workload["class_names"]),
+        task=task,
+        recipe=recipe,
+        workload=dict(workload),
+        wall_time_s=history[-1]["time_s"] + 1.5,
+        images_per_s=400 * len(history) / history[-1]["time_s"],
+        versions={"optuna": optuna.__version__, "tensorflow": "2.21.0"},
+    )
+    attrs.update(RecordWriter.result(result))
+    value = metrics["val"]["auc"] if outcome.state == TrialState.COMPLETE else None
     return optuna.trial.create_trial(
-        state=state,
+        state=outcome.state,
         value=value,
         params=params,
         distributions=trial_distributions,
-        user_attrs=user_attrs,
+        user_attrs=attrs,
         intermediate_values=intermediate,
     )
 
@@ -361,8 +379,7 @@ def add_protocol_study(
             for name, c in candidates.items()
         },
     }
-    study.set_user_attr("spec", spec)
-    study.set_user_attr("spec_hash", hashlib.sha256(study_name.encode()).hexdigest()[:12])
+    _write_spec(study, spec)
     workload = {
         "dataset": "synthetic",
         "task": "binary",
@@ -374,7 +391,9 @@ def add_protocol_study(
     trials = []
     for name, candidate in candidates.items():
         distributions = {
-            knob: FloatDistribution(float(b["low"]), float(b["high"]), log=bool(b.get("log")))
+            param_name(name, knob): FloatDistribution(
+                float(b["low"]), float(b["high"]), log=bool(b.get("log"))
+            )
             for knob, b in candidate.space.items()
         }
         rng = np.random.default_rng(_stable_int(name))
@@ -387,16 +406,17 @@ def add_protocol_study(
                 workload=workload,
                 distributions=distributions,
                 outcome=tune_outcomes.get((name, index), Outcome()),
-                params=values,
-                label=_protocol_label(name, values),
+                params={param_name(name, k): v for k, v in values.items()},
+                label=slot_label(name, phase="tune", values=values),
                 quality=candidate.quality(values),
-                user_attrs={"phase": "tune", "candidate": name},
+                slot={"phase": "tune", "candidate": name, "seed": tune_seed},
             )
             for index, values in enumerate(tuned)
         ]
         trials.extend(tuning)
         finished = [t for t in tuning if t.state == TrialState.COMPLETE]
-        chosen = dict(max(finished, key=lambda t: t.value).params)
+        best = max(finished, key=lambda t: t.value)
+        chosen = {k.removeprefix(f"{name}."): v for k, v in best.params.items()}
         for seed in final_seeds:
             outcome = final_outcomes.get((name, seed), Outcome())
             if outcome is NOT_RUN:
@@ -410,17 +430,21 @@ def add_protocol_study(
                     distributions=distributions,
                     outcome=outcome,
                     params={},
-                    label=_protocol_label(name, chosen),
+                    label=slot_label(name, phase="final", values=chosen),
                     quality=candidate.quality(chosen),
-                    user_attrs={"phase": "final", "candidate": name, "tuned": chosen},
+                    slot={"phase": "final", "candidate": name, "seed": seed, "tuned": chosen},
                 )
             )
     study.add_trials(trials)
     return study
 
 
-def _protocol_label(name: str, values: Mapping[str, float]) -> str:
-    return " ".join([name, *(f"{k}={v:.3g}" for k, v in values.items())])
+def _write_spec(study: optuna.Study, spec: dict[str, Any]) -> None:
+    spec_hash = hashlib.sha256(str(spec["name"]).encode()).hexdigest()[:12]
+    RecordWriter.write(
+        study,
+        RecordWriter.study(spec=spec, description=spec["description"], spec_hash=spec_hash),
+    )
 
 
 def _spec(
@@ -440,14 +464,8 @@ def _spec(
     }
 
 
-def _distributions(
-    space: Mapping[str, Sequence[Any]], seeds: Sequence[int]
-) -> dict[str, BaseDistribution]:
-    distributions: dict[str, BaseDistribution] = {
-        k: CategoricalDistribution(list(v)) for k, v in space.items()
-    }
-    distributions["seed"] = IntDistribution(min(seeds), max(max(seeds), min(seeds) + 1))
-    return distributions
+def _distributions(space: Mapping[str, Sequence[Any]]) -> dict[str, BaseDistribution]:
+    return {k: CategoricalDistribution(list(v)) for k, v in space.items()}
 
 
 def _stable_int(text: str) -> int:
@@ -543,6 +561,7 @@ def _auc(task: str, y_true: list[Any], y_score: list[Any]) -> float:
 
 __all__ = [
     "DIVERGED",
+    "DIVERGED_KEPT",
     "PROTOCOL_CANDIDATES",
     "Candidate",
     "add_protocol_study",
