@@ -61,7 +61,11 @@ class Assignment:
             >>> from optuna.trial import create_trial
             >>> Assignment.of(create_trial(value=0.9, user_attrs={"phase": "tune", "seed": 0}))
         """
-        record = TrialRecord.read(trial)
+        return cls.from_record(TrialRecord.read(trial))
+
+    @classmethod
+    def from_record(cls, record: TrialRecord) -> Assignment | None:
+        """The slot a trial record holds (see :meth:`of`)."""
         if record.phase is None or record.candidate is None or record.seed is None:
             return None
         return cls(record.phase, record.candidate, record.seed, record.tuned)
@@ -153,13 +157,13 @@ def next_assignment(
     return None
 
 
-def is_taken_before(study: optuna.Study, spec: StudySpec, trial: FrozenTrial) -> bool:
-    """True when trials numbered below ``trial`` already fill the slot it claimed.
+def is_taken_before(study: optuna.Study, spec: StudySpec, *, number: int, slot: Assignment) -> bool:
+    """True when trials numbered below ``number`` already fill the slot it claimed.
 
     Two workers starting together can claim one slot; the lower trial number keeps it.
     """
-    assignment = Assignment.of(trial)
-    assert assignment is not None and spec.tuning is not None
+    assignment = slot
+    assert spec.tuning is not None
     ledger = _Ledger.read(study, spec)
     if assignment.phase == TUNE:
         holders = ledger.tune.get(assignment.candidate, [])
@@ -167,7 +171,7 @@ def is_taken_before(study: optuna.Study, spec: StudySpec, trial: FrozenTrial) ->
     else:
         holders = ledger.final.get((assignment.candidate, assignment.seed), [])
         capacity = 1
-    return len([t for t in holders if t.number < trial.number]) >= capacity
+    return len([t for t in holders if t.number < number]) >= capacity
 
 
 def count_tuning_trials(study: optuna.Study, spec: StudySpec) -> TrialCounts:

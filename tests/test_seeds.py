@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import optuna
@@ -18,7 +17,7 @@ import pytest
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState, create_trial
 
-import bench.trial
+from bench._record import TrialResult
 from bench._schema import COMPLETED, PRUNED, SPLITS
 from bench.recipe import Recipe
 from bench.recovery import requeue_interrupted
@@ -59,7 +58,7 @@ def _stand_in_trial(workload: object, recipe: Recipe, *, on_epoch=None, **_: Any
     if on_epoch is not None:
         on_epoch(record)
     split = {"loss": 1 - score, "accuracy": score, "auc": score}
-    return bench.trial.TrialResult(
+    return TrialResult(
         history=[record],
         kept_epoch=1,
         epochs_run=1,
@@ -74,13 +73,6 @@ def _stand_in_trial(workload: object, recipe: Recipe, *, on_epoch=None, **_: Any
         wall_time_s=0.02,
         images_per_s=1.0,
     )
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _no_training() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(bench.trial, "run_trial", _stand_in_trial)
-        yield
 
 
 class _InterruptAt:
@@ -99,8 +91,9 @@ class _InterruptAt:
     def trial_ended(self, trial: optuna.trial.FrozenTrial) -> None: ...
 
 
-def _run(spec: StudySpec, url: str, *, reporter=None) -> None:
-    """Resume the spec's study like ``bench run`` does, with one worker."""
+def _run(spec: StudySpec, url: str, *, reporter=None, train=None) -> None:
+    """Resume the spec's study like ``bench run`` does, with one worker that trains with
+    ``train`` (default: the stand-in, which trains nothing)."""
     handle = open_study(spec, storage=open_storage(url))
     requeue_interrupted(handle.study)
     run_worker(
@@ -110,6 +103,7 @@ def _run(spec: StudySpec, url: str, *, reporter=None) -> None:
         budget=spec.total_trials,
         workload=object(),
         reporter=reporter,
+        train=train or _stand_in_trial,
     )
 
 
@@ -264,9 +258,7 @@ def test_a_study_stored_with_the_seed_as_a_param_is_left_as_it_is(tmp_path):
 
 
 @pytest.mark.parametrize("pruner", ["median", "none"])
-def test_the_other_seeds_of_a_recipe_pruned_on_its_first_seed_are_not_trained(
-    tmp_path, monkeypatch, pruner
-):
+def test_the_other_seeds_of_a_recipe_pruned_on_its_first_seed_are_not_trained(tmp_path, pruner):
     trained: list[tuple[str, int]] = []
 
     def prune_slow_on_seed_0(workload: object, recipe: Recipe, **options: Any):
@@ -277,7 +269,6 @@ def test_the_other_seeds_of_a_recipe_pruned_on_its_first_seed_are_not_trained(
             result.stop_reason = PRUNED
         return result
 
-    monkeypatch.setattr(bench.trial, "run_trial", prune_slow_on_seed_0)
     spec = _spec(
         "pruned",
         pruner=pruner,
@@ -287,7 +278,7 @@ def test_the_other_seeds_of_a_recipe_pruned_on_its_first_seed_are_not_trained(
         ],
     )
     url = f"sqlite:///{tmp_path / 'bench.db'}"
-    _run(spec, url)
+    _run(spec, url, train=prune_slow_on_seed_0)
 
     states = {
         (t.params["variant"], t.user_attrs["seed"]): (t.state, t.user_attrs.get("epochs_run"))

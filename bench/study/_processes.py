@@ -1,0 +1,171 @@
+"""Process control of ``bench run``: open the study, recover what a crash left, run the
+remaining trials here or in worker processes, and stop them on Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+
+from bench._signals import exit_status, stop_on_sigterm
+from bench.recovery import TrialCounts, recover_stale_trials, requeue_interrupted
+from bench.spec import StudySpec
+from bench.storage import open_storage
+from bench.study._objective import TrialReporter
+from bench.study._setup import StudyHandle, open_study
+from bench.study._worker import run_worker, study_counts
+from bench.workload import Workload
+
+
+def _worker_process(spec: StudySpec, **options: Any) -> None:
+    """A worker process of ``bench run --jobs N``: stopped by its parent with SIGTERM.
+
+    It ignores SIGINT, so Ctrl-C in a terminal (sent to every process of the group)
+    reaches the parent alone, which then stops each worker once.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stop_on_sigterm()
+    try:
+        run_worker(spec, **options)
+    except KeyboardInterrupt as interrupt:
+        sys.exit(exit_status(interrupt))
+
+
+def _start_workers(run: PreparedRun, *, jobs: int, timeout: float | None) -> list:
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    processes = [
+        context.Process(
+            target=_worker_process,
+            args=(run.spec,),
+            kwargs={
+                "storage_url": run.storage_url,
+                "study_name": run.handle.name,
+                "budget": run.budget,
+                "timeout": timeout,
+                "jobs": jobs,
+            },
+            name=f"bench-worker-{i}",
+        )
+        for i in range(jobs)
+    ]
+    for process in processes:
+        process.start()
+    return processes
+
+
+#: Seconds a worker gets to end its trial after a stop, before it is killed.
+WORKER_STOP_GRACE_S = 20.0
+
+
+def _stop_workers(processes: list) -> None:
+    """SIGTERM to every live worker, then SIGKILL to any still alive after the grace
+    period or at a second Ctrl-C. A killed worker's trial is recovered by the next run."""
+    for process in processes:
+        if process.is_alive():
+            os.kill(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + WORKER_STOP_GRACE_S
+    try:
+        for process in processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+    except KeyboardInterrupt:
+        pass  # a second Ctrl-C: stop now
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """A study opened (or resumed) in its storage, ready to run its remaining trials.
+
+    Example:
+        >>> from bench.spec import load_spec
+        >>> run = prepare_run(load_spec("optimizers-fixed"), storage_url="sqlite:///:memory:")
+        >>> run.counts().to_run, run.budget
+        (24, 24)
+
+        ``run.run_remaining(jobs=2)`` would then train the 16 trials in two processes.
+    """
+
+    spec: StudySpec
+    storage_url: str
+    handle: StudyHandle
+    workload: Workload
+    budget: int
+    requeued: int
+
+    def counts(self) -> TrialCounts:
+        """Finished, running and still-to-run trials, read from the storage now."""
+        return study_counts(self.handle.study, self.spec, budget=self.budget)
+
+    def run_remaining(self, *, jobs: int = 1, reporter: TrialReporter | None = None) -> None:
+        """Run until the budget is met: in this process, or in ``jobs`` worker processes
+        whose progress is polled from the storage every second.
+
+        Ctrl-C or SIGTERM (a ``KeyboardInterrupt``) stops every worker within
+        :data:`WORKER_STOP_GRACE_S` seconds and is raised again here; call
+        :meth:`recover` then to queue the interrupted trials.
+        """
+        timeout = self.spec.budget.timeout
+        if jobs == 1:
+            run_worker(
+                self.spec,
+                storage_url=self.storage_url,
+                study_name=self.handle.name,
+                budget=self.budget,
+                timeout=timeout,
+                reporter=reporter,
+                workload=self.workload,
+            )
+            return
+        processes = _start_workers(self, jobs=jobs, timeout=timeout)
+        try:
+            while any(p.is_alive() for p in processes):
+                if reporter is not None:
+                    reporter.trials_done(self.counts(), best=self._best_trial())
+                time.sleep(1.0)
+        except KeyboardInterrupt:
+            _stop_workers(processes)
+            raise
+        failed = [p.name for p in processes if p.exitcode]
+        if failed:
+            raise RuntimeError(f"worker(s) {', '.join(failed)} exited with an error")
+
+    def recover(self) -> int:
+        """Queue again the trials an interrupt or a killed worker left; returns how many."""
+        return len(recover_stale_trials(self.handle.study)) + len(
+            requeue_interrupted(self.handle.study)
+        )
+
+    def _best_trial(self) -> optuna.trial.FrozenTrial | None:
+        try:
+            return self.handle.study.best_trial
+        except ValueError:  # no trial has completed yet
+            return None
+
+
+def prepare_run(spec: StudySpec, *, storage_url: str) -> PreparedRun:
+    """Load the workload, then open or resume the spec's study and queue again the trials
+    an interrupted or crashed run left behind. The data is loaded first, so a bad
+    dataset writes nothing to the storage."""
+    workload = spec.workload.load()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    handle = open_study(spec, storage=open_storage(storage_url))
+    recovered = recover_stale_trials(handle.study)
+    return PreparedRun(
+        spec=spec,
+        storage_url=storage_url,
+        handle=handle,
+        workload=workload,
+        budget=spec.total_trials,
+        requeued=len(recovered) + len(requeue_interrupted(handle.study)),
+    )

@@ -1,0 +1,156 @@
+"""The worker loop: run trials of an existing study until its shared budget is met.
+
+Several workers (processes here, or machines sharing a PostgreSQL URL) may run at once
+against one study; each finished trial counts toward the shared budget.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+import optuna
+from optuna.trial import TrialState
+
+from bench.recovery import TrialCounts, count_trials, describe_owners, recover_stale_trials
+from bench.spec import StudySpec
+from bench.storage import open_storage
+from bench.study._objective import DuplicateCell, TrainFn, TrialObjective, TrialReporter
+from bench.study._setup import make_pruner, make_sampler
+from bench.tuning import count_tuning_trials, next_assignment
+from bench.workload import Workload
+
+#: How often a worker with nothing left to start checks the trials it waits for.
+WAIT_POLL_S = 5.0
+
+#: Opens a storage from its URL (:func:`bench.storage.open_storage` by default).
+StorageFactory = Callable[[str], optuna.storages.BaseStorage]
+
+
+def default_jobs(*, trials_left: int) -> int:
+    """Worker processes ``bench run`` starts by default: one per core, at most one per
+    trial left (measured fastest on a 2-core machine; see BENCHMARKS.md).
+
+    Example:
+        >>> default_jobs(trials_left=1)
+        1
+    """
+    return max(1, min(os.cpu_count() or 1, trials_left))
+
+
+def set_thread_budget(jobs: int) -> None:
+    """Share this machine's cores among ``jobs`` workers; call before TensorFlow starts."""
+    cores = os.cpu_count() or 1
+    per_worker = max(1, cores // max(1, jobs))
+    from bench._keras import tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(per_worker)
+        tf.config.threading.set_inter_op_parallelism_threads(1 if jobs > 1 else 0)
+    except RuntimeError:
+        pass  # TensorFlow already started in this process; its threads are fixed now
+
+
+def run_worker(
+    spec: StudySpec,
+    *,
+    storage_url: str,
+    study_name: str,
+    budget: int,
+    timeout: float | None = None,
+    jobs: int = 1,
+    reporter: TrialReporter | None = None,
+    workload: Workload | None = None,
+    storage_factory: StorageFactory = open_storage,
+    poll_s: float = WAIT_POLL_S,
+    train: TrainFn | None = None,
+) -> None:
+    """Run trials of an existing study until its budget is met or time runs out.
+
+    When only other workers' trials are left running, it waits for them (checking every
+    ``poll_s`` seconds) rather than calling the study done: one whose worker is gone is
+    run again here. ``workload`` saves loading the data again when the caller already has
+    it; ``storage_factory`` opens the storage and ``train`` trains one recipe (defaults:
+    :func:`bench.storage.open_storage` and ``bench.trial.run_trial``).
+    """
+    set_thread_budget(jobs)
+    if workload is None:
+        workload = spec.workload.load()
+    study = optuna.load_study(
+        study_name=study_name,
+        storage=storage_factory(storage_url),
+        sampler=make_sampler(spec),
+        pruner=make_pruner(spec),
+    )
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    callbacks: list[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] = [
+        _BudgetCallback(spec, budget)
+    ]
+    if reporter is not None:
+        callbacks.append(lambda _study, frozen: reporter.trial_ended(frozen))
+    objective = TrialObjective(spec, workload, reporter=reporter, train=train)
+    while True:
+        recover_stale_trials(study)
+        counts = study_counts(study, spec, budget=budget)
+        time_left = None if deadline is None else deadline - time.monotonic()
+        if time_left is not None and time_left <= 0:
+            return
+        if counts.to_run > 0 and _can_start(study, spec):
+            study.optimize(
+                objective,
+                # A tuning study decides each trial's slot as it starts: one at a time.
+                n_trials=1 if spec.tuning is not None else None,
+                timeout=time_left,
+                callbacks=callbacks,
+                catch=(DuplicateCell,),
+                gc_after_trial=True,
+            )
+            continue
+        if counts.running == 0:
+            if counts.to_run > 0:
+                raise RuntimeError(f"{counts.to_run} trial(s) left, but none can start")
+            return
+        if reporter is not None:
+            reporter.waiting(counts, owners=_running_owners(study, counts))
+        time.sleep(poll_s)
+
+
+def study_counts(study: optuna.Study, spec: StudySpec, *, budget: int) -> TrialCounts:
+    """Finished, running and still-to-run trials of the spec's study.
+
+    Example:
+        >>> from bench.spec import load_spec
+        >>> study_counts(optuna.create_study(), load_spec("optimizers-fixed"), budget=24)
+        TrialCounts(finished=0, running=0, to_run=24, running_elsewhere=())
+    """
+    if spec.tuning is not None:
+        return count_tuning_trials(study, spec)
+    return count_trials(study, budget=budget, grid=spec.sampler == "grid")
+
+
+def _can_start(study: optuna.Study, spec: StudySpec) -> bool:
+    if spec.tuning is None or study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+        return True
+    return next_assignment(study, spec) is not None
+
+
+def _running_owners(study: optuna.Study, counts: TrialCounts) -> str:
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    return describe_owners([t for t in running if t.number in counts.running_elsewhere])
+
+
+class _BudgetCallback:
+    """Stops a worker once the shared budget is met (counting every worker's trials),
+    or when the process that started it is gone."""
+
+    def __init__(self, spec: StudySpec, budget: int) -> None:
+        self.spec = spec
+        self.budget = budget
+        self.parent = os.getppid()
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        counts = study_counts(study, self.spec, budget=self.budget)
+        if counts.to_run == 0 or os.getppid() != self.parent:
+            study.stop()
