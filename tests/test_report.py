@@ -449,7 +449,7 @@ def test_dashboard_serves_the_study(storage: str) -> None:
 
 
 def test_dashboard_rejects_a_bad_port(storage: str) -> None:
-    from bench.report import serve_dashboard
+    from bench.dashboard import serve_dashboard
 
     with pytest.raises(BenchInputError, match="--port"):
         serve_dashboard(storage=storage, port=70000)

@@ -17,7 +17,8 @@ Example:
 
 from __future__ import annotations
 
-from bench.report._dashboard import dashboard_url, serve_dashboard
+# The dashboard server lives in bench.dashboard; re-exported here for existing imports.
+from bench.dashboard import dashboard_url, serve_dashboard
 from bench.report._leaderboard import leaderboard_table
 from bench.report._report import ReportResult, study_leaderboard, write_report
 

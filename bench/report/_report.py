@@ -15,8 +15,8 @@ import pandas as pd
 
 from bench.errors import BenchInputError
 from bench.report._content import FIGURE_DIR, ReportContent
-from bench.report._dashboard import save_leaderboard_note
 from bench.report._figures import FigureInput, draw_figures
+from bench.report._note import save_leaderboard_note
 from bench.report._protocol import tuning_protocol, tuning_trials, verdict_trials
 from bench.report._render import render_html, render_markdown, render_note
 from bench.report._stats import (
