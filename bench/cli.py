@@ -389,7 +389,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_dashboard(args: argparse.Namespace) -> int:
-    from bench.report import serve_dashboard
+    from bench.dashboard import serve_dashboard
     from bench.storage import default_storage_url, redact_url
 
     url = args.storage or default_storage_url()

@@ -34,15 +34,15 @@ import bench.report._figures as figures_module
 import bench.report._report as report_module
 from bench.errors import BenchInputError
 from bench.report import ReportResult, leaderboard_table, study_leaderboard, write_report
-from bench.report._figures import knob_is_log, rate_scale
-from bench.report._leaderboard import format_interval, leaderboard_frame
+from bench.report._fig_axes import knob_is_log, rate_scale
+from bench.report._labels import format_interval
+from bench.report._leaderboard import leaderboard_frame
 from bench.report._render import reads_as_number
+from bench.report._selection import exclusion_reasons, missing_seeds
 from bench.report._stats import (
     SUMMARY_METRICS,
     compare_to_best,
-    exclusion_reasons,
     holm,
-    missing_seeds,
     performance_profile,
     summarize,
     t_interval,
@@ -452,7 +452,7 @@ def test_dashboard_serves_the_study(storage: str) -> None:
 
 
 def test_dashboard_rejects_a_bad_port(storage: str) -> None:
-    from bench.report import serve_dashboard
+    from bench.dashboard import serve_dashboard
 
     with pytest.raises(BenchInputError, match="--port"):
         serve_dashboard(storage=storage, port=70000)

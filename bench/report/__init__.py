@@ -1,8 +1,19 @@
 """Reports: stored trials -> statistics, seaborn figures, HTML, Markdown, CSV, dashboard note.
 
 Nothing here trains or imports TensorFlow; everything is read through
-:mod:`bench.results`. The modules are private; this package exports what the command
-line uses.
+:mod:`bench.results`. The modules are private, one job each:
+
+* ``_selection``: which trials count, judge, tuned; a group's best trial.
+* ``_stats``: every statistic (intervals, tests, time to target, ROC curves).
+* ``_labels``: every label and number format.
+* ``_protocol``: what the tuning phase did per candidate.
+* ``_fig_<figure>``: one figure each, data prepared apart from drawing; ``_figures``
+  draws them all (and is the only path that loads matplotlib).
+* ``_leaderboard``, ``_content``, ``_render``: tables, words, HTML/Markdown/note.
+* ``_report``: the pipeline, built once, and writing the files; ``_note``: the
+  dashboard note.
+
+This package exports what the command line uses.
 
 Example:
     >>> from bench.report._example import example_storage
@@ -17,7 +28,8 @@ Example:
 
 from __future__ import annotations
 
-from bench.report._dashboard import dashboard_url, serve_dashboard
+# The dashboard server lives in bench.dashboard; re-exported here for existing imports.
+from bench.dashboard import dashboard_url, serve_dashboard
 from bench.report._leaderboard import leaderboard_table
 from bench.report._report import ReportResult, study_leaderboard, write_report
 

@@ -11,43 +11,37 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import pandas as pd
 
-from bench.report._figures import ReportFigure, display_label
-from bench.report._leaderboard import format_interval, leaderboard_frame
-from bench.report._protocol import TuningProtocol, has_phases, protocol_sentence
+from bench.report._fig_base import ReportFigure
+from bench.report._labels import (
+    REASON_WORDS,
+    ROW_MARKS,
+    compact_text,
+    display_label,
+    format_interval,
+    missing_by_recipe,
+    objective_text,
+    pairs_text,
+)
+from bench.report._leaderboard import leaderboard_frame
+from bench.report._protocol import TuningProtocol, protocol_sentence
+from bench.report._selection import EXCLUSION_REASONS, RUNNING, has_phases
 from bench.report._stats import (
     ALPHA,
     CONFIDENCE,
     CORRECTION_NAME,
-    DIVERGED,
-    EXCLUSION_REASONS,
-    FAILED,
-    INCOMPLETE,
     MIN_INTERVAL_N,
-    PRUNED,
-    RUNNING,
     SUMMARY_METRICS,
     TEST_NAME,
     TimeToTarget,
-    missing_by_recipe,
 )
 from bench.results import StudyResults
 from bench.storage import redact_url
 
 #: Where the figure files go, relative to the report directory.
 FIGURE_DIR = "figures"
-
-_REASON_WORDS = {
-    PRUNED: "pruned by the study's pruner",
-    FAILED: "failed",
-    DIVERGED: "diverged (non-finite loss)",
-    RUNNING: "still running",
-    INCOMPLETE: "complete but stored without metrics",
-}
-_ROW_MARKS = {"best": "best", "indistinguishable": "tied"}
 
 
 @dataclass(frozen=True)
@@ -156,7 +150,7 @@ def report_view(content: ReportContent) -> ReportView:
         spec=pd.DataFrame(_spec_items(content), columns=["", "value"]),
         spec_json=json.dumps(results.spec, indent=2, default=str, ensure_ascii=False),
         leaderboard=board,
-        leaderboard_marks=[_ROW_MARKS.get(s, "") for s in content.summary["vs_best"]],
+        leaderboard_marks=[ROW_MARKS.get(s, "") for s in content.summary["vs_best"]],
         method=method_sentence(content.ranked_by, final_only=content.protocol is not None),
         figures=content.figures,
         figure_dir=FIGURE_DIR,
@@ -168,7 +162,7 @@ def report_view(content: ReportContent) -> ReportView:
         time_to_target_table=_time_table(content),
         excluded=_excluded_sentence(content),
         excluded_table=excluded_frame(content.trials),
-        versions=_pairs(results.versions) or "not recorded",
+        versions=pairs_text(results.versions) or "not recorded",
     )
 
 
@@ -284,41 +278,31 @@ def _spec_items(content: ReportContent) -> list[tuple[str, str]]:
     if workload.get("class_names"):
         items.append(("classes", ", ".join(str(c) for c in workload["class_names"])))
     if isinstance(workload.get("sizes"), Mapping):
-        items.append(("splits", _pairs(workload["sizes"])))
+        items.append(("splits", pairs_text(workload["sizes"])))
     if isinstance(spec.get("objective"), Mapping):
         objective = spec["objective"]
         items.append(
             ("objective", f"{objective.get('direction', '')} {objective.get('metric', '')}")
         )
     if isinstance(spec.get("search_space"), Mapping) and spec["search_space"]:
-        items.append(("search space", _pairs(spec["search_space"])))
+        items.append(("search space", pairs_text(spec["search_space"])))
     if isinstance(spec.get("variants"), Mapping) and spec["variants"]:
         variants = (
-            f"{name}: {_pairs(fields)}"
+            f"{name}: {pairs_text(fields)}"
             for name, fields in spec["variants"].items()
             if isinstance(fields, Mapping)
         )
         items.append(("variants", "; ".join(variants)))
     if isinstance(spec.get("fixed"), Mapping) and spec["fixed"]:
-        items.append(("fixed recipe", _pairs(spec["fixed"])))
+        items.append(("fixed recipe", pairs_text(spec["fixed"])))
     if isinstance(spec.get("tuning"), Mapping):
-        items.append(("tuning", _pairs(spec["tuning"])))
+        items.append(("tuning", pairs_text(spec["tuning"])))
     for key in ("seeds", "epochs", "sampler", "pruner"):
         if key in spec:
-            items.append((key, _compact(spec[key])))
+            items.append((key, compact_text(spec[key])))
     if content.results.spec_hash:
         items.append(("spec hash", str(content.results.spec_hash)))
     return items
-
-
-def _pairs(mapping: Mapping[str, Any]) -> str:
-    return "; ".join(f"{k}: {_compact(v)}" for k, v in mapping.items())
-
-
-def _compact(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, default=str, ensure_ascii=False)
 
 
 def _tuning_sentence(content: ReportContent) -> str:
@@ -348,15 +332,11 @@ def _tuning_table(content: ReportContent) -> pd.DataFrame | None:
             "tuning trials": [f"{n}{of}" for n in rows["tuning_trials"]],
             "not counted": rows["tuning_excluded"].replace("", "–"),
             "tuning seed": rows["tuning_seeds"].replace("", "–"),
-            "best objective": [_objective_text(v) for v in rows["best_objective"]],
+            "best objective": [objective_text(v) for v in rows["best_objective"]],
             "chosen": rows["chosen"].replace("", "–"),
             "final seeds": rows["final_seeds"].replace("", "none"),
         }
     )
-
-
-def _objective_text(value: float) -> str:
-    return "–" if math.isnan(value) else f"{value:.4f}"
 
 
 def _missing_sentence(content: ReportContent) -> str:
@@ -446,7 +426,7 @@ def excluded_frame(trials: pd.DataFrame) -> pd.DataFrame:
             "trial": excluded["number"],
             **phase,
             "state": excluded["state"],
-            "why": excluded["excluded"].map(lambda r: _REASON_WORDS.get(r, r)),
+            "why": excluded["excluded"].map(lambda r: REASON_WORDS.get(r, r)),
             "recipe": excluded["recipe_label"].map(display_label),
             "seed": _dash_missing(excluded["seed"]),
             "epochs run": _dash_missing(excluded["epochs_run"]),

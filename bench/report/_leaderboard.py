@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import pandas as pd
 from rich.table import Table
 from rich.text import Text
 
-from bench.report._figures import display_label
+from bench.report._labels import (
+    VERDICT_WORDS,
+    display_label,
+    format_interval,
+    format_values,
+    p_value_text,
+)
 from bench.report._stats import COUNT_METRICS, MIN_INTERVAL_N
 
 # Leaderboard columns: summary metric -> (header, decimals).
@@ -40,46 +45,6 @@ TERMINAL_COLUMNS: tuple[str, ...] = (
     "vs best",
     MISSING_COLUMN,
 )
-
-
-def format_interval(mean: float, low: float, high: float, n: int, *, decimals: int = 3) -> str:
-    """``mean ± half-width`` of a 95% interval, or ``mean (n=1)`` when it is undefined.
-
-    Example:
-        >>> format_interval(0.8, 0.77, 0.83, 3)
-        '0.800 ± 0.030'
-        >>> format_interval(0.8, float("nan"), float("nan"), 1)
-        '0.800 (n=1)'
-    """
-    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
-        return "–"
-    if low is None or math.isnan(low) or math.isnan(high):
-        return f"{mean:.{decimals}f} (n={n})"
-    return f"{mean:.{decimals}f} ± {(high - low) / 2:.{decimals}f}"
-
-
-_VERDICT_WORDS = {
-    "best": "best",
-    "indistinguishable": "≈ best",
-    "worse": "worse",
-    "not testable": "not testable (n<2)",
-}
-
-
-def format_values(values: object) -> str:
-    """Per-seed values (``"12 19"`` as ``summarize`` stores them) as ``12, 19``.
-
-    Example:
-        >>> format_values("12 19")
-        '12, 19'
-    """
-    if values is None or (isinstance(values, float) and math.isnan(values)) or not values:
-        return "–"
-    return ", ".join(str(values).split())
-
-
-def _p_text(p_value: object) -> str:
-    return "–" if p_value is None or pd.isna(p_value) else f"{float(p_value):.2g}"
 
 
 def _seed_count(row: dict[str, Any]) -> int | str:
@@ -140,8 +105,8 @@ def _leaderboard_row(row: dict[str, Any]) -> dict[str, Any]:
             n,
             decimals=decimals,
         )
-    cells[P_COLUMN] = _p_text(row.get("p_holm"))
-    cells["vs best"] = _VERDICT_WORDS.get(str(row.get("vs_best")), "–")
+    cells[P_COLUMN] = p_value_text(row.get("p_holm"))
+    cells["vs best"] = VERDICT_WORDS.get(str(row.get("vs_best")), "–")
     cells[MISSING_COLUMN] = row.get("seeds_missing") or ""
     return cells
 

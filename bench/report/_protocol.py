@@ -1,10 +1,9 @@
-"""The fair tuning protocol in a report: which trials judge, which tuned, and how much.
+"""The fair tuning protocol in a report: how much tuning each candidate got, in words.
 
 Under the protocol each candidate is tuned on one seed with the same budget (phase
-``tune``), then its chosen settings are rerun on fresh seeds (phase ``final``). Verdicts
-come from the final trials alone, grouped by candidate; the tuning trials are counted
-and drawn (the sensitivity figure), never averaged into a verdict. A study whose trials
-carry no ``phase`` is judged on all its trials, as before.
+``tune``), then its chosen settings are rerun on fresh seeds (phase ``final``). Which
+trials judge and which tuned is decided in :mod:`bench.report._selection`; this module
+says what the tuning phase did per candidate.
 """
 
 from __future__ import annotations
@@ -16,70 +15,19 @@ from typing import Any
 
 import pandas as pd
 
-from bench.report._stats import exclusion_counts
-from bench.results import FINAL, TUNE, TuningPlan
+from bench.report._labels import settings_text
+from bench.report._selection import (
+    best_trial_of,
+    counted,
+    exclusion_counts,
+    has_phases,
+    tuning_trials,
+    verdict_trials,
+)
+from bench.results import TuningPlan
 
 # Params that name the candidate rather than a knob searched for it.
 _NOT_KNOBS = frozenset({"params_variant", "params_candidate"})
-
-
-def has_phases(trials: pd.DataFrame) -> bool:
-    """Whether the trials were run under a tuning protocol (some carry a ``phase``).
-
-    Example:
-        >>> has_phases(pd.DataFrame({"phase": ["tune", "final"]})), has_phases(pd.DataFrame())
-        (True, False)
-    """
-    return "phase" in trials.columns and bool(trials["phase"].notna().any())
-
-
-def verdict_trials(trials: pd.DataFrame) -> pd.DataFrame:
-    """The trials verdicts come from: all of them, or only the final phase by candidate.
-
-    Under a tuning protocol ``recipe_label`` becomes the trial's ``candidate`` (its stored
-    label where it names none), so every per-recipe number is per candidate, and the
-    ``params_*`` columns only tuning trials fill are dropped.
-
-    Example:
-        >>> trials = pd.DataFrame(
-        ...     {
-        ...         "number": [0, 1, 2],
-        ...         "phase": ["tune", "final", "final"],
-        ...         "candidate": ["sgd", "sgd", "sgd"],
-        ...         "recipe_label": ["sgd lr=0.1", "sgd lr=0.01", "sgd lr=0.01"],
-        ...         "params_lr": [0.1, None, None],
-        ...     }
-        ... )
-        >>> verdict_trials(trials)
-           number  phase candidate recipe_label
-        1       1  final       sgd          sgd
-        2       2  final       sgd          sgd
-    """
-    if not has_phases(trials):
-        return trials
-    final = trials[trials["phase"] == FINAL]
-    if "candidate" in final.columns:
-        final = final.assign(recipe_label=final["candidate"].fillna(final["recipe_label"]))
-    unfilled = [c for c in final.columns if c.startswith("params_") and final[c].isna().all()]
-    return final.drop(columns=unfilled)
-
-
-def tuning_trials(trials: pd.DataFrame) -> pd.DataFrame:
-    """The tune-phase trials, with ``candidate`` filled (empty without a protocol).
-
-    Example:
-        >>> trials = pd.DataFrame(
-        ...     {"phase": ["tune", "final"], "candidate": [None, "sgd"],
-        ...      "recipe_label": ["adam lr=0.1", "sgd"]}
-        ... )
-        >>> tuning_trials(trials)["candidate"].tolist()
-        ['adam lr=0.1']
-    """
-    if not has_phases(trials):
-        return trials.iloc[:0].assign(candidate=pd.Series(dtype=object))
-    tune = trials[trials["phase"] == TUNE]
-    candidate = tune["candidate"] if "candidate" in tune.columns else tune["recipe_label"]
-    return tune.assign(candidate=candidate.fillna(tune["recipe_label"]))
 
 
 def searched_knobs(tune: pd.DataFrame) -> list[str]:
@@ -95,25 +43,6 @@ def searched_knobs(tune: pd.DataFrame) -> list[str]:
         for c in tune.columns
         if c.startswith("params_") and c not in _NOT_KNOBS and tune[c].notna().any()
     ]
-
-
-def best_tuning_trials(tune: pd.DataFrame, *, direction: str) -> pd.DataFrame:
-    """Each candidate's best counted tuning trial by the study objective: its choice.
-
-    ``tune`` holds the tuning trials that count (see :func:`tuning_trials`).
-
-    Example:
-        >>> tune = pd.DataFrame(
-        ...     {"number": [0, 1, 2], "candidate": ["sgd", "sgd", "adam"],
-        ...      "value": [0.7, 0.8, 0.9]}
-        ... )
-        >>> best_tuning_trials(tune, direction="maximize")["number"].tolist()
-        [1, 2]
-    """
-    ordered = tune.dropna(subset=["value"]).sort_values(
-        ["value", "number"], ascending=[direction == "minimize", True], kind="stable"
-    )
-    return ordered.drop_duplicates("candidate").sort_values("number")
 
 
 @dataclass(frozen=True)
@@ -166,9 +95,9 @@ def tuning_protocol(
         return None
     tune = tuning_trials(trials)
     final = verdict_trials(trials)
-    counted_tune = tune[tune["excluded"] == ""]
-    counted_final = final[final["excluded"] == ""]
-    best = best_tuning_trials(counted_tune, direction=direction).set_index("candidate")
+    counted_final = counted(final)
+    best = best_trial_of(counted(tune), group="candidate", direction=direction)
+    best = best.set_index("candidate")
     candidates = list(dict.fromkeys([*tune["candidate"], *final["recipe_label"]]))
     rows = [
         _candidate_row(
@@ -232,22 +161,6 @@ def _chosen(final: pd.DataFrame, best: pd.Series | None) -> dict[str, Any]:
         return {}
     params = best.filter(like="params_").dropna()
     return {k.removeprefix("params_"): v for k, v in params.items() if k not in _NOT_KNOBS}
-
-
-def settings_text(settings: Mapping[str, Any]) -> str:
-    """Chosen settings in words, floats to 3 significant digits.
-
-    Example:
-        >>> settings_text({"learning_rate": 0.0031415, "nesterov": True})
-        'learning_rate=0.00314, nesterov=True'
-    """
-    return ", ".join(f"{knob}={_value_text(value)}" for knob, value in settings.items())
-
-
-def _value_text(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return str(value)
 
 
 def _seeds(trials: pd.DataFrame) -> tuple[int, ...]:

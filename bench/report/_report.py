@@ -7,6 +7,7 @@ import re
 import shutil
 import tempfile
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -15,19 +16,13 @@ import pandas as pd
 
 from bench.errors import BenchInputError
 from bench.report._content import FIGURE_DIR, ReportContent
-from bench.report._dashboard import save_leaderboard_note
-from bench.report._figures import FigureInput, draw_figures
-from bench.report._protocol import tuning_protocol, tuning_trials, verdict_trials
+from bench.report._fig_base import FigureInput
+from bench.report._labels import missing_by_recipe
+from bench.report._note import save_leaderboard_note
+from bench.report._protocol import tuning_protocol
 from bench.report._render import render_html, render_markdown, render_note
-from bench.report._stats import (
-    TimeToTarget,
-    exclusion_counts,
-    exclusion_reasons,
-    missing_by_recipe,
-    missing_seeds,
-    summarize,
-    time_to_target,
-)
+from bench.report._selection import TrialSelection, exclusion_counts, missing_seeds, select_trials
+from bench.report._stats import TimeToTarget, summarize, time_to_target
 from bench.results import StudyResults, load_results
 from bench.storage import redact_url
 
@@ -95,66 +90,99 @@ def build_report(study_name: str, *, storage: str) -> ReportContent:
     return report_content(load_results(study_name, storage=storage))
 
 
-def report_content(results: StudyResults) -> ReportContent:
-    """Everything a report says about already-loaded ``results``."""
-    trials = _with_exclusions(results.trials)
-    judged = verdict_trials(trials)
-    tuning = tuning_trials(trials)
-    included = judged[judged["excluded"] == ""]
-    ranked_by = _rank_metric(included)
+@dataclass(frozen=True)
+class _Verdicts:
+    """The trials sorted by role, and the ranked leaderboard they give."""
+
+    selection: TrialSelection
+    missing: pd.DataFrame
+    ranked_by: str
+    summary: pd.DataFrame
+
+
+def _verdicts(results: StudyResults) -> _Verdicts:
+    """The one pipeline every report, leaderboard and figure starts from."""
+    selection = select_trials(results.trials)
+    ranked_by = _rank_metric(selection.included)
     missing = missing_seeds(
-        judged, seeds=results.planned_seeds, recipes=tuning["candidate"].unique().tolist()
+        selection.judged,
+        seeds=results.planned_seeds,
+        recipes=selection.tuning["candidate"].unique().tolist(),
     )
-    target_times = time_to_target(included, results.histories)
-    summary = _with_time_to_target(
-        _ranked_summary(judged, missing=missing, planned=len(results.planned_seeds)),
-        target_times,
+    summary = _ranked_summary(
+        selection.included, ranked_by=ranked_by, missing=missing, planned=results.planned_seeds
     )
-    figures = draw_figures(
-        FigureInput(
-            results=results,
-            included=included,
-            summary=summary,
-            ranked_by=ranked_by,
-            time_to_target=target_times,
-            tuning=tuning[tuning["excluded"] == ""],
-        )
+    return _Verdicts(selection=selection, missing=missing, ranked_by=ranked_by, summary=summary)
+
+
+def _figure_input(results: StudyResults, verdicts: _Verdicts) -> FigureInput:
+    target_times = time_to_target(verdicts.selection.included, results.histories)
+    return FigureInput(
+        results=results,
+        included=verdicts.selection.included,
+        summary=_with_time_to_target(verdicts.summary, target_times),
+        ranked_by=verdicts.ranked_by,
+        time_to_target=target_times,
+        tuning=verdicts.selection.tuning_counted,
     )
+
+
+def figure_input(study_name: str, *, storage: str) -> FigureInput:
+    """What a study's figures are drawn from: the report's numbers, before any drawing.
+
+    Raises:
+        BenchInputError: If the storage or study is unknown, or the study has no trials.
+
+    Example:
+        >>> from bench.report._example import example_storage
+        >>> data = figure_input("demo", storage=example_storage())
+        >>> data.ranked_by, len(data.included), data.summary["recipe_label"].tolist()
+        ('test_auc', 4, ['adam', 'sgd'])
+    """
+    results = load_results(study_name, storage=storage)
+    return _figure_input(results, _verdicts(results))
+
+
+def report_content(results: StudyResults) -> ReportContent:
+    """Everything a report says about already-loaded ``results``, figures included."""
+    from bench.report._figures import draw_figures  # loads matplotlib: only when drawing
+
+    verdicts = _verdicts(results)
+    selection = verdicts.selection
+    data = _figure_input(results, verdicts)
     return ReportContent(
         results=results,
-        summary=summary,
-        ranked_by=ranked_by,
-        trials=trials,
-        judged=judged,
-        excluded_counts=exclusion_counts(trials["excluded"]),
-        missing=missing,
-        time_to_target=target_times,
-        protocol=tuning_protocol(trials, plan=results.tuning, direction=results.direction),
-        figures=figures,
+        summary=data.summary,
+        ranked_by=verdicts.ranked_by,
+        trials=selection.trials,
+        judged=selection.judged,
+        excluded_counts=exclusion_counts(selection.trials["excluded"]),
+        missing=verdicts.missing,
+        time_to_target=data.time_to_target,
+        protocol=tuning_protocol(
+            selection.trials, plan=results.tuning, direction=results.direction
+        ),
+        figures=draw_figures(data),
         generated_at=datetime.now(),
     )
-
-
-def _with_exclusions(trials: pd.DataFrame) -> pd.DataFrame:
-    return trials.assign(excluded=exclusion_reasons(trials))
 
 
 def _rank_metric(included: pd.DataFrame) -> str:
     return next((m for m in _RANK_CANDIDATES if included[m].notna().any()), _RANK_CANDIDATES[0])
 
 
-def _ranked_summary(trials: pd.DataFrame, *, missing: pd.DataFrame, planned: int) -> pd.DataFrame:
-    """The leaderboard rows of the trials that count, with the seeds each recipe lacks.
-
-    ``trials`` are those verdicts come from (see ``verdict_trials``).
+def _ranked_summary(
+    included: pd.DataFrame, *, ranked_by: str, missing: pd.DataFrame, planned: Sequence[int]
+) -> pd.DataFrame:
+    """The leaderboard rows of the ``included`` trials, with the seeds each recipe lacks.
 
     ``n_planned`` (the spec's seed count, empty when it names none) and ``seeds_missing``
     (``"1 (failed), 2 (running)"``, empty when none is) follow the ``seeds`` column.
     """
-    included = trials[trials["excluded"] == ""]
-    summary = summarize(included, rank_by=_rank_metric(included))
+    summary = summarize(included, rank_by=ranked_by)
     after_seeds = summary.columns.get_loc("seeds") + 1
-    summary.insert(after_seeds, "n_planned", pd.array([planned or None] * len(summary), "Int64"))
+    count = len(planned) or None
+    summary.insert(after_seeds, "n_planned", pd.array([count] * len(summary), "Int64"))
     seeds_missing = summary["recipe_label"].map(missing_by_recipe(missing)).fillna("")
     summary.insert(after_seeds + 1, "seeds_missing", seeds_missing)
     return summary
@@ -188,12 +216,10 @@ def study_leaderboard(study_name: str, *, storage: str) -> pd.DataFrame:
         0         adam  2          2                         0.91
         1          sgd  2          2                         0.71
     """
-    results = load_results(study_name, storage=storage)
-    judged = verdict_trials(_with_exclusions(results.trials))
-    if not (judged["excluded"] == "").any():
+    verdicts = _verdicts(load_results(study_name, storage=storage))
+    if verdicts.selection.included.empty:
         return pd.DataFrame()
-    missing = missing_seeds(judged, seeds=results.planned_seeds)
-    return _ranked_summary(judged, missing=missing, planned=len(results.planned_seeds))
+    return verdicts.summary
 
 
 def report_dir_name(study_name: str) -> str:

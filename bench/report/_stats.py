@@ -1,18 +1,20 @@
-"""Which trials count, and what they say per recipe: means, intervals, tests, targets."""
+"""What the trials that count say per recipe: means, intervals, tests, targets, ROC curves.
+
+Every statistic a report shows is computed here; which trials count is decided in
+:mod:`bench.report._selection`.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
 
 import numpy as np
 import pandas as pd
-from optuna.trial import TrialState
 from scipy import stats
 
-from bench._schema import DIVERGED, PRUNED
+from bench._schema import TASKS, Task
 
 CONFIDENCE = 0.95
 ALPHA = 0.05
@@ -39,127 +41,6 @@ MIN_INTERVAL_N = 3
 TEST_NAME = "Welch's unequal-variances t-test"
 CORRECTION_NAME = "Holm–Bonferroni"
 
-# Why a trial is left out of the numbers. Pruned and diverged are the stop reasons of the
-# same name; the others come from the trial's Optuna state or its missing metrics.
-FAILED: Final = "failed"
-RUNNING: Final = "running"
-INCOMPLETE: Final = "incomplete"
-#: Excluded trials, by why, in the order a reader meets them.
-EXCLUSION_REASONS: tuple[str, ...] = (PRUNED, FAILED, DIVERGED, RUNNING, INCOMPLETE)
-#: Why a seed the spec asks for has no trial that counts, when no trial of it ran.
-NOT_RUN: Final = "not run yet"
-
-# A COMPLETE trial without any of these stored no result worth averaging.
-_RESULT_METRICS = ("test_auc", "test_accuracy", "val_auc", "val_accuracy")
-
-
-def exclusion_reasons(trials: pd.DataFrame) -> pd.Series:
-    """Why each trial is left out of every mean (``""`` for the trials that count).
-
-    Diverged trials are excluded whatever their state; a COMPLETE trial without test or
-    validation metrics is an ``incomplete`` record rather than a silent NaN in a mean.
-
-    Example:
-        >>> metrics = {m: [0.9, 0.5, 0.6, None] for m in _RESULT_METRICS}
-        >>> trials = pd.DataFrame(
-        ...     {
-        ...         "state": ["COMPLETE", "COMPLETE", "PRUNED", "FAIL"],
-        ...         "stop_reason": ["completed", "diverged", "pruned", None],
-        ...         **metrics,
-        ...     }
-        ... )
-        >>> exclusion_reasons(trials).tolist()
-        ['', 'diverged', 'pruned', 'failed']
-    """
-    state = trials["state"]
-    reason = pd.Series("", index=trials.index, dtype=object)
-    no_metrics = trials[list(_RESULT_METRICS)].isna().all(axis=1)
-    reason[(state == TrialState.COMPLETE.name) & no_metrics] = INCOMPLETE
-    reason[state.isin([TrialState.RUNNING.name, TrialState.WAITING.name])] = RUNNING
-    reason[state == TrialState.FAIL.name] = FAILED
-    reason[state == TrialState.PRUNED.name] = PRUNED
-    reason[trials["stop_reason"] == DIVERGED] = DIVERGED
-    return reason
-
-
-def exclusion_counts(reasons: pd.Series) -> dict[str, int]:
-    """Counts of excluded trials per reason, every reason present (zero when none).
-
-    Example:
-        >>> exclusion_counts(pd.Series(["", "pruned", "pruned"]))["pruned"]
-        2
-    """
-    counts: Mapping[str, int] = reasons[reasons != ""].value_counts().to_dict()
-    return {reason: int(counts.get(reason, 0)) for reason in EXCLUSION_REASONS}
-
-
-def missing_seeds(
-    trials: pd.DataFrame, *, seeds: Sequence[int], recipes: Sequence[str] = ()
-) -> pd.DataFrame:
-    """The ``seeds`` each recipe has no trial that counts for, and why.
-
-    ``trials`` holds every trial with the ``excluded`` column of :func:`exclusion_reasons`;
-    ``recipes`` names recipes expected even without a trial among them (a tuned candidate
-    whose final seeds have not run). Returns one row per recipe and missing seed
-    (``recipe_label``, ``seed``, ``why``), recipes in the order of their first trial, then
-    the other ``recipes``. ``why`` is the exclusion reason of the
-    seed's latest trial (a retried seed says how the retry went), or ``not run yet`` when
-    the seed has no trial or only a queued one.
-
-    Example:
-        >>> trials = pd.DataFrame(
-        ...     {
-        ...         "number": [0, 1, 2, 3],
-        ...         "state": ["COMPLETE", "FAIL", "COMPLETE", "WAITING"],
-        ...         "recipe_label": ["adam", "adam", "sgd", "sgd"],
-        ...         "seed": [0, 1, 0, 1],
-        ...         "excluded": ["", "failed", "diverged", "running"],
-        ...     }
-        ... )
-        >>> missing_seeds(trials, seeds=[0, 1])
-          recipe_label  seed          why
-        0         adam     1       failed
-        1          sgd     0     diverged
-        2          sgd     1  not run yet
-    """
-    attempts = trials.sort_values("number")
-    why = attempts["excluded"].where(attempts["state"] != TrialState.WAITING.name, NOT_RUN)
-    counted: set[tuple[str, int]] = set()
-    latest: dict[tuple[str, int], str] = {}
-    for label, seed, reason in zip(attempts["recipe_label"], attempts["seed"], why, strict=True):
-        if pd.isna(seed):
-            continue
-        key = (label, int(seed))
-        if reason == "":
-            counted.add(key)
-        latest[key] = reason
-    labels = dict.fromkeys([*attempts["recipe_label"], *recipes])
-    rows = [
-        (label, seed, latest.get((label, seed), NOT_RUN))
-        for label in labels
-        for seed in seeds
-        if (label, seed) not in counted
-    ]
-    return pd.DataFrame(rows, columns=["recipe_label", "seed", "why"])
-
-
-def missing_by_recipe(missing: pd.DataFrame) -> pd.Series:
-    """Each recipe's missing seeds in words, from :func:`missing_seeds`' rows.
-
-    Example:
-        >>> missing = pd.DataFrame(
-        ...     {"recipe_label": ["sgd", "sgd"], "seed": [0, 2], "why": ["pruned", "not run yet"]}
-        ... )
-        >>> missing_by_recipe(missing).to_dict()
-        {'sgd': '0 (pruned), 2 (not run yet)'}
-    """
-    words = [f"{seed} ({why})" for seed, why in zip(missing["seed"], missing["why"], strict=True)]
-    return (
-        pd.Series(words, index=missing["recipe_label"], dtype=object)
-        .groupby(level=0, sort=False)
-        .agg(", ".join)
-    )
-
 
 def t_interval(values: Sequence[float] | np.ndarray) -> tuple[float, float]:
     """The 95% Student-t confidence interval of the mean; ``(nan, nan)`` when n < 2.
@@ -185,6 +66,20 @@ def _half_width(sd: float | np.ndarray, n: int | np.ndarray) -> float | np.ndarr
         return quantile * np.asarray(sd, dtype=float) / np.sqrt(n)
 
 
+def t_errorbar(values: pd.Series) -> tuple[float, float]:
+    """:func:`t_interval` as a seaborn ``errorbar``: n = 1 spans nothing, not a fake band.
+
+    Example:
+        >>> t_errorbar(pd.Series([0.8]))
+        (0.8, 0.8)
+    """
+    low, high = t_interval(values)
+    if math.isnan(low):
+        mean = float(np.nanmean(values)) if len(values) else math.nan
+        return mean, mean
+    return low, high
+
+
 def summarize(included: pd.DataFrame, *, rank_by: str = "test_auc") -> pd.DataFrame:
     """One row per recipe: n, its seeds, and mean, sd, 95% interval of each summary metric.
 
@@ -197,7 +92,7 @@ def summarize(included: pd.DataFrame, *, rank_by: str = "test_auc") -> pd.DataFr
     Rows are ranked by the mean of ``rank_by``, highest first (every ranked metric is
     better higher), and each recipe is compared with the best one (see
     :func:`compare_to_best`). ``included`` holds only the trials that count (see
-    :func:`exclusion_reasons`).
+    :func:`bench.report._selection.select_trials`).
 
     Example:
         >>> values = [0.90, 0.92, 0.94, 0.70, 0.75, 0.80]
@@ -458,3 +353,48 @@ def performance_profile(
         fractions = np.searchsorted(values, taus, side="right") / len(values)
         rows.append(pd.DataFrame({"recipe_label": label, "tau": taus, "fraction": fractions}))
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
+_BINARY = TASKS[0]
+
+
+def roc_curves(
+    y_true: np.ndarray,
+    y_score: np.ndarray,
+    *,
+    task: Task,
+    class_names: Sequence[str] = (),
+    max_classes: int = 10,
+) -> list[tuple[str, float, np.ndarray, np.ndarray]]:
+    """ROC curves of one trial's test predictions: ``(class, AUC, fpr, tpr)`` each.
+
+    A binary task has one curve (``positive``); a multiclass or multilabel one has a
+    one-vs-rest curve per class, the first ``max_classes``. Classes whose truth is all one
+    value have no curve.
+
+    Example:
+        >>> rows = roc_curves(np.array([0, 1, 0, 1]), np.array([0.1, 0.9, 0.4, 0.6]),
+        ...                   task="binary")
+        >>> [(name, auc) for name, auc, _, _ in rows]
+        [('positive', 1.0)]
+    """
+    from sklearn.metrics import roc_auc_score, roc_curve  # only the ROC figure needs it
+
+    if task == _BINARY or y_score.ndim == 1:
+        score = y_score if y_score.ndim == 1 else y_score[:, -1]
+        truth = y_true if y_true.ndim == 1 else y_true[:, -1]
+        if len(np.unique(truth)) < 2:
+            return []
+        fpr, tpr, _ = roc_curve(truth, score)
+        return [("positive", float(roc_auc_score(truth, score)), fpr, tpr)]
+    k = y_score.shape[1]
+    onehot = y_true if y_true.ndim == 2 else (y_true[:, None] == np.arange(k)[None, :])
+    names = list(class_names) if len(class_names) == k else [f"class {i}" for i in range(k)]
+    rows = []
+    for i in range(min(k, max_classes)):
+        truth = onehot[:, i].astype(int)
+        if len(np.unique(truth)) < 2:
+            continue
+        fpr, tpr, _ = roc_curve(truth, y_score[:, i])
+        rows.append((names[i], float(roc_auc_score(truth, y_score[:, i])), fpr, tpr))
+    return rows

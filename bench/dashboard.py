@@ -1,25 +1,17 @@
-"""The Optuna dashboard: the leaderboard as a study note, and starting the server."""
+"""The Optuna dashboard: serve a storage's studies in the browser (``bench dashboard``).
+
+The report saves its leaderboard as each study's note (``bench.report``); this module
+only starts the server.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-import optuna
 import optuna_dashboard
 
 from bench.errors import BenchInputError
 from bench.storage import open_storage
-
-
-def save_leaderboard_note(study_name: str, *, storage: str, markdown: str) -> None:
-    """Write ``markdown`` as the study's note in optuna-dashboard (replacing the last one).
-
-    Example:
-        >>> from bench.report._example import example_storage
-        >>> save_leaderboard_note("demo", storage=example_storage(), markdown="## bench report")
-    """
-    study = optuna.load_study(study_name=study_name, storage=open_storage(storage, create=False))
-    optuna_dashboard.save_note(study, markdown)
 
 
 def dashboard_url(*, host: str = "127.0.0.1", port: int = 8080) -> str:

@@ -1,0 +1,172 @@
+"""Sensitivity to the tuned knobs: every tuning trial's objective against each knob."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from bench.report._fig_axes import knob_is_log
+from bench.report._fig_base import FigureInput, FigureText
+from bench.report._labels import display_label, mathtext_safe
+from bench.report._protocol import searched_knobs
+from bench.report._selection import best_trial_of
+from bench.results import spec_search_spaces
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+
+@dataclass(frozen=True)
+class SensitivityInfo(FigureText):
+    """What the sensitivity figure shows.
+
+    Attributes:
+        knobs: The numeric knobs searched, one panel each.
+        log_knobs: The knobs drawn on a log axis (see ``knob_is_log``).
+        tuning: The counted tuning trials with an objective value (the points).
+        chosen: Each candidate's best tuning trial (the stars).
+        candidates: The candidates, leaderboard order first, one colour each.
+        y_label: The y axis label, naming the objective.
+    """
+
+    knobs: list[str]
+    log_knobs: frozenset[str]
+    tuning: pd.DataFrame
+    chosen: pd.DataFrame
+    candidates: list[str]
+    y_label: str
+
+
+def _numeric_knobs(tuning: pd.DataFrame) -> list[str]:
+    knobs = searched_knobs(tuning)
+    return [
+        k
+        for k in knobs
+        if pd.api.types.is_numeric_dtype(tuning[f"params_{k}"].dropna().infer_objects())
+        and not pd.api.types.is_bool_dtype(tuning[f"params_{k}"].dropna().infer_objects())
+    ]
+
+
+def _objective_words(data: FigureInput) -> str:
+    objective = data.results.spec.get("objective")
+    metric = objective.get("metric") if isinstance(objective, Mapping) else None
+    return f"objective ({metric})" if metric else "objective"
+
+
+def _get_sensitivity_info(data: FigureInput) -> SensitivityInfo | None:
+    """The tuning trials per numeric searched knob; ``None`` without a tuning protocol.
+
+    Example:
+        >>> from bench.report._example import example_storage
+        >>> from bench.report._report import figure_input
+        >>> _get_sensitivity_info(figure_input("demo", storage=example_storage())) is None
+        True
+    """
+    tuning = data.tuning.dropna(subset=["value"]) if not data.tuning.empty else data.tuning
+    knobs = _numeric_knobs(tuning) if not tuning.empty else []
+    if not knobs:
+        return None
+    ranked = [c for c in data.summary["recipe_label"] if c in set(tuning["candidate"])]
+    spaces = spec_search_spaces(data.results.spec)
+    y_label = _objective_words(data)
+    seeds = ", ".join(str(int(s)) for s in sorted(tuning["seed"].dropna().unique()))
+    caption = (
+        f"Sensitivity: the study {y_label} of every tuning trial (seed {seeds}) against each "
+        "searched knob, one colour per candidate; the star is the value each candidate "
+        "chose (its best tuning trial), which its final seeds then rerun. Knobs searched on "
+        "a log scale, or whose values span more than a decade, are drawn on a log axis. Read "
+        "the shape around the star: a flat, wide optimum is a robust optimizer, one that "
+        "does well without a lucky setting; a narrow peak means its result hangs on the "
+        "tuning, and a star at the edge of the range says the range may be too narrow. "
+        "Each point is one seed, so differences smaller than the final seeds' spread in the "
+        "leaderboard are noise."
+    )
+    log_knobs = {
+        knob
+        for knob in knobs
+        if knob_is_log(knob, tuning.loc[tuning[f"params_{knob}"].notna(), f"params_{knob}"], spaces)
+    }
+    return SensitivityInfo(
+        name="sensitivity",
+        title="Sensitivity to the tuned knobs",
+        caption=caption,
+        knobs=knobs,
+        log_knobs=frozenset(log_knobs),
+        tuning=tuning,
+        chosen=best_trial_of(tuning, group="candidate", direction=data.results.direction),
+        candidates=list(dict.fromkeys([*ranked, *tuning["candidate"]])),
+        y_label=y_label,
+    )
+
+
+def draw_sensitivity(info: SensitivityInfo) -> Figure:
+    """One scatter panel per knob, a colour per candidate, its choice as a star."""
+    from bench.report._fig_style import palette, plt
+
+    colors = palette(info.candidates)
+    knobs = info.knobs
+    ncols = min(3, len(knobs))
+    nrows = math.ceil(len(knobs) / ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(4.3 * ncols, 3.5 * nrows), sharey=True, squeeze=False
+    )
+    for index, (ax, knob) in enumerate(zip(axes.flat, knobs, strict=False)):
+        _draw_panel(ax, info, knob=knob, colors=colors)
+        ax.set(xlabel=mathtext_safe(knob), ylabel=info.y_label if index % ncols == 0 else "")
+    for ax in axes.flat[len(knobs) :]:
+        ax.set_visible(False)
+    handles = [
+        plt.Line2D([], [], marker="o", linestyle="", color=colors[display_label(c)], label=c)
+        for c in info.candidates
+    ]
+    handles.append(
+        plt.Line2D(
+            [],
+            [],
+            marker="*",
+            linestyle="",
+            markersize=12,
+            color="0.5",
+            markeredgecolor="black",
+            label="chosen (best tuning trial)",
+        )
+    )
+    axes.flat[len(knobs) - 1].legend(
+        handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8
+    )
+    fig.subplots_adjust(wspace=0.08, hspace=0.4)
+    return fig
+
+
+def _draw_panel(
+    ax: Axes,
+    info: SensitivityInfo,
+    *,
+    knob: str,
+    colors: Mapping[str, tuple[float, float, float]],
+) -> None:
+    import matplotlib.ticker
+
+    column = f"params_{knob}"
+    points = info.tuning[info.tuning[column].notna()]
+    stars = info.chosen[info.chosen[column].notna()]
+    for frame, style in (
+        (points, {"s": 22, "alpha": 0.65, "edgecolor": "none"}),
+        (stars, {"s": 240, "marker": "*", "edgecolor": "black", "linewidth": 0.8, "zorder": 3}),
+    ):
+        for candidate, group in frame.groupby("candidate", sort=False):
+            ax.scatter(
+                group[column].astype(float),
+                group["value"],
+                color=colors[display_label(candidate)],
+                **style,
+            )
+    if knob in info.log_knobs:
+        ax.set_xscale("log")
+        # Minor-tick labels of a narrow log range overlap; the decades are enough.
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())

@@ -1,0 +1,172 @@
+"""Labels and number formats: how recipes, verdicts, intervals and settings read.
+
+Every rendering (HTML, Markdown, dashboard note, terminal table, figure text) takes its
+words from here. Nothing here imports matplotlib.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import textwrap
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from bench.report._selection import DIVERGED, FAILED, INCOMPLETE, PRUNED, RUNNING
+
+#: Why a trial is excluded, as the Excluded trials table says it.
+REASON_WORDS: dict[str, str] = {
+    PRUNED: "pruned by the study's pruner",
+    FAILED: "failed",
+    DIVERGED: "diverged (non-finite loss)",
+    RUNNING: "still running",
+    INCOMPLETE: "complete but stored without metrics",
+}
+#: The ``vs_best`` verdicts as the leaderboard's ``vs best`` column says them.
+VERDICT_WORDS: dict[str, str] = {
+    "best": "best",
+    "indistinguishable": "≈ best",
+    "worse": "worse",
+    "not testable": "not testable (n<2)",
+}
+#: The ``vs_best`` verdicts as a leaderboard row's mark (the HTML row class).
+ROW_MARKS: dict[str, str] = {"best": "best", "indistinguishable": "tied"}
+#: The ``vs_best`` verdicts as a prefix of a recipe's name in a figure.
+FIGURE_MARKS: dict[str, str] = {"best": "★ ", "indistinguishable": "≈ "}
+
+
+def display_label(label: str) -> str:
+    """A recipe label as readers see it: the empty label of an unswept study is named.
+
+    Example:
+        >>> display_label(""), display_label("adam")
+        ('(fixed recipe)', 'adam')
+    """
+    return label if label else "(fixed recipe)"
+
+
+def mathtext_safe(value: object) -> str:
+    """User text for matplotlib: a literal ``$`` would start mathtext.
+
+    Example:
+        >>> print(mathtext_safe("lr=$1"))
+        lr=\\$1
+    """
+    return str(value).replace("$", r"\$")
+
+
+def wrapped_label(label: str, *, width: int = 34) -> str:
+    """A recipe label for a figure: named, mathtext-safe, wrapped at ``width`` characters.
+
+    Example:
+        >>> print(wrapped_label("optimizer=adamw patience=10", width=16))
+        optimizer=adamw
+        patience=10
+    """
+    return textwrap.fill(mathtext_safe(display_label(label)), width=width)
+
+
+def format_interval(mean: float, low: float, high: float, n: int, *, decimals: int = 3) -> str:
+    """``mean ± half-width`` of a 95% interval, or ``mean (n=1)`` when it is undefined.
+
+    Example:
+        >>> format_interval(0.8, 0.77, 0.83, 3)
+        '0.800 ± 0.030'
+        >>> format_interval(0.8, float("nan"), float("nan"), 1)
+        '0.800 (n=1)'
+    """
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "–"
+    if low is None or math.isnan(low) or math.isnan(high):
+        return f"{mean:.{decimals}f} (n={n})"
+    return f"{mean:.{decimals}f} ± {(high - low) / 2:.{decimals}f}"
+
+
+def format_values(values: object) -> str:
+    """Per-seed values (``"12 19"`` as ``summarize`` stores them) as ``12, 19``.
+
+    Example:
+        >>> format_values("12 19"), format_values(None)
+        ('12, 19', '–')
+    """
+    if values is None or (isinstance(values, float) and math.isnan(values)) or not values:
+        return "–"
+    return ", ".join(str(values).split())
+
+
+def p_value_text(p_value: object) -> str:
+    """A p-value to 2 significant digits, ``–`` when there is none.
+
+    Example:
+        >>> p_value_text(0.012345), p_value_text(float("nan"))
+        ('0.012', '–')
+    """
+    return "–" if p_value is None or pd.isna(p_value) else f"{float(p_value):.2g}"
+
+
+def objective_text(value: float) -> str:
+    """An objective value to 4 decimals, ``–`` when there is none.
+
+    Example:
+        >>> objective_text(0.91234), objective_text(float("nan"))
+        ('0.9123', '–')
+    """
+    return "–" if math.isnan(value) else f"{value:.4f}"
+
+
+def settings_text(settings: Mapping[str, Any]) -> str:
+    """Chosen settings in words, floats to 3 significant digits.
+
+    Example:
+        >>> settings_text({"learning_rate": 0.0031415, "nesterov": True})
+        'learning_rate=0.00314, nesterov=True'
+    """
+    return ", ".join(f"{knob}={_value_text(value)}" for knob, value in settings.items())
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def pairs_text(mapping: Mapping[str, Any]) -> str:
+    """A mapping as ``key: value`` pairs on one line, values as compact JSON.
+
+    Example:
+        >>> pairs_text({"optimizer": "adam", "seeds": [0, 1]})
+        'optimizer: adam; seeds: [0, 1]'
+    """
+    return "; ".join(f"{k}: {compact_text(v)}" for k, v in mapping.items())
+
+
+def compact_text(value: Any) -> str:
+    """A value on one line: strings as they are, anything else as JSON.
+
+    Example:
+        >>> compact_text("tpe"), compact_text({"low": 0.1})
+        ('tpe', '{"low": 0.1}')
+    """
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def missing_by_recipe(missing: pd.DataFrame) -> pd.Series:
+    """Each recipe's missing seeds in words, from ``missing_seeds``' rows.
+
+    Example:
+        >>> missing = pd.DataFrame(
+        ...     {"recipe_label": ["sgd", "sgd"], "seed": [0, 2], "why": ["pruned", "not run yet"]}
+        ... )
+        >>> missing_by_recipe(missing).to_dict()
+        {'sgd': '0 (pruned), 2 (not run yet)'}
+    """
+    words = [f"{seed} ({why})" for seed, why in zip(missing["seed"], missing["why"], strict=True)]
+    return (
+        pd.Series(words, index=missing["recipe_label"], dtype=object)
+        .groupby(level=0, sort=False)
+        .agg(", ".join)
+    )

@@ -1,0 +1,291 @@
+"""Which trials a report uses: excluded ones and why, verdict trials, tuning trials, the best.
+
+Every other report module takes its trials from here, so the rules live in one place:
+
+* A trial is *excluded* (``excluded`` names why; ``""`` when it counts) when it was
+  pruned, failed, diverged, is still running, or completed without metrics.
+* *Verdict* trials are those leaderboards and tests come from: all trials, or under the
+  fair tuning protocol (phase ``tune``, then ``final``) only the final-phase ones, each
+  labelled by its candidate.
+* *Tuning* trials are the tune-phase ones, with their ``candidate``; counted and drawn
+  (the sensitivity figure), never averaged into a verdict.
+* A group's *best* trial is chosen by the study objective (never by test AUC).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import pandas as pd
+from optuna.trial import TrialState
+
+from bench._schema import DIVERGED, PRUNED
+from bench.results import FINAL, TUNE
+
+# Why a trial is left out of the numbers. Pruned and diverged are the stop reasons of the
+# same name; the others come from the trial's Optuna state or its missing metrics.
+FAILED: Final = "failed"
+RUNNING: Final = "running"
+INCOMPLETE: Final = "incomplete"
+#: Excluded trials, by why, in the order a reader meets them.
+EXCLUSION_REASONS: tuple[str, ...] = (PRUNED, FAILED, DIVERGED, RUNNING, INCOMPLETE)
+#: Why a seed the spec asks for has no trial that counts, when no trial of it ran.
+NOT_RUN: Final = "not run yet"
+
+__all__ = [
+    "DIVERGED",
+    "EXCLUSION_REASONS",
+    "FAILED",
+    "INCOMPLETE",
+    "NOT_RUN",
+    "PRUNED",
+    "RUNNING",
+    "TrialSelection",
+    "best_trial_of",
+    "counted",
+    "exclusion_counts",
+    "exclusion_reasons",
+    "has_phases",
+    "missing_seeds",
+    "select_trials",
+    "tuning_trials",
+    "verdict_trials",
+]
+
+# A COMPLETE trial without any of these stored no result worth averaging.
+_RESULT_METRICS = ("test_auc", "test_accuracy", "val_auc", "val_accuracy")
+
+
+def exclusion_reasons(trials: pd.DataFrame) -> pd.Series:
+    """Why each trial is left out of every mean (``""`` for the trials that count).
+
+    Diverged trials are excluded whatever their state; a COMPLETE trial without test or
+    validation metrics is an ``incomplete`` record rather than a silent NaN in a mean.
+
+    Example:
+        >>> metrics = {m: [0.9, 0.5, 0.6, None] for m in _RESULT_METRICS}
+        >>> trials = pd.DataFrame(
+        ...     {
+        ...         "state": ["COMPLETE", "COMPLETE", "PRUNED", "FAIL"],
+        ...         "stop_reason": ["completed", "diverged", "pruned", None],
+        ...         **metrics,
+        ...     }
+        ... )
+        >>> exclusion_reasons(trials).tolist()
+        ['', 'diverged', 'pruned', 'failed']
+    """
+    state = trials["state"]
+    reason = pd.Series("", index=trials.index, dtype=object)
+    no_metrics = trials[list(_RESULT_METRICS)].isna().all(axis=1)
+    reason[(state == TrialState.COMPLETE.name) & no_metrics] = INCOMPLETE
+    reason[state.isin([TrialState.RUNNING.name, TrialState.WAITING.name])] = RUNNING
+    reason[state == TrialState.FAIL.name] = FAILED
+    reason[state == TrialState.PRUNED.name] = PRUNED
+    reason[trials["stop_reason"] == DIVERGED] = DIVERGED
+    return reason
+
+
+def exclusion_counts(reasons: pd.Series) -> dict[str, int]:
+    """Counts of excluded trials per reason, every reason present (zero when none).
+
+    Example:
+        >>> exclusion_counts(pd.Series(["", "pruned", "pruned"]))["pruned"]
+        2
+    """
+    counts: Mapping[str, int] = reasons[reasons != ""].value_counts().to_dict()
+    return {reason: int(counts.get(reason, 0)) for reason in EXCLUSION_REASONS}
+
+
+def counted(trials: pd.DataFrame) -> pd.DataFrame:
+    """The trials that count: those whose ``excluded`` reason is empty.
+
+    Example:
+        >>> trials = pd.DataFrame({"number": [0, 1], "excluded": ["", "failed"]})
+        >>> counted(trials)["number"].tolist()
+        [0]
+    """
+    return trials[trials["excluded"] == ""]
+
+
+def has_phases(trials: pd.DataFrame) -> bool:
+    """Whether the trials were run under a tuning protocol (some carry a ``phase``).
+
+    Example:
+        >>> has_phases(pd.DataFrame({"phase": ["tune", "final"]})), has_phases(pd.DataFrame())
+        (True, False)
+    """
+    return "phase" in trials.columns and bool(trials["phase"].notna().any())
+
+
+def verdict_trials(trials: pd.DataFrame) -> pd.DataFrame:
+    """The trials verdicts come from: all of them, or only the final phase by candidate.
+
+    Under a tuning protocol ``recipe_label`` becomes the trial's ``candidate`` (its stored
+    label where it names none), so every per-recipe number is per candidate, and the
+    ``params_*`` columns only tuning trials fill are dropped.
+
+    Example:
+        >>> trials = pd.DataFrame(
+        ...     {
+        ...         "number": [0, 1, 2],
+        ...         "phase": ["tune", "final", "final"],
+        ...         "candidate": ["sgd", "sgd", "sgd"],
+        ...         "recipe_label": ["sgd lr=0.1", "sgd lr=0.01", "sgd lr=0.01"],
+        ...         "params_lr": [0.1, None, None],
+        ...     }
+        ... )
+        >>> verdict_trials(trials)
+           number  phase candidate recipe_label
+        1       1  final       sgd          sgd
+        2       2  final       sgd          sgd
+    """
+    if not has_phases(trials):
+        return trials
+    final = trials[trials["phase"] == FINAL]
+    if "candidate" in final.columns:
+        final = final.assign(recipe_label=final["candidate"].fillna(final["recipe_label"]))
+    unfilled = [c for c in final.columns if c.startswith("params_") and final[c].isna().all()]
+    return final.drop(columns=unfilled)
+
+
+def tuning_trials(trials: pd.DataFrame) -> pd.DataFrame:
+    """The tune-phase trials, with ``candidate`` filled (empty without a protocol).
+
+    Example:
+        >>> trials = pd.DataFrame(
+        ...     {"phase": ["tune", "final"], "candidate": [None, "sgd"],
+        ...      "recipe_label": ["adam lr=0.1", "sgd"]}
+        ... )
+        >>> tuning_trials(trials)["candidate"].tolist()
+        ['adam lr=0.1']
+    """
+    if not has_phases(trials):
+        return trials.iloc[:0].assign(candidate=pd.Series(dtype=object))
+    tune = trials[trials["phase"] == TUNE]
+    candidate = tune["candidate"] if "candidate" in tune.columns else tune["recipe_label"]
+    return tune.assign(candidate=candidate.fillna(tune["recipe_label"]))
+
+
+def best_trial_of(trials: pd.DataFrame, *, group: str, direction: str) -> pd.DataFrame:
+    """Each ``group``'s best trial by the study objective (``value``), in trial order.
+
+    The one rule for "best" in a report: the objective (validation data), never test AUC,
+    which would flatter the choice; ties go to the lower trial number; a trial without
+    an objective value is never best. ``group`` is ``recipe_label`` for a recipe's best
+    seed, ``candidate`` for the tuning trial a candidate chose.
+
+    Example:
+        >>> trials = pd.DataFrame(
+        ...     {"number": [0, 1, 2, 3], "recipe_label": ["adam", "adam", "sgd", "sgd"],
+        ...      "value": [0.80, 0.90, 0.70, None]}
+        ... )
+        >>> best_trial_of(trials, group="recipe_label", direction="maximize")
+           number recipe_label  value
+        1       1         adam    0.9
+        2       2          sgd    0.7
+    """
+    ordered = trials.dropna(subset=["value"]).sort_values(
+        ["value", "number"], ascending=[direction == "minimize", True], kind="stable"
+    )
+    return ordered.drop_duplicates(group).sort_values("number")
+
+
+def missing_seeds(
+    trials: pd.DataFrame, *, seeds: Sequence[int], recipes: Sequence[str] = ()
+) -> pd.DataFrame:
+    """The ``seeds`` each recipe has no trial that counts for, and why.
+
+    ``trials`` holds every trial with the ``excluded`` column of :func:`exclusion_reasons`;
+    ``recipes`` names recipes expected even without a trial among them (a tuned candidate
+    whose final seeds have not run). Returns one row per recipe and missing seed
+    (``recipe_label``, ``seed``, ``why``), recipes in the order of their first trial, then
+    the other ``recipes``. ``why`` is the exclusion reason of the
+    seed's latest trial (a retried seed says how the retry went), or ``not run yet`` when
+    the seed has no trial or only a queued one.
+
+    Example:
+        >>> trials = pd.DataFrame(
+        ...     {
+        ...         "number": [0, 1, 2, 3],
+        ...         "state": ["COMPLETE", "FAIL", "COMPLETE", "WAITING"],
+        ...         "recipe_label": ["adam", "adam", "sgd", "sgd"],
+        ...         "seed": [0, 1, 0, 1],
+        ...         "excluded": ["", "failed", "diverged", "running"],
+        ...     }
+        ... )
+        >>> missing_seeds(trials, seeds=[0, 1])
+          recipe_label  seed          why
+        0         adam     1       failed
+        1          sgd     0     diverged
+        2          sgd     1  not run yet
+    """
+    attempts = trials.sort_values("number")
+    why = attempts["excluded"].where(attempts["state"] != TrialState.WAITING.name, NOT_RUN)
+    done: set[tuple[str, int]] = set()
+    latest: dict[tuple[str, int], str] = {}
+    for label, seed, reason in zip(attempts["recipe_label"], attempts["seed"], why, strict=True):
+        if pd.isna(seed):
+            continue
+        key = (label, int(seed))
+        if reason == "":
+            done.add(key)
+        latest[key] = reason
+    labels = dict.fromkeys([*attempts["recipe_label"], *recipes])
+    rows = [
+        (label, seed, latest.get((label, seed), NOT_RUN))
+        for label in labels
+        for seed in seeds
+        if (label, seed) not in done
+    ]
+    return pd.DataFrame(rows, columns=["recipe_label", "seed", "why"])
+
+
+@dataclass(frozen=True)
+class TrialSelection:
+    """A study's trials sorted by the part each plays in the report.
+
+    Attributes:
+        trials: Every trial, with ``excluded`` (``""`` when it counts).
+        judged: The trials verdicts come from (see :func:`verdict_trials`), excluded
+            ones included.
+        included: The judged trials that count: what every number is computed from.
+        tuning: The tune-phase trials with ``candidate`` (empty without a protocol).
+        tuning_counted: The tuning trials that count.
+    """
+
+    trials: pd.DataFrame
+    judged: pd.DataFrame
+    included: pd.DataFrame
+    tuning: pd.DataFrame
+    tuning_counted: pd.DataFrame
+
+
+def select_trials(trials: pd.DataFrame) -> TrialSelection:
+    """Mark why each trial is excluded and split the trials by role.
+
+    Example:
+        >>> trials = pd.DataFrame(
+        ...     {
+        ...         "number": [0, 1],
+        ...         "state": ["COMPLETE", "FAIL"],
+        ...         "stop_reason": ["completed", None],
+        ...         "recipe_label": ["adam", "adam"],
+        ...         **{m: [0.9, None] for m in _RESULT_METRICS},
+        ...     }
+        ... )
+        >>> selection = select_trials(trials)
+        >>> selection.trials["excluded"].tolist(), selection.included["number"].tolist()
+        (['', 'failed'], [0])
+    """
+    marked = trials.assign(excluded=exclusion_reasons(trials))
+    judged = verdict_trials(marked)
+    tuning = tuning_trials(marked)
+    return TrialSelection(
+        trials=marked,
+        judged=judged,
+        included=counted(judged),
+        tuning=tuning,
+        tuning_counted=counted(tuning),
+    )
