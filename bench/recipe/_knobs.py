@@ -128,8 +128,8 @@ def knob_field(default: Any, help: str, **limits: Any) -> Any:
     """A dataclass field that declares a knob: its default, help text and valid values.
 
     ``limits`` are :class:`Knob`'s ``choices``, ``low``, ``high``, ``low_open`` and
-    ``high_open``; any other key (a spec table's ``omit_default``) stays in the field's
-    metadata for its owner, and :meth:`Knob.from_field` leaves it out.
+    ``high_open``; any other key (a spec table's ``omit_default`` or ``workload_option``)
+    stays in the field's metadata for its owner, and :meth:`Knob.from_field` leaves it out.
 
     Example:
         >>> @dataclass(frozen=True)

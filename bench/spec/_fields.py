@@ -37,20 +37,31 @@ class Range:
     step: float | None = None
 
 
-def field_knob(cls: type, name: str) -> Knob:
-    """The :class:`Knob` that checks one scalar field of a spec dataclass.
+def check_field(cls: type, name: str, value: Any, where: str) -> Any:
+    """One scalar field of a spec dataclass checked; a problem names ``where``.
+
+    A field declared with a ``workload_option`` (see :data:`bench.workload.WORKLOAD_OPTIONS`)
+    takes its TOML type from its knob and its valid values from the workload's option.
 
     Example:
-        >>> from bench.spec import BudgetSpec
-        >>> field_knob(BudgetSpec, "n_trials").describe_valid()
-        'an integer >= 1'
+        >>> from bench.spec import WorkloadSpec
+        >>> check_field(WorkloadSpec, "train_size", 200.0, "workload.train_size")
+        200
+        >>> check_field(WorkloadSpec, "label_noise", 1, "workload.label_noise")
+        Traceback (most recent call last):
+        ...
+        bench.spec._fields.SpecProblem: workload.label_noise: got 1; expected a fraction 0 <= ...
     """
-    return Knob.from_field({f.name: f for f in dataclasses.fields(cls)}[name])
-
-
-def check_field(cls: type, name: str, value: Any, where: str) -> Any:
-    """One scalar field of a spec dataclass checked; a problem names ``where``."""
-    return check_scalar(field_knob(cls, name), value, where)
+    declared = {f.name: f for f in dataclasses.fields(cls)}[name]
+    option = declared.metadata.get("workload_option")
+    if option is None:
+        return check_scalar(Knob.from_field(declared), value, where)
+    try:
+        checked = check_scalar(Knob.from_field(declared), value, where)
+        option.check(checked)
+    except (SpecProblem, BenchInputError):
+        raise SpecProblem(where, f"got {value!r}; expected {option.describe()}") from None
+    return checked
 
 
 def replace_checked(table: Any, where: str, **changes: Any) -> Any:

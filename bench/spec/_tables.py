@@ -27,7 +27,7 @@ from bench.spec._fields import (
     replace_checked,
 )
 from bench.spec._rules import check_coherent
-from bench.workload import DEFAULT_DATASET, DEFAULT_PRESET, PRESETS
+from bench.workload import DEFAULT_DATASET, DEFAULT_PRESET, PRESETS, WORKLOAD_OPTIONS
 
 if TYPE_CHECKING:
     from bench.workload import Workload
@@ -53,14 +53,18 @@ class WorkloadSpec:
 
     dataset: str = knob_field(DEFAULT_DATASET, "digits, digits10, folder:PATH or npz:PATH")
     preset: str = knob_field(DEFAULT_PRESET, "size of the shared ViT", choices=tuple(PRESETS))
-    train_size: int | None = knob_field(None, "training images (a stratified subset)", low=1)
-    split_seed: int = knob_field(0, "seed of the train/val/test split", low=0)
+    train_size: int | None = knob_field(
+        None,
+        "training images (a stratified subset)",
+        workload_option=WORKLOAD_OPTIONS["train_size"],
+    )
+    split_seed: int = knob_field(
+        0, "seed of the train/val/test split", workload_option=WORKLOAD_OPTIONS["split_seed"]
+    )
     label_noise: float = knob_field(
         0.0,
         "fraction of training labels flipped to another class",
-        low=0.0,
-        high=1.0,
-        high_open=True,
+        workload_option=WORKLOAD_OPTIONS["label_noise"],
         omit_default=True,
     )
 
