@@ -10,7 +10,7 @@ import math
 import os
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,10 +66,16 @@ def run_trial(
     with its seed has, so its history is the same as with ``reuse=False``.
 
     Example:
+        The arguments of a one-epoch run on the built-in digits:
+
         >>> from bench.workload import load_workload
-        >>> result = run_trial(load_workload("digits"), Recipe(epochs=1))
-        >>> result.epochs_run, result.stop_reason
-        (1, 'completed')
+        >>> workload, recipe = load_workload("digits"), Recipe(epochs=1)
+        >>> workload.dataset.task, recipe.epochs
+        ('binary', 1)
+
+        ``run_trial(workload, recipe)`` then trains one epoch and returns a result with
+        ``epochs_run == 1`` and ``stop_reason == "completed"`` (that call, which trains,
+        is ``test_the_documented_one_epoch_run_completes`` in ``tests/test_trial.py``).
     """
     reuse = reuse_enabled() if reuse is None else reuse
     if not reuse:
@@ -233,19 +239,17 @@ def seed_everything(seed: int) -> None:
 _TF_GLOBAL_SEED = 0
 
 
-def reuse_enabled() -> bool:
+def reuse_enabled(*, environ: Mapping[str, str] | None = None) -> bool:
     """Whether trials reuse traced steps: yes unless ``$BENCH_REUSE`` is 0, false, no or off.
 
+    ``environ`` is the environment to read (default: this process's, ``os.environ``).
+
     Example:
-        >>> import os
-        >>> os.environ["BENCH_REUSE"] = "0"
-        >>> reuse_enabled()
-        False
-        >>> del os.environ["BENCH_REUSE"]
-        >>> reuse_enabled()
-        True
+        >>> reuse_enabled(environ={"BENCH_REUSE": "off"}), reuse_enabled(environ={})
+        (False, True)
     """
-    return os.environ.get(REUSE_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+    environ = os.environ if environ is None else environ
+    return environ.get(REUSE_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 def clear_reuse_cache() -> None:

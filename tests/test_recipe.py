@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -18,6 +20,23 @@ from bench.recipe import (
     knobs,
     warmup_cosine_rate,
 )
+
+
+@pytest.mark.parametrize("module", ["bench.recipe._knobs", "bench.recipe"])
+def test_reading_the_knobs_does_not_import_keras(module):
+    check = (
+        f"import {module}, sys; "
+        "assert 'keras' not in sys.modules and 'tensorflow' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", check], check=True)
+
+
+def test_the_keras_side_is_importable_from_the_package():
+    from bench.recipe import VariableMomentumSGD, build_optimizer
+
+    assert isinstance(
+        build_optimizer(Recipe(optimizer="sgd"), steps_per_epoch=1), VariableMomentumSGD
+    )
 
 
 def test_every_knob_default_is_valid_and_declared_once():

@@ -153,3 +153,23 @@ def test_label_noise_is_a_workload_field_that_leaves_older_spec_hashes_alone():
 def test_bench_train_refuses_label_noise_out_of_range(capsys):
     assert main(["train", "--label-noise", "1.5"]) == 2
     assert "label_noise: got 1.5" in _error_line(capsys)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("train_size", 0), ("split_seed", -1), ("label_noise", 1.0)]
+)
+def test_workload_options_are_checked_by_the_workload_with_the_loaders_words(option, value):
+    from bench.workload import WORKLOAD_OPTIONS
+
+    expected = f"workload.{option}: got {value!r}; expected {WORKLOAD_OPTIONS[option].describe()}"
+    with pytest.raises(BenchInputError, match=expected.replace("(", r"\(")):
+        parse_spec({**BASE, "workload": {option: value}}, source="s.toml")
+    with pytest.raises(BenchInputError) as from_loader:
+        WORKLOAD_OPTIONS[option].check(value)
+    assert str(from_loader.value) in expected
+
+
+def test_a_spec_keeps_tomls_number_types_for_workload_options():
+    spec = parse_spec({**BASE, "workload": {"train_size": 200.0, "label_noise": 0}}, source="s")
+    assert (spec.workload.train_size, spec.workload.label_noise) == (200, 0.0)
+    assert type(spec.workload.label_noise) is float

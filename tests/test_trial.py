@@ -102,3 +102,24 @@ def test_multiclass_workload_trains_with_softmax_and_macro_auc():
     assert scores.shape == (workload.dataset.test.x.shape[0], 10)
     expected = roc_auc_score(result.test_predictions["y_true"], scores, multi_class="ovr")
     assert result.metrics["test"]["auc"] == pytest.approx(expected)
+
+
+@pytest.mark.slow
+def test_the_documented_one_epoch_run_completes():
+    # The call that run_trial's docstring describes, on the full default digits workload.
+    from bench.workload import load_workload
+
+    result = run_trial(load_workload("digits"), Recipe(epochs=1))
+    assert (result.epochs_run, result.stop_reason) == (1, "completed")
+
+
+def test_reuse_is_on_unless_the_environment_turns_it_off(monkeypatch):
+    from bench.trial import REUSE_ENV, reuse_enabled
+
+    for off in ("0", "false", " No ", "OFF"):
+        assert not reuse_enabled(environ={REUSE_ENV: off})
+    assert reuse_enabled(environ={REUSE_ENV: "1"}) and reuse_enabled(environ={})
+    monkeypatch.setenv(REUSE_ENV, "off")
+    assert not reuse_enabled()
+    monkeypatch.delenv(REUSE_ENV)
+    assert reuse_enabled()

@@ -3,6 +3,8 @@
 Where things live:
 
 - ``_load.py``: :func:`load_dataset`, which reads a source string and checks the options.
+- ``_options.py``: :data:`WORKLOAD_OPTIONS`, what each option may be (the loader and a
+  spec's ``[workload]`` table both check with it).
 - ``_digits.py``, ``_folder.py``, ``_npz.py``: the sources ``digits``/``digits10``,
   ``folder:PATH`` and ``npz:PATH``, each reading its images into a ``SourceData``.
 - ``_dataset.py``: :class:`Dataset`, :class:`Split`, building a dataset from a source's
@@ -20,6 +22,7 @@ Example:
 from bench._schema import TASKS
 from bench.workload._dataset import Dataset, Split, make_pipeline
 from bench.workload._load import load_dataset
+from bench.workload._options import WORKLOAD_OPTIONS, WorkloadOption
 from bench.workload._presets import PRESETS, Preset, get_preset
 from bench.workload._workload import DEFAULT_DATASET, DEFAULT_PRESET, Workload, load_workload
 
@@ -28,10 +31,12 @@ __all__ = [
     "DEFAULT_PRESET",
     "PRESETS",
     "TASKS",
+    "WORKLOAD_OPTIONS",
     "Dataset",
     "Preset",
     "Split",
     "Workload",
+    "WorkloadOption",
     "build_vit",
     "get_preset",
     "load_dataset",

@@ -2,20 +2,19 @@
 
 The source string picks the reader (``digits``/``digits10`` in ``_digits.py``,
 ``folder:PATH`` in ``_folder.py``, ``npz:PATH`` in ``_npz.py``); the options every source
-shares are checked here, before anything is read.
+shares are checked here (with ``_options.py``), before anything is read.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-import numpy as np
-
 from bench.errors import BenchInputError
 from bench.workload._dataset import Dataset, SourceData, build_dataset
 from bench.workload._digits import load_digits_source
 from bench.workload._folder import load_folder
 from bench.workload._npz import load_npz
+from bench.workload._options import WORKLOAD_OPTIONS
 
 _SOURCES_HINT = "expected digits, digits10, folder:PATH or npz:PATH"
 
@@ -71,10 +70,10 @@ def load_dataset(
         >>> int((noisy.train.y != ds.train.y).sum()), bool((noisy.test.y == ds.test.y).all())
         (20, True)
     """
-    _check_int("image_size", image_size, minimum=1)
+    WORKLOAD_OPTIONS["image_size"].check(image_size)
     if train_size is not None:
-        _check_int("train_size", train_size, minimum=1)
-    _check_fraction("label_noise", label_noise)
+        WORKLOAD_OPTIONS["train_size"].check(train_size)
+    WORKLOAD_OPTIONS["label_noise"].check(label_noise)
     kind, colon, path = source.partition(":")
     named = kind in ("digits", "digits10") and not colon
     with_path = kind in ("folder", "npz") and bool(path)
@@ -82,14 +81,3 @@ def load_dataset(
         raise BenchInputError(f"dataset {source!r}: unknown source; {_SOURCES_HINT}")
     data = _READERS[kind](source, path, image_size=image_size, seed=seed, train_size=train_size)
     return build_dataset(source, data, label_noise=float(label_noise), seed=seed)
-
-
-def _check_int(name: str, value: object, *, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise BenchInputError(f"{name}: got {value!r}; expected an integer >= {minimum}")
-
-
-def _check_fraction(name: str, value: object) -> None:
-    is_number = isinstance(value, (int, float, np.integer, np.floating))
-    if isinstance(value, bool) or not is_number or not 0 <= value < 1:
-        raise BenchInputError(f"{name}: got {value!r}; expected a fraction 0 <= {name} < 1")
