@@ -24,8 +24,8 @@ Example:
     3
 """
 
-from bench._schema import SEED
-from bench.spec._fields import VARIANT, Range
+from bench._schema import SEED, VARIANT
+from bench.spec._fields import Range
 from bench.spec._parse import builtin_spec_paths, load_spec, parse_spec
 from bench.spec._tables import (
     DIRECTIONS,

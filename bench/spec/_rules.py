@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from bench._schema import VARIANT
 from bench.errors import BenchInputError
-from bench.spec._fields import VARIANT, Range, SpecProblem
+from bench.spec._fields import Range, SpecProblem
 
 if TYPE_CHECKING:
     from bench.spec._tables import StudySpec

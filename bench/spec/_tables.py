@@ -16,11 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bench._schema import SEED
+from bench._schema import SEED, VARIANT
 from bench.errors import BenchInputError
 from bench.recipe import Recipe, knob_by_name, knob_field
 from bench.spec._fields import (
-    VARIANT,
     Range,
     SpecProblem,
     check_scalar,
