@@ -26,6 +26,7 @@ import pandas as pd
 
 from bench._record import SPEC, SPEC_HASH, TrialRecord, recipe_label
 from bench._schema import FINAL, HISTORY_FIELDS, METRIC_NAMES, SEED, SPLITS, TUNE
+from bench._stored_spec import TuningPlan, spec_search_spaces, spec_seeds, spec_tuning
 from bench.errors import BenchInputError
 from bench.storage import open_storage, redact_url
 
@@ -299,104 +300,6 @@ def load_study_spec(study_name: str, *, storage: str) -> dict[str, Any]:
         [0, 1]
     """
     return SPEC.get(_load_study(study_name, storage).user_attrs) or {}
-
-
-def spec_seeds(spec: Mapping[str, Any]) -> tuple[int, ...]:
-    """The seeds a stored spec runs every recipe with; ``()`` when it names none.
-
-    Example:
-        >>> spec_seeds({"seeds": [0, 1, 2]}), spec_seeds({})
-        ((0, 1, 2), ())
-    """
-    seeds = spec.get("seeds")
-    if not isinstance(seeds, list) or not all(
-        isinstance(s, int) and not isinstance(s, bool) for s in seeds
-    ):
-        return ()
-    return tuple(seeds)
-
-
-@dataclass(frozen=True)
-class TuningPlan:
-    """A spec's tuning protocol: each candidate's equal tuning budget, then final seeds.
-
-    Attributes:
-        budget: Tuning trials per candidate, or ``None`` when the spec does not say.
-        sampler: The sampler of the tuning phase (``""`` when not said).
-        seed: The seed every tuning trial trains with, or ``None``.
-        final_seeds: The fresh seeds the chosen settings are rerun with.
-
-    Example:
-        >>> plan = spec_tuning({"tuning": {"budget": 20, "sampler": "tpe", "seed": 0,
-        ...                                "final_seeds": [1, 2, 3]}})
-        >>> plan.budget, plan.final_seeds
-        (20, (1, 2, 3))
-    """
-
-    budget: int | None
-    sampler: str
-    seed: int | None
-    final_seeds: tuple[int, ...]
-
-
-def spec_tuning(spec: Mapping[str, Any]) -> TuningPlan | None:
-    """The ``tuning`` table of a stored spec, or ``None`` when it has none.
-
-    Values of the wrong type read as unknown (``None``, ``""``, ``()``) rather than fail:
-    a report describes what was stored.
-
-    Example:
-        >>> spec_tuning({}) is None
-        True
-        >>> spec_tuning({"tuning": {"budget": "many", "final_seeds": [1, 2]}})
-        TuningPlan(budget=None, sampler='', seed=None, final_seeds=(1, 2))
-    """
-    table = spec.get("tuning")
-    if not isinstance(table, Mapping):
-        return None
-    sampler = table.get("sampler")
-    return TuningPlan(
-        budget=table["budget"] if _is_int(table.get("budget")) else None,
-        sampler=sampler if isinstance(sampler, str) else "",
-        seed=table["seed"] if _is_int(table.get("seed")) else None,
-        final_seeds=spec_seeds({"seeds": table.get("final_seeds")}),
-    )
-
-
-def spec_search_spaces(spec: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Each candidate's search space, by variant name: the spec's shared ``search_space``
-    overlaid with the variant's own.
-
-    A knob's space is a list of values or a range ``{"low", "high", "log"}``. The
-    shared space alone is returned under ``""`` when the spec has no variants.
-
-    Example:
-        >>> spec = {
-        ...     "search_space": {"weight_decay": [0.0, 0.01]},
-        ...     "variants": {
-        ...         "sgd": {"optimizer": "sgd",
-        ...                 "search_space": {"learning_rate": {"low": 1e-3, "high": 1.0,
-        ...                                                    "log": True}}},
-        ...         "adam": {"optimizer": "adam"},
-        ...     },
-        ... }
-        >>> {name: sorted(space) for name, space in spec_search_spaces(spec).items()}
-        {'sgd': ['learning_rate', 'weight_decay'], 'adam': ['weight_decay']}
-    """
-    shared = spec.get("search_space")
-    shared = dict(shared) if isinstance(shared, Mapping) else {}
-    variants = spec.get("variants")
-    if not isinstance(variants, Mapping) or not variants:
-        return {"": shared} if shared else {}
-    spaces = {}
-    for name, fields in variants.items():
-        own = fields.get("search_space") if isinstance(fields, Mapping) else None
-        spaces[str(name)] = {**shared, **(own if isinstance(own, Mapping) else {})}
-    return spaces
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _load_study(study_name: str, storage: str) -> optuna.Study:

@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from bench._ranking import rank_key
 from bench._record import RecordWriter, TrialRecord
 from bench._schema import DIVERGED, FINAL, TUNE, Phase
 from bench.recovery import TrialCounts, running_elsewhere
@@ -116,18 +118,24 @@ class _Ledger:
 
 
 def best_settings(study: optuna.Study, spec: StudySpec, candidate: str) -> dict[str, Any] | None:
-    """The searched fields of the candidate's best complete tuning trial, or None."""
-    best: FrozenTrial | None = None
-    maximize = spec.objective.direction == "maximize"
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        assignment = Assignment.of(trial)
-        if assignment is None or assignment.phase != TUNE or assignment.candidate != candidate:
-            continue
-        if trial.value is None:
-            continue
-        if best is None or (trial.value > best.value if maximize else trial.value < best.value):
-            best = trial
-    if best is None:
+    """The searched fields of the candidate's best complete tuning trial, or None.
+
+    A trial that diverged is never chosen, even when the weights it kept scored: its
+    rate is past the edge of stability, and the final seeds would rerun it.
+    """
+    eligible = [
+        trial
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if (slot := Assignment.of(trial)) is not None
+        and slot.phase == TUNE
+        and slot.candidate == candidate
+        and TrialRecord.read(trial).stop_reason != DIVERGED
+    ]
+    direction = spec.objective.direction
+    best = min(
+        eligible, key=lambda t: rank_key(t.value, t.number, direction=direction), default=None
+    )
+    if best is None or rank_key(best.value, best.number, direction=direction)[0] == math.inf:
         return None
     prefix = f"{candidate}."
     return {k[len(prefix) :]: v for k, v in best.params.items() if k.startswith(prefix)}

@@ -93,10 +93,15 @@ def test_the_key_check_finds_a_spelled_key() -> None:
 
 
 def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
-    """The bench modules ``name`` imports, anywhere in its source (lazy imports too)."""
+    """The bench modules ``name`` imports, anywhere in its source (lazy imports too), but
+    not those only for type checkers (``if TYPE_CHECKING:``), which never run."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
+            node.body = []
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):

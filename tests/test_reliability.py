@@ -181,11 +181,10 @@ def _beat_until(storage, trial_id: int, stop: threading.Event) -> None:
 @pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 @pytest.mark.filterwarnings("ignore:Heartbeat of storage:UserWarning")
 def test_another_hosts_running_trial_is_waited_for_then_run_here_after_its_heartbeat_stops(
-    tmp_path, small_workload, monkeypatch
+    tmp_path, small_workload
 ):
     """The other host's worker beats until this worker has said it waits, then goes
     silent (its host died): after the grace period its cell is run here."""
-    import bench.study
     from bench.spec import load_spec
     from bench.storage import open_storage
     from bench.study import open_study, run_worker
@@ -201,8 +200,6 @@ def test_another_hosts_running_trial_is_waited_for_then_run_here_after_its_heart
             heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(),
         )
 
-    monkeypatch.setattr(bench.study, "WAIT_POLL_S", 0.5)
-    monkeypatch.setattr(bench.study, "open_storage", short_grace_storage)
     handle = open_study(spec, storage=open_storage(url))
     storage = short_grace_storage(url)
     study = optuna.load_study(study_name=handle.name, storage=storage)
@@ -224,6 +221,8 @@ def test_another_hosts_running_trial_is_waited_for_then_run_here_after_its_heart
         budget=spec.total_trials,
         workload=small_workload,
         reporter=waits,
+        storage_factory=short_grace_storage,
+        poll_s=0.5,
     )
     heartbeat.join()
     assert waits.said and waits.said[0] == "elsewhere:4242"

@@ -60,7 +60,7 @@ def _get_learning_rate_info(data: FigureInput) -> LearningRateInfo | None:
         >>> from bench.report._report import figure_input
         >>> info = _get_learning_rate_info(figure_input("demo", storage=example_storage()))
         >>> info.lines, info.scale, len(info.rates)
-        (['(not recorded): adam'], 'linear', 6)
+        (['constant: adam'], 'linear', 6)
     """
     histories = data.results.histories
     if histories["lr"].isna().all():

@@ -21,6 +21,7 @@ from typing import Final
 import pandas as pd
 from optuna.trial import TrialState
 
+from bench._ranking import rank_key
 from bench._schema import DIVERGED, PRUNED
 from bench.results import FINAL, TUNE
 
@@ -186,9 +187,12 @@ def best_trial_of(trials: pd.DataFrame, *, group: str, direction: str) -> pd.Dat
         1       1         adam    0.9
         2       2          sgd    0.7
     """
-    ordered = trials.dropna(subset=["value"]).sort_values(
-        ["value", "number"], ascending=[direction == "minimize", True], kind="stable"
-    )
+    valued = trials.dropna(subset=["value"])
+    keys = [
+        rank_key(value, number, direction=direction)
+        for value, number in zip(valued["value"], valued["number"], strict=True)
+    ]
+    ordered = valued.iloc[sorted(range(len(valued)), key=keys.__getitem__)]
     return ordered.drop_duplicates(group).sort_values("number")
 
 
