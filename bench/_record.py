@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import traceback
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeVar
@@ -84,6 +85,10 @@ WORKLOAD: Final[Attr[dict]] = Attr("workload", dict)
 VERSIONS: Final[Attr[dict]] = Attr("versions", dict)
 WALL_TIME_S: Final[Attr[float]] = Attr("wall_time_s", (int, float))
 IMAGES_PER_S: Final[Attr[float]] = Attr("images_per_s", (int, float))
+#: An unexpected error a trial's worker met: its type, message and traceback.
+ERROR: Final[Attr[dict]] = Attr("error", dict)
+#: The signal that stopped a trial (``SIGINT``, ``SIGTERM``): it is always run again.
+INTERRUPTED: Final[Attr[str]] = Attr("interrupted", str)
 
 #: Every trial attribute, in the order a finished trial's record lists them.
 TRIAL_ATTRS: Final[tuple[Attr, ...]] = (
@@ -107,6 +112,8 @@ TRIAL_ATTRS: Final[tuple[Attr, ...]] = (
     VERSIONS,
     WALL_TIME_S,
     IMAGES_PER_S,
+    ERROR,
+    INTERRUPTED,
 )
 #: The attributes of the training result (fields of :class:`TrialResult`), in the
 #: order they are stored.
@@ -235,6 +242,19 @@ class RecordWriter:
         return {SPEC.key: dict(spec), DESCRIPTION.key: description, SPEC_HASH.key: spec_hash}
 
     @staticmethod
+    def error(error: BaseException) -> dict[str, Any]:
+        """An unexpected error the trial met: its type, message and traceback."""
+        trace = "".join(traceback.format_exception(error))
+        return {
+            ERROR.key: {"type": type(error).__name__, "message": str(error), "traceback": trace}
+        }
+
+    @staticmethod
+    def interrupted(signal_name: str) -> dict[str, Any]:
+        """The signal that stopped the trial (the user's stop, not a crash)."""
+        return {INTERRUPTED.key: signal_name}
+
+    @staticmethod
     def stopped(stop_reason: StopReason) -> dict[str, Any]:
         """Why a trial ended without a result of its own (a duplicate, a crash)."""
         return {STOP_REASON.key: stop_reason}
@@ -328,6 +348,8 @@ class TrialRecord:
     versions: dict[str, Any] | None = None
     wall_time_s: float | None = None
     images_per_s: float | None = None
+    error: dict[str, Any] | None = None
+    interrupted: str | None = None
 
     @classmethod
     def read(cls, trial: FrozenTrial) -> TrialRecord:

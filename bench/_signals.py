@@ -5,6 +5,12 @@ action kills the process where it stands. Raised as :class:`StopRequested` (a
 ``KeyboardInterrupt``), it unwinds like Ctrl-C instead: Optuna marks the running trial
 failed, the trial is queued again, and the exit status says which signal it was.
 
+While a model trains (inside :func:`at_safe_points`), a signal is only noted, and
+training raises it at its next safe point (:func:`raise_if_stop_requested`, called between
+batches): an exception raised at an arbitrary instruction inside TensorFlow's Python code
+can corrupt the interpreter's state (``SystemError: ... bad argument to internal
+function``). A second signal of the same kind acts at once.
+
 Example:
     >>> import signal
     >>> exit_status(StopRequested(signal.SIGTERM)), exit_status(KeyboardInterrupt())
@@ -15,7 +21,12 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
+
+_deferring = 0
+_pending: int | None = None
 
 
 class StopRequested(KeyboardInterrupt):
@@ -36,17 +47,60 @@ def signal_name(interrupt: KeyboardInterrupt) -> str:
     return signal.Signals(getattr(interrupt, "signum", signal.SIGINT)).name
 
 
-def stop_on_sigterm() -> None:
-    """From now on SIGTERM raises :class:`StopRequested` in this process's main thread.
+def stop_on_sigterm(*, sigint: bool = False) -> None:
+    """From now on SIGTERM (and with ``sigint`` Ctrl-C too) raises :class:`StopRequested`
+    in this process's main thread, at once or, while training, at its next safe point.
 
     Only the main thread may set a signal handler; elsewhere this does nothing.
     """
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _raise_stop_requested)
+        signal.signal(signal.SIGTERM, _stop_requested)
+        if sigint:
+            signal.signal(signal.SIGINT, _stop_requested)
 
 
-def _raise_stop_requested(signum: int, frame: FrameType | None) -> None:
-    # A second SIGTERM ends the process at once, like a second Ctrl-C: should library
-    # code swallow the first stop (a bare ``except:``), the process can still be stopped.
-    signal.signal(signum, signal.SIG_DFL)
+@contextmanager
+def at_safe_points() -> Iterator[None]:
+    """Within this block a stop signal waits for :func:`raise_if_stop_requested`.
+
+    Example:
+        >>> import os
+        >>> stop_on_sigterm()
+        >>> with at_safe_points():
+        ...     os.kill(os.getpid(), signal.SIGTERM)  # noted, not raised here
+        ...     try:
+        ...         raise_if_stop_requested()
+        ...     except StopRequested as stop:
+        ...         print("stopped by", stop)
+        stopped by SIGTERM
+        >>> _ = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    """
+    global _deferring
+    _deferring += 1
+    try:
+        yield
+    finally:
+        _deferring -= 1
+    raise_if_stop_requested()
+
+
+def raise_if_stop_requested() -> None:
+    """Raise the stop a signal asked for while it waited for a safe point, if any."""
+    global _pending
+    if _pending is not None:
+        signum, _pending = _pending, None
+        raise StopRequested(signum)
+
+
+def _stop_requested(signum: int, frame: FrameType | None) -> None:
+    global _pending
+    # A second signal of the kind ends the process at once (SIGTERM) or raises at once
+    # (Ctrl-C): should library code swallow the first stop, the process can still stop.
+    if signum == signal.SIGTERM:
+        signal.signal(signum, signal.SIG_DFL)
+    else:
+        signal.signal(signum, signal.default_int_handler)
+    if _deferring:
+        _pending = signum
+        return
     raise StopRequested(signum)

@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from bench._schema import SPLITS
-from bench.errors import BenchInputError
+from bench.errors import DEBUG_ENV, BenchInputError, describe_error
 from bench.recipe import Knob, Recipe, knobs
 from bench.workload import DEFAULT_DATASET, DEFAULT_PRESET, PRESETS
 
 EXIT_USAGE = 2
+#: The run failed (a trial's error, a worker's, the storage's); what finished is kept.
+EXIT_FAILURE = 1
 
 
 class _Parser(argparse.ArgumentParser):
@@ -93,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     from bench import __version__
 
     parser.add_argument("--version", action="version", version=f"bench {__version__}")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the traceback of an unexpected error (workers too)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
@@ -126,6 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_storage_flag(run)
     run.add_argument("--n-trials", type=int, help="trials to finish in all (default: the spec's)")
     run.add_argument("--timeout", type=float, help="stop starting trials after S seconds")
+    run.add_argument(
+        "--retries",
+        type=int,
+        help="times a trial whose worker died or raised is run again, across runs (default: "
+        "the spec's, else 2); after them the trial ends as crashed",
+    )
     run.add_argument("--epochs", type=int, help="override the spec's epochs (a quick run)")
     run.add_argument(
         "--jobs",
@@ -204,7 +217,7 @@ def _check_writable_target(path: Path, flag: str) -> None:
 def _cmd_train(args: argparse.Namespace) -> int:
     from bench._signals import stop_on_sigterm
 
-    stop_on_sigterm()  # training stops cleanly; the dashboard keeps SIGTERM's default
+    stop_on_sigterm(sigint=True)  # training stops cleanly; the dashboard keeps the defaults
     recipe = _recipe_from_args(args)
     if args.json is not None:
         _check_writable_target(args.json, "--json")
@@ -240,17 +253,23 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    import datetime
+
     from bench import study as studies
     from bench._signals import stop_on_sigterm
 
-    stop_on_sigterm()  # a supervisor's stop queues the running trials again
+    stop_on_sigterm(sigint=True)  # a supervisor's stop queues the running trials again
     from bench.spec import load_spec
     from bench.storage import default_storage_url, redact_url
 
     if args.jobs is not None and args.jobs < 1:
         raise BenchInputError(f"--jobs: got {args.jobs}; expected an integer >= 1")
     spec = load_spec(args.study).with_overrides(
-        epochs=args.epochs, dataset=args.dataset, n_trials=args.n_trials, timeout=args.timeout
+        epochs=args.epochs,
+        dataset=args.dataset,
+        n_trials=args.n_trials,
+        timeout=args.timeout,
+        retries=args.retries,
     )
     url = args.storage or default_storage_url()
     shown_url = redact_url(url)
@@ -276,6 +295,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         + f"; {jobs} worker(s)",
         soft_wrap=True,
     )
+    started = datetime.datetime.now()
     if counts.to_run or counts.running:
         try:
             with StudyDisplay(
@@ -287,6 +307,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 run.run_remaining(jobs=jobs, reporter=display)
         except KeyboardInterrupt as interrupt:
             return _interrupted(run, interrupt, args)
+        except studies.WorkersFailed as failed:
+            print(f"bench: error: {failed}; the study is kept, rerun to resume", file=sys.stderr)
+            return EXIT_FAILURE
     _print_leaderboard(handle.name, url)
     stderr_console.print(
         f"results: {shown_url} (study {handle.name!r}). Open them with "
@@ -295,6 +318,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         soft_wrap=True,
         markup=False,
     )
+    errored = run.errored_trials(since=started)
+    if errored:
+        shown = "; ".join(f"trial {number}: {error}" for number, error in errored)
+        print(
+            f"bench: {len(errored)} trial(s) failed with an error ({shown}); each error and "
+            f"its traceback are stored in the trial's user attribute 'error'",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
     return 0
 
 
@@ -412,6 +444,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     try:
         args = build_parser().parse_args(argv)
+    except BenchInputError as error:
+        print(f"bench: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.debug:
+        os.environ[DEBUG_ENV] = "1"  # the worker processes inherit it
+    try:
         return args.handler(args)
     except BenchInputError as error:
         print(f"bench: error: {error}", file=sys.stderr)
@@ -421,6 +459,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"bench: stopped by {signal_name(interrupt)}", file=sys.stderr)
         return exit_status(interrupt)
+    except Exception as error:
+        if os.environ.get(DEBUG_ENV) == "1":
+            raise
+        from bench.storage import default_storage_url, redact_url
+
+        storage = getattr(args, "storage", None)
+        shown = redact_url(storage or default_storage_url()) if hasattr(args, "storage") else None
+        print(
+            f"bench: error: {describe_error(error, shown)} (--debug shows the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
 
 
 if __name__ == "__main__":

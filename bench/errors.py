@@ -15,3 +15,31 @@ class BenchInputError(ValueError):
         ...
         bench.errors.BenchInputError: --epochs: got 0; expected an integer >= 1
     """
+
+
+#: Set to 1 (``bench --debug`` does) to see the traceback of an unexpected error.
+DEBUG_ENV = "BENCH_DEBUG"
+
+
+def describe_error(error: BaseException, storage: str | None = None) -> str:
+    """One line on an unexpected error: a storage failure names ``storage`` (the URL as
+    shown, its password already hidden) and the database's own words; anything else its
+    type and message.
+
+    Example:
+        >>> import sqlite3
+        >>> from sqlalchemy.exc import OperationalError
+        >>> cause = sqlite3.OperationalError("database or disk is full")
+        >>> full = OperationalError("INSERT ...", {}, cause)
+        >>> describe_error(full, "sqlite:///runs/bench.db")
+        'storage sqlite:///runs/bench.db failed: database or disk is full'
+        >>> describe_error(ZeroDivisionError("division by zero"))
+        'ZeroDivisionError: division by zero'
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if isinstance(error, SQLAlchemyError):
+        cause = getattr(error, "orig", None) or error
+        where = f"storage {storage}" if storage else "the storage"
+        return f"{where} failed: {str(cause).splitlines()[0]}"
+    return f"{type(error).__name__}: {error}"

@@ -27,11 +27,16 @@ from pathlib import Path
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from bench._record import RecordWriter, TrialRecord
-from bench._schema import DIVERGED
+from bench._record import RecordWriter, TrialRecord, queued_copy_attrs
+from bench._schema import CRASHED, DIVERGED
 from bench.storage import retry_callback
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+#: Stop reasons of failed trials that ended a cell for good: a run that diverged, and a
+#: cell whose worker died (or raised) on every attempt the retry cap allowed.
+FINAL_FAILURES = (DIVERGED, CRASHED)
+#: How many times a cell whose worker died or raised is run again, across runs.
+DEFAULT_RETRIES = 2
 
 
 def trial_seed(trial: FrozenTrial) -> int | None:
@@ -150,12 +155,12 @@ class TrialCounts:
 def count_trials(study: optuna.Study, *, budget: int, grid: bool = False) -> TrialCounts:
     """Finished, running and still-to-run trials of ``study`` against ``budget``.
 
-    A diverged trial is finished (it failed for a reason). For a grid (``grid=True``) a
+    A diverged or crashed trial is finished (it failed for a reason). For a grid (``grid=True``) a
     cell and seed count once whatever happened to them, so a retried run is not counted
     twice.
     """
     trials = study.get_trials(deepcopy=False)
-    done = [t for t in trials if t.state in FINISHED or _diverged(t)]
+    done = [t for t in trials if t.state in FINISHED or _ended_for_a_reason(t)]
     running = [t for t in trials if t.state == TrialState.RUNNING]
     if grid:
         done_cells = {trial_cell(t) for t in done}
@@ -173,14 +178,16 @@ def count_trials(study: optuna.Study, *, budget: int, grid: bool = False) -> Tri
     )
 
 
-def recover_stale_trials(study: optuna.Study) -> list[int]:
+def recover_stale_trials(study: optuna.Study, *, retries: int = DEFAULT_RETRIES) -> list[int]:
     """Fail and queue again every RUNNING trial whose worker is known to be gone.
 
     Trials of this machine whose process has exited are stale at once; Optuna's
-    heartbeat check fails those of other machines after the grace period. Returns the
-    numbers of the trials queued again.
+    heartbeat check fails those of other machines after the grace period. A trial whose
+    owner is not recorded yet (it has just started) is never judged by process id. A cell
+    already run ``1 + retries`` times ends as ``crashed`` instead of being queued. Returns
+    the numbers of the trials queued again (or ended).
     """
-    storage = study._storage
+    storage = study._storage  # Optuna has no public call that fails a trial of another process
     queued = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         owner = TrialOwner.of(trial)
@@ -188,7 +195,7 @@ def recover_stale_trials(study: optuna.Study) -> list[int]:
             continue
         try:
             if storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
-                retry_callback(max_retry=None)(study, storage.get_trial(trial._trial_id))
+                retry_or_give_up(study, storage.get_trial(trial._trial_id), retries=retries)
                 queued.append(trial.number)
         except optuna.exceptions.UpdateFinishedTrialError:
             continue  # another worker recovered it first
@@ -201,17 +208,17 @@ def recover_stale_trials(study: optuna.Study) -> list[int]:
     return queued
 
 
-def requeue_interrupted(study: optuna.Study) -> list[int]:
+def requeue_interrupted(study: optuna.Study, *, retries: int = DEFAULT_RETRIES) -> list[int]:
     """Queue a copy of each trial that failed without a result and was not retried yet.
 
-    That is a trial stopped by Ctrl-C or SIGTERM, or one failed by a crash recovery
-    that could not queue it. A diverged trial failed for a reason and stays failed.
-    The copy keeps the trial's user attributes, so a seed's copy keeps its seed.
-    Returns the numbers of the failed trials that were queued again.
+    That is a trial stopped by Ctrl-C or SIGTERM (always queued again), or one whose
+    worker raised or died and that was not queued yet (queued up to the retry cap, then
+    ended as ``crashed``). A diverged or crashed trial failed for a reason and stays.
+    The copy keeps the trial's seed and slot. Returns the numbers of the failed trials
+    that were queued again or ended.
     """
     trials = study.get_trials(deepcopy=False)
     retried = {n for t in trials for n in t.system_attrs.get("retry_history", [])}
-    retry = retry_callback(max_retry=None)
     queued = []
     for trial in trials:
         if (
@@ -219,13 +226,59 @@ def requeue_interrupted(study: optuna.Study) -> list[int]:
             and trial.number not in retried
             and TrialRecord.read(trial).stop_reason is None
         ):
-            retry(study, trial)
+            interrupted = TrialRecord.read(trial).interrupted is not None
+            retry_or_give_up(study, trial, retries=retries, interrupted=interrupted)
             queued.append(trial.number)
     return queued
 
 
-def _diverged(trial: FrozenTrial) -> bool:
-    return TrialRecord.read(trial).stop_reason == DIVERGED
+def retry_or_give_up(
+    study: optuna.Study,
+    trial: FrozenTrial,
+    *,
+    retries: int = DEFAULT_RETRIES,
+    interrupted: bool = False,
+) -> bool:
+    """Queue a copy of a failed trial, or, once its cell has been retried ``retries``
+    times, store the cell's end as a ``crashed`` trial listing every attempt (its
+    ``retry_history``). Returns True when a copy was queued.
+
+    A trial stopped by Ctrl-C or SIGTERM (``interrupted``) is always queued again: the
+    user stopped it, it did not crash.
+
+    Example:
+        >>> study = optuna.create_study()
+        >>> study.add_trial(optuna.trial.create_trial(state=TrialState.FAIL))
+        >>> retry_or_give_up(study, study.trials[0], retries=0)
+        False
+        >>> [TrialRecord.read(t).stop_reason for t in study.trials]
+        [None, 'crashed']
+    """
+    attempts = [*trial.system_attrs.get("retry_history", []), trial.number]
+    if interrupted or len(attempts) <= retries:
+        retry_callback(max_retry=None)(study, trial)
+        return True
+    study.add_trial(
+        optuna.trial.create_trial(
+            state=TrialState.FAIL,
+            params=trial.params,
+            distributions=trial.distributions,
+            user_attrs={
+                **queued_copy_attrs(trial.user_attrs),
+                **RecordWriter.stopped(CRASHED),
+            },
+            system_attrs={
+                **trial.system_attrs,
+                "failed_trial": attempts[0],
+                "retry_history": attempts,
+            },
+        )
+    )
+    return False
+
+
+def _ended_for_a_reason(trial: FrozenTrial) -> bool:
+    return TrialRecord.read(trial).stop_reason in FINAL_FAILURES
 
 
 def running_elsewhere(running: Sequence[FrozenTrial]) -> tuple[int, ...]:

@@ -28,6 +28,7 @@ from bench._schema import (
     StopReason,
     Task,
 )
+from bench._signals import at_safe_points, raise_if_stop_requested
 from bench.recipe import (
     Recipe,
     build_callbacks,
@@ -77,6 +78,13 @@ def run_trial(
         ``epochs_run == 1`` and ``stop_reason == "completed"`` (that call, which trains,
         is ``test_the_documented_one_epoch_run_completes`` in ``tests/test_trial.py``).
     """
+    with at_safe_points():
+        return _run_trial(workload, recipe, on_epoch=on_epoch, reuse=reuse)
+
+
+def _run_trial(
+    workload: Workload, recipe: Recipe, *, on_epoch: EpochHook | None, reuse: bool | None
+) -> TrialResult:
     reuse = reuse_enabled() if reuse is None else reuse
     if not reuse:
         keras.backend.clear_session()
@@ -97,8 +105,9 @@ def run_trial(
         epochs=recipe.epochs,
         verbose=0,
         shuffle=False,  # the pipeline reshuffles every epoch with the recipe's seed
-        callbacks=[recorder, *recipe_callbacks],
+        callbacks=[_SafePoints(), recorder, *recipe_callbacks],
     )
+    raise_if_stop_requested()
     compiled.keep_train_function()
     fit_seconds = time.perf_counter() - start
 
@@ -412,6 +421,16 @@ def _kept_epoch(recipe: Recipe, *, stopper, epochs_run: int) -> int:
     if stopper is not None and recipe.restore_best_weights and stopper.best_weights is not None:
         return int(stopper.best_epoch) + 1
     return epochs_run
+
+
+class _SafePoints(keras.callbacks.Callback):
+    """Between batches, raise a stop that Ctrl-C or SIGTERM asked for (see bench._signals)."""
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        raise_if_stop_requested()
+
+    def on_test_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        raise_if_stop_requested()
 
 
 class _HistoryRecorder(keras.callbacks.Callback):

@@ -31,7 +31,7 @@ from optuna.trial import FrozenTrial, TrialState
 from bench._ranking import rank_key
 from bench._record import RecordWriter, TrialRecord
 from bench._schema import DIVERGED, FINAL, TUNE, Phase
-from bench.recovery import TrialCounts, running_elsewhere
+from bench.recovery import FINAL_FAILURES, TrialCounts, running_elsewhere
 from bench.spec import StudySpec
 
 
@@ -81,13 +81,13 @@ def param_name(candidate: str, field: str) -> str:
 def _holds_a_slot(trial: FrozenTrial) -> bool:
     # An interrupted trial gave its slot to the queued copy; a duplicate never had one.
     if trial.state == TrialState.FAIL:
-        return TrialRecord.read(trial).stop_reason == DIVERGED
+        return TrialRecord.read(trial).stop_reason in FINAL_FAILURES
     return True
 
 
 def _finished(trial: FrozenTrial) -> bool:
     return trial.state in (TrialState.COMPLETE, TrialState.PRUNED) or (
-        trial.state == TrialState.FAIL and TrialRecord.read(trial).stop_reason == DIVERGED
+        trial.state == TrialState.FAIL and TrialRecord.read(trial).stop_reason in FINAL_FAILURES
     )
 
 

@@ -222,8 +222,10 @@ def test_pruned_failed_diverged_running_are_excluded_and_listed(
         "pruned": 1,
         "failed": 1,
         "diverged": 1,
+        "crashed": 0,
         "running": 1,
         "incomplete": 0,
+        "duplicate": 0,
     }
     assert report.n_included == len(_counted(stored)) == report.n_trials - 4
     assert report.leaderboard["n"].sum() == report.n_included

@@ -42,7 +42,7 @@ def test_each_table_is_declared_by_its_dataclass():
         "train_size": 200,
         "split_seed": 0,
     }
-    assert table["budget"] == {"n_trials": 4, "timeout": 60.0}
+    assert table["budget"] == {"n_trials": 4, "timeout": 60.0, "retries": 2}
     assert "source" not in table
 
 

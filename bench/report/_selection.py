@@ -22,7 +22,7 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from bench._ranking import rank_key
-from bench._schema import DIVERGED, PRUNED
+from bench._schema import CRASHED, DIVERGED, DUPLICATE, PRUNED
 from bench.results import FINAL, TUNE
 
 # Why a trial is left out of the numbers. Pruned and diverged are the stop reasons of the
@@ -31,7 +31,15 @@ FAILED: Final = "failed"
 RUNNING: Final = "running"
 INCOMPLETE: Final = "incomplete"
 #: Excluded trials, by why, in the order a reader meets them.
-EXCLUSION_REASONS: tuple[str, ...] = (PRUNED, FAILED, DIVERGED, RUNNING, INCOMPLETE)
+EXCLUSION_REASONS: tuple[str, ...] = (
+    PRUNED,
+    FAILED,
+    DIVERGED,
+    CRASHED,
+    RUNNING,
+    INCOMPLETE,
+    DUPLICATE,
+)
 #: Why a seed the spec asks for has no trial that counts, when no trial of it ran.
 NOT_RUN: Final = "not run yet"
 
@@ -84,7 +92,10 @@ def exclusion_reasons(trials: pd.DataFrame) -> pd.Series:
     reason[state.isin([TrialState.RUNNING.name, TrialState.WAITING.name])] = RUNNING
     reason[state == TrialState.FAIL.name] = FAILED
     reason[state == TrialState.PRUNED.name] = PRUNED
-    reason[trials["stop_reason"] == DIVERGED] = DIVERGED
+    # The study's own endings: a cell that crashed its worker on every attempt, and an
+    # attempt refused because another worker had taken its cell (it never was a run).
+    for ending in (DIVERGED, CRASHED, DUPLICATE):
+        reason[trials["stop_reason"] == ending] = ending
     return reason
 
 
@@ -225,7 +236,7 @@ def missing_seeds(
         1          sgd     0     diverged
         2          sgd     1  not run yet
     """
-    attempts = trials.sort_values("number")
+    attempts = trials[trials["excluded"] != DUPLICATE].sort_values("number")
     why = attempts["excluded"].where(attempts["state"] != TrialState.WAITING.name, NOT_RUN)
     done: set[tuple[str, int]] = set()
     latest: dict[tuple[str, int], str] = {}

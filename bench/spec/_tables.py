@@ -113,12 +113,15 @@ class BudgetSpec:
 
     Example:
         >>> BudgetSpec(n_trials=8).to_dict()
-        {'n_trials': 8, 'timeout': None}
+        {'n_trials': 8, 'timeout': None, 'retries': 2}
     """
 
     n_trials: int | None = knob_field(None, "trials to finish in all", low=1)
     timeout: float | None = knob_field(
         None, "seconds after which no new trial starts", low=0.0, low_open=True
+    )
+    retries: int = knob_field(
+        2, "times a trial whose worker died or raised is run again, across runs", low=0, high=100
     )
 
     def to_dict(self) -> dict[str, Any]:
@@ -260,6 +263,7 @@ class StudySpec:
         dataset: str | None = None,
         n_trials: int | None = None,
         timeout: float | None = None,
+        retries: int | None = None,
     ) -> StudySpec:
         """A copy with the command line's overrides applied, then checked whole again.
 
@@ -284,8 +288,8 @@ class StudySpec:
             if dataset is not None:
                 flags["workload.dataset"] = "--dataset"
                 changes["workload"] = replace_checked(self.workload, "workload", dataset=dataset)
-            if n_trials is not None or timeout is not None:
-                given = {"n_trials": n_trials, "timeout": timeout}
+            if n_trials is not None or timeout is not None or retries is not None:
+                given = {"n_trials": n_trials, "timeout": timeout, "retries": retries}
                 given = {k: v for k, v in given.items() if v is not None}
                 flags.update({f"budget.{k}": "--" + k.replace("_", "-") for k in given})
                 changes["budget"] = replace_checked(self.budget, "budget", **given)

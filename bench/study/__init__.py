@@ -23,11 +23,17 @@ from bench.study._objective import (
     DuplicateCell,
     SeedCopies,
     TrainFn,
+    TrialError,
     TrialObjective,
     TrialReporter,
     TuningSlots,
 )
-from bench.study._processes import WORKER_STOP_GRACE_S, PreparedRun, prepare_run
+from bench.study._processes import (
+    WORKER_STOP_GRACE_S,
+    PreparedRun,
+    WorkersFailed,
+    prepare_run,
+)
 from bench.study._progress import study_progress
 from bench.study._setup import (
     RecipeGridSampler,
@@ -58,9 +64,11 @@ __all__ = [
     "StorageFactory",
     "StudyHandle",
     "TrainFn",
+    "TrialError",
     "TrialObjective",
     "TrialReporter",
     "TuningSlots",
+    "WorkersFailed",
     "default_jobs",
     "grid_space",
     "make_pruner",

@@ -17,6 +17,7 @@ from optuna.trial import TrialState
 
 from bench._record import RecordWriter, TrialRecord, TrialResult, recipe_label, slot_label
 from bench._schema import DUPLICATE, PRUNED, SEED, TUNE, VARIANT
+from bench._signals import signal_name
 from bench.recipe import Recipe
 from bench.recovery import FINISHED, TrialOwner, trial_cell
 from bench.spec import StudySpec
@@ -42,6 +43,11 @@ class TrialReporter(Protocol):
 
     def waiting(self, counts: Any, *, owners: str) -> None:
         """Nothing is left to start, but trials of other workers are still running."""
+
+
+class TrialError(Exception):
+    """Training raised an unexpected error: the trial is stored as failed with the error
+    (its ``error`` attribute) and the worker carries on with the study."""
 
 
 class DuplicateCell(Exception):
@@ -196,7 +202,14 @@ class TrialObjective:
             raise optuna.TrialPruned(f"{label}: its first seed was pruned")
         if self.reporter:
             self.reporter.trial_started(trial.number, label, recipe.seed, recipe.epochs)
-        result = self._train(recipe, trial)
+        try:
+            result = self._train(recipe, trial)
+        except KeyboardInterrupt as stop:
+            RecordWriter.write(trial, RecordWriter.interrupted(signal_name(stop)))
+            raise
+        except Exception as error:
+            RecordWriter.write(trial, RecordWriter.error(error))
+            raise TrialError(f"trial {trial.number}: {type(error).__name__}: {error}") from error
         RecordWriter.write(trial, RecordWriter.result(result))
         if result.stop_reason == PRUNED:
             raise optuna.TrialPruned(f"pruned at epoch {result.epochs_run}")

@@ -3,6 +3,8 @@ remaining trials here or in worker processes, and stop them on Ctrl-C or SIGTERM
 
 from __future__ import annotations
 
+import datetime
+import multiprocessing
 import os
 import signal
 import sys
@@ -12,21 +14,28 @@ from typing import Any
 
 import optuna
 
+from bench._record import TrialRecord
 from bench._signals import exit_status, stop_on_sigterm
+from bench.errors import DEBUG_ENV, describe_error
 from bench.recovery import TrialCounts, recover_stale_trials, requeue_interrupted
 from bench.spec import StudySpec
-from bench.storage import open_storage
+from bench.storage import open_storage, redact_url
 from bench.study._objective import TrialReporter
 from bench.study._setup import StudyHandle, open_study
 from bench.study._worker import run_worker, study_counts
 from bench.workload import Workload
 
 
+class WorkersFailed(Exception):
+    """Worker processes of ``bench run --jobs N`` ended with an error (each said which)."""
+
+
 def _worker_process(spec: StudySpec, **options: Any) -> None:
     """A worker process of ``bench run --jobs N``: stopped by its parent with SIGTERM.
 
     It ignores SIGINT, so Ctrl-C in a terminal (sent to every process of the group)
-    reaches the parent alone, which then stops each worker once.
+    reaches the parent alone, which then stops each worker once. An error that ends it
+    is one line on standard error (the traceback too with ``BENCH_DEBUG=1``).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     stop_on_sigterm()
@@ -34,11 +43,16 @@ def _worker_process(spec: StudySpec, **options: Any) -> None:
         run_worker(spec, **options)
     except KeyboardInterrupt as interrupt:
         sys.exit(exit_status(interrupt))
+    except Exception as error:
+        if os.environ.get(DEBUG_ENV) == "1":
+            raise
+        name = multiprocessing.current_process().name
+        shown = redact_url(options["storage_url"])
+        print(f"bench: {name}: {describe_error(error, shown)}", file=sys.stderr)
+        sys.exit(1)
 
 
 def _start_workers(run: PreparedRun, *, jobs: int, timeout: float | None) -> list:
-    import multiprocessing
-
     context = multiprocessing.get_context("spawn")
     processes = [
         context.Process(
@@ -50,6 +64,7 @@ def _start_workers(run: PreparedRun, *, jobs: int, timeout: float | None) -> lis
                 "budget": run.budget,
                 "timeout": timeout,
                 "jobs": jobs,
+                "parent_pid": os.getpid(),
             },
             name=f"bench-worker-{i}",
         )
@@ -138,13 +153,24 @@ class PreparedRun:
             raise
         failed = [p.name for p in processes if p.exitcode]
         if failed:
-            raise RuntimeError(f"worker(s) {', '.join(failed)} exited with an error")
+            raise WorkersFailed(f"worker(s) {', '.join(failed)} exited with an error")
 
     def recover(self) -> int:
         """Queue again the trials an interrupt or a killed worker left; returns how many."""
-        return len(recover_stale_trials(self.handle.study)) + len(
-            requeue_interrupted(self.handle.study)
+        retries = self.spec.budget.retries
+        return len(recover_stale_trials(self.handle.study, retries=retries)) + len(
+            requeue_interrupted(self.handle.study, retries=retries)
         )
+
+    def errored_trials(self, *, since: datetime.datetime) -> list[tuple[int, str]]:
+        """The trials started at or after ``since`` whose training raised: number and
+        ``Type: message`` of each (the traceback is in the trial's ``error`` attribute)."""
+        errored = []
+        for trial in self.handle.study.get_trials(deepcopy=False):
+            error = TrialRecord.read(trial).error
+            if error and trial.datetime_start and trial.datetime_start >= since:
+                errored.append((trial.number, f"{error.get('type')}: {error.get('message')}"))
+        return errored
 
     def _best_trial(self) -> optuna.trial.FrozenTrial | None:
         try:
@@ -160,12 +186,13 @@ def prepare_run(spec: StudySpec, *, storage_url: str) -> PreparedRun:
     workload = spec.workload.load()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     handle = open_study(spec, storage=open_storage(storage_url))
-    recovered = recover_stale_trials(handle.study)
+    retries = spec.budget.retries
+    recovered = recover_stale_trials(handle.study, retries=retries)
     return PreparedRun(
         spec=spec,
         storage_url=storage_url,
         handle=handle,
         workload=workload,
         budget=spec.total_trials,
-        requeued=len(recovered) + len(requeue_interrupted(handle.study)),
+        requeued=len(recovered) + len(requeue_interrupted(handle.study, retries=retries)),
     )

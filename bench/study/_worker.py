@@ -13,10 +13,23 @@ from collections.abc import Callable
 import optuna
 from optuna.trial import TrialState
 
-from bench.recovery import TrialCounts, count_trials, describe_owners, recover_stale_trials
+from bench._record import TrialRecord
+from bench.recovery import (
+    TrialCounts,
+    count_trials,
+    describe_owners,
+    recover_stale_trials,
+    retry_or_give_up,
+)
 from bench.spec import StudySpec
 from bench.storage import open_storage
-from bench.study._objective import DuplicateCell, TrainFn, TrialObjective, TrialReporter
+from bench.study._objective import (
+    DuplicateCell,
+    TrainFn,
+    TrialError,
+    TrialObjective,
+    TrialReporter,
+)
 from bench.study._setup import make_pruner, make_sampler
 from bench.tuning import count_tuning_trials, next_assignment
 from bench.workload import Workload
@@ -65,6 +78,7 @@ def run_worker(
     storage_factory: StorageFactory = open_storage,
     poll_s: float = WAIT_POLL_S,
     train: TrainFn | None = None,
+    parent_pid: int | None = None,
 ) -> None:
     """Run trials of an existing study until its budget is met or time runs out.
 
@@ -72,7 +86,9 @@ def run_worker(
     ``poll_s`` seconds) rather than calling the study done: one whose worker is gone is
     run again here. ``workload`` saves loading the data again when the caller already has
     it; ``storage_factory`` opens the storage and ``train`` trains one recipe (defaults:
-    :func:`bench.storage.open_storage` and ``bench.trial.run_trial``).
+    :func:`bench.storage.open_storage` and ``bench.trial.run_trial``). A worker process
+    of ``bench run --jobs N`` passes its main process as ``parent_pid``: once that
+    process is gone (exited, killed or crashed), the worker ends after its current trial.
     """
     set_thread_budget(jobs)
     if workload is None:
@@ -85,14 +101,16 @@ def run_worker(
     )
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     deadline = None if timeout is None else time.monotonic() + timeout
+    orphaned = _Orphaned(parent_pid)
     callbacks: list[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] = [
-        _BudgetCallback(spec, budget)
+        _retry_errored(retries=spec.budget.retries),
+        _BudgetCallback(spec, budget, orphaned=orphaned),
     ]
     if reporter is not None:
         callbacks.append(lambda _study, frozen: reporter.trial_ended(frozen))
     objective = TrialObjective(spec, workload, reporter=reporter, train=train)
-    while True:
-        recover_stale_trials(study)
+    while not orphaned():
+        recover_stale_trials(study, retries=spec.budget.retries)
         counts = study_counts(study, spec, budget=budget)
         time_left = None if deadline is None else deadline - time.monotonic()
         if time_left is not None and time_left <= 0:
@@ -104,7 +122,7 @@ def run_worker(
                 n_trials=1 if spec.tuning is not None else None,
                 timeout=time_left,
                 callbacks=callbacks,
-                catch=(DuplicateCell,),
+                catch=(DuplicateCell, TrialError),
                 gc_after_trial=True,
             )
             continue
@@ -141,16 +159,38 @@ def _running_owners(study: optuna.Study, counts: TrialCounts) -> str:
     return describe_owners([t for t in running if t.number in counts.running_elsewhere])
 
 
-class _BudgetCallback:
-    """Stops a worker once the shared budget is met (counting every worker's trials),
-    or when the process that started it is gone."""
+def _retry_errored(*, retries: int) -> Callable[[optuna.Study, optuna.trial.FrozenTrial], None]:
+    """A callback that queues again (up to ``retries`` times) a trial whose training
+    raised, so a passing fault gets another chance and a lasting one ends as crashed."""
 
-    def __init__(self, spec: StudySpec, budget: int) -> None:
+    def retry(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if trial.state == TrialState.FAIL and TrialRecord.read(trial).error is not None:
+            retry_or_give_up(study, trial, retries=retries)
+
+    return retry
+
+
+class _Orphaned:
+    """Whether the process that started this worker is gone (the worker then has a new
+    parent); always False for a worker started without one."""
+
+    def __init__(self, parent_pid: int | None) -> None:
+        self.parent_pid = parent_pid
+
+    def __call__(self) -> bool:
+        return self.parent_pid is not None and os.getppid() != self.parent_pid
+
+
+class _BudgetCallback:
+    """Stops a worker's ``optimize`` once the shared budget is met (counting every
+    worker's trials), or when its main process is gone; the worker loop then ends too."""
+
+    def __init__(self, spec: StudySpec, budget: int, *, orphaned: _Orphaned) -> None:
         self.spec = spec
         self.budget = budget
-        self.parent = os.getppid()
+        self.orphaned = orphaned
 
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         counts = study_counts(study, self.spec, budget=self.budget)
-        if counts.to_run == 0 or os.getppid() != self.parent:
+        if counts.to_run == 0 or self.orphaned():
             study.stop()

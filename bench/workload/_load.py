@@ -74,6 +74,7 @@ def load_dataset(
     if train_size is not None:
         WORKLOAD_OPTIONS["train_size"].check(train_size)
     WORKLOAD_OPTIONS["label_noise"].check(label_noise)
+    WORKLOAD_OPTIONS["split_seed"].check(seed)
     kind, colon, path = source.partition(":")
     named = kind in ("digits", "digits10") and not colon
     with_path = kind in ("folder", "npz") and bool(path)
