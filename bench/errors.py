@@ -38,8 +38,20 @@ def describe_error(error: BaseException, storage: str | None = None) -> str:
     """
     from sqlalchemy.exc import SQLAlchemyError
 
-    if isinstance(error, SQLAlchemyError):
-        cause = getattr(error, "orig", None) or error
-        where = f"storage {storage}" if storage else "the storage"
-        return f"{where} failed: {str(cause).splitlines()[0]}"
+    # Optuna can mask a storage error it met while ending a trial with an assertion of
+    # its own ("Should not reach."); the storage's error is then in the chain.
+    for link in _chain(error):
+        if isinstance(link, SQLAlchemyError):
+            cause = getattr(link, "orig", None) or link
+            where = f"storage {storage}" if storage else "the storage"
+            return f"{where} failed: {str(cause).splitlines()[0]}"
     return f"{type(error).__name__}: {error}"
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    links: list[BaseException] = []
+    link: BaseException | None = error
+    while link is not None and link not in links:
+        links.append(link)
+        link = link.__cause__ or link.__context__
+    return links

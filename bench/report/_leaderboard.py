@@ -89,7 +89,7 @@ def leaderboard_frame(summary: pd.DataFrame, *, limit: int | None = None) -> pd.
 def _leaderboard_row(row: dict[str, Any]) -> dict[str, Any]:
     n = int(row["n"])
     cells: dict[str, Any] = {
-        "#": int(row["rank"]),
+        "#": int(row["rank"]) if pd.notna(row["rank"]) else "–",  # no seed of it counts
         "recipe": display_label(row["recipe_label"]),
         "n": _seed_count(row),
     }

@@ -185,6 +185,26 @@ def _ranked_summary(
     summary.insert(after_seeds, "n_planned", pd.array([count] * len(summary), "Int64"))
     seeds_missing = summary["recipe_label"].map(missing_by_recipe(missing)).fillna("")
     summary.insert(after_seeds + 1, "seeds_missing", seeds_missing)
+    # A recipe none of whose seeds counts (each crashed, diverged or failed) is still a
+    # row, unranked, that says why: a leaderboard must not hide it.
+    unranked = [
+        label
+        for label in dict.fromkeys(missing["recipe_label"])
+        if label not in set(summary["recipe_label"])
+    ]
+    if unranked:
+        why = missing_by_recipe(missing)
+        rows = pd.DataFrame(
+            {
+                "recipe_label": unranked,
+                "n": 0,
+                "n_planned": pd.array([count] * len(unranked), "Int64"),
+                "seeds_missing": [why.get(label, "") for label in unranked],
+            }
+        )
+        summary = pd.concat([summary, rows], ignore_index=True)
+        summary["n"] = summary["n"].astype(int)
+        summary["rank"] = summary["rank"].astype("Int64")
     return summary
 
 

@@ -1,0 +1,317 @@
+"""Faults a study survives: a trial that raises, a cell that kills its worker every time,
+two workers claiming one slot, an orphaned worker, a failing storage, a signal and rerun.
+
+Every process can die at any instruction; after each fault a rerun finishes every cell
+once and no live trial is ever failed.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pandas as pd
+import pytest
+from _fault_worker import stand_in_trial
+from optuna.trial import TrialState
+
+from bench._record import TrialRecord
+from bench.cli import main
+from bench.recipe import Recipe
+from bench.recovery import TrialOwner
+from bench.spec import load_spec, parse_spec
+from bench.storage import open_storage
+from bench.study import DuplicateCell, TuningSlots, open_study, run_worker
+from bench.tuning import Assignment, is_taken_before, next_assignment
+
+TESTS = Path(__file__).resolve().parent
+
+GRID = """
+name = "grid"
+description = "two optimizers, two seeds"
+seeds = [0, 1]
+epochs = {epochs}
+
+[workload]
+dataset = "digits"
+train_size = {train_size}
+
+[budget]
+retries = {retries}
+
+[[variants]]
+name = "adam"
+optimizer = "adam"
+
+[[variants]]
+name = "sgd"
+optimizer = "sgd"
+learning_rate = 0.01
+"""
+CELLS = [("adam", 0), ("adam", 1), ("sgd", 0), ("sgd", 1)]
+
+
+def _spec(tmp_path: Path, *, epochs: int = 1, retries: int = 2, train_size: int = 120) -> Path:
+    path = tmp_path / "grid.toml"
+    path.write_text(GRID.format(epochs=epochs, retries=retries, train_size=train_size))
+    return path
+
+
+def _trials(url: str, name: str = "grid") -> list[optuna.trial.FrozenTrial]:
+    return optuna.load_study(study_name=name, storage=url).get_trials(deepcopy=False)
+
+
+def _cell(trial: optuna.trial.FrozenTrial) -> tuple[str, int | None]:
+    return trial.params.get("variant"), TrialRecord.read(trial).seed
+
+
+def _wait_for(condition, *, timeout_s: float = 240.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return
+        except (KeyError, ValueError):  # the study is not created yet
+            pass
+        time.sleep(0.3)
+    raise AssertionError("timed out")
+
+
+# ----------------------------------------------------------------------------- trial errors
+
+
+def test_a_trial_that_raises_is_failed_with_its_error_and_retried_until_crashed(tmp_path):
+    spec = load_spec(str(_spec(tmp_path, retries=1)))
+    url = f"sqlite:///{tmp_path / 'bench.db'}"
+    handle = open_study(spec, storage=open_storage(url))
+
+    def train(workload: Any, recipe: Recipe, **options: Any):
+        if recipe.optimizer == "sgd" and recipe.seed == 1:
+            raise ZeroDivisionError("a bug in one recipe")
+        return stand_in_trial(workload, recipe, **options)
+
+    run_worker(
+        spec,
+        storage_url=url,
+        study_name=handle.name,
+        budget=spec.total_trials,
+        workload=object(),
+        train=train,
+    )
+    trials = _trials(url)
+    complete = Counter(_cell(t) for t in trials if t.state == TrialState.COMPLETE)
+    assert complete == Counter({("adam", 0): 1, ("adam", 1): 1, ("sgd", 0): 1})
+    failed = [t for t in trials if _cell(t) == ("sgd", 1)]
+    errored = [t for t in failed if TrialRecord.read(t).error]
+    assert len(errored) == 2  # the first attempt and its one retry
+    error = TrialRecord.read(errored[0]).error
+    assert error["type"] == "ZeroDivisionError" and error["message"] == "a bug in one recipe"
+    assert "Traceback" in error["traceback"]
+    (crashed,) = [t for t in failed if TrialRecord.read(t).stop_reason == "crashed"]
+    assert crashed.system_attrs["retry_history"] == [t.number for t in errored]
+
+
+def test_bench_run_says_which_trials_raised_and_exits_1(tmp_path, capsys, monkeypatch):
+    import bench.trial
+
+    def broken(workload: Any, recipe: Recipe, **options: Any):
+        raise RuntimeError("out of cheese")
+
+    monkeypatch.setattr(bench.trial, "run_trial", broken)  # the command line trains through it
+    url = f"sqlite:///{tmp_path / 'bench.db'}"
+    spec = str(_spec(tmp_path, retries=0))
+    assert main(["run", "--study", spec, "--storage", url, "--jobs", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    (line,) = [line for line in err.splitlines() if "failed with an error" in line]
+    assert "4 trial(s) failed" in line and "RuntimeError: out of cheese" in line
+    assert "user attribute 'error'" in line
+    crashed = [t for t in _trials(url) if TrialRecord.read(t).stop_reason == "crashed"]
+    assert sorted(_cell(t) for t in crashed) == sorted(CELLS)
+
+
+# ----------------------------------------------------------------------------- crash loop
+
+
+@pytest.mark.slow
+def test_a_cell_that_kills_its_worker_every_time_ends_as_crashed_after_the_cap(tmp_path):
+    spec, url = _spec(tmp_path, retries=2), f"sqlite:///{tmp_path / 'bench.db'}"
+    command = [sys.executable, str(TESTS / "_fault_worker.py"), "crash", str(spec), url, "sgd"]
+    codes = []
+    for _ in range(8):
+        run = subprocess.run(command, capture_output=True, text=True, timeout=240)
+        codes.append(run.returncode)
+        if run.returncode == 0:
+            break
+    # Each run dies in the first sgd trial it starts: each of sgd's two seeds is tried
+    # 1 + 2 times, then ends as crashed, and the study completes.
+    assert codes == [-signal.SIGKILL] * 6 + [0], run.stderr
+    trials = _trials(url)
+    assert Counter(_cell(t) for t in trials if t.state == TrialState.COMPLETE) == Counter(
+        {("adam", 0): 1, ("adam", 1): 1}
+    )
+    crashed = [t for t in trials if TrialRecord.read(t).stop_reason == "crashed"]
+    assert sorted(_cell(t) for t in crashed) == [("sgd", 0), ("sgd", 1)]
+    assert all(len(t.system_attrs["retry_history"]) == 3 for t in crashed)
+    from bench.report import study_leaderboard
+
+    board = study_leaderboard("grid", storage=url)
+    assert board["recipe_label"].tolist() == ["adam", "sgd"] and pd.isna(board["rank"].iloc[1])
+    assert board.set_index("recipe_label").loc["sgd", "seeds_missing"] == "0 (crashed), 1 (crashed)"
+
+
+# ----------------------------------------------------------------------------- one slot
+
+ONE_SLOT = {
+    "name": "slots",
+    "description": "one candidate, one tuning trial",
+    "workload": {"dataset": "digits"},
+    "epochs": 1,
+    "tuning": {"budget": 1, "final_seeds": [1], "seed": 0},
+    "variants": [
+        {
+            "name": "adam",
+            "optimizer": "adam",
+            "search_space": {"learning_rate": {"low": 1e-4, "high": 1e-2, "log": True}},
+        }
+    ],
+}
+
+
+def test_two_workers_claiming_one_slot_the_lower_trial_keeps_it() -> None:
+    spec = parse_spec(ONE_SLOT, source="test")
+    study = optuna.create_study(direction="maximize")
+    first, second = study.ask(), study.ask()
+    slot = next_assignment(study, spec)
+    assert slot == Assignment("tune", "adam", 0)
+    slot.record(first)
+    slot.record(second)  # both chose before either had stored its claim
+    assert not is_taken_before(study, spec, number=first.number, slot=slot)
+    assert is_taken_before(study, spec, number=second.number, slot=slot)
+    # A third worker starting now finds no free slot: its attempt is a refused duplicate.
+    study.optimize(lambda t: TuningSlots(spec).recipe(t) and 0.0, n_trials=1, catch=DuplicateCell)
+    late = study.trials[-1]
+    assert late.state == TrialState.FAIL and TrialRecord.read(late).stop_reason == "duplicate"
+
+
+def test_a_requeued_trial_is_never_judged_stale_before_its_new_owner_is_recorded() -> None:
+    study = optuna.create_study()
+    dead = TrialOwner(host=TrialOwner.this_process().host, pid=2**22 + 7, boot_id="")
+    dead = TrialOwner(host=dead.host, pid=dead.pid, boot_id=TrialOwner.this_process().boot_id)
+    trial = study.ask()
+    dead.record(trial)
+    study.tell(trial, state=TrialState.FAIL)
+    from bench.recovery import recover_stale_trials, requeue_interrupted
+
+    assert requeue_interrupted(study) == [trial.number]
+    copy = study.ask()  # the queued copy, taken by a live worker
+    assert copy.number != trial.number and "pid" not in copy.user_attrs
+    assert recover_stale_trials(study) == []  # another worker's recovery leaves it alone
+    study.tell(copy, 0.5)
+    assert study.trials[copy.number].state == TrialState.COMPLETE
+
+
+# ----------------------------------------------------------------------------- orphans
+
+
+def _bench_run(spec: Path, url: str, *extra: str, log: Path) -> subprocess.Popen:
+    with log.open("w") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bench", "run", "--study", str(spec), "--storage", url, *extra],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+
+
+@pytest.mark.slow
+def test_workers_of_a_killed_main_process_stop_after_their_trial(tmp_path):
+    spec = _spec(tmp_path, epochs=6, train_size=300)
+    url = f"sqlite:///{tmp_path / 'bench.db'}"
+    main_process = _bench_run(spec, url, "--jobs", "2", log=tmp_path / "first.log")
+    running: list[TrialOwner] = []
+
+    def two_running() -> bool:
+        owners = [TrialOwner.of(t) for t in _trials(url) if t.state == TrialState.RUNNING]
+        running[:] = [o for o in owners if o is not None]
+        return len(running) == 2
+
+    _wait_for(two_running)
+    main_process.kill()
+    main_process.wait(timeout=30)
+    started = time.monotonic()
+    _wait_for(lambda: all(owner.is_gone() for owner in running), timeout_s=120)
+    gone_after = time.monotonic() - started
+    trials = _trials(url)
+    finished_then = sum(t.state == TrialState.COMPLETE for t in trials)
+    assert finished_then <= 2 + 2, "an orphaned worker started another trial"
+    rerun = _bench_run(spec, url, "--jobs", "2", log=tmp_path / "rerun.log")
+    assert rerun.wait(timeout=600) == 0, (tmp_path / "rerun.log").read_text()
+    complete = [_cell(t) for t in _trials(url) if t.state == TrialState.COMPLETE]
+    assert sorted(complete) == sorted(CELLS), f"workers gone {gone_after:.0f} s after the kill"
+
+
+# ----------------------------------------------------------------------------- signals
+
+
+@pytest.mark.slow
+def test_sigterm_to_the_main_of_two_workers_then_a_rerun_finishes_every_cell_once(tmp_path):
+    spec = _spec(tmp_path, epochs=4, train_size=200)
+    for round_ in range(2):
+        url = f"sqlite:///{tmp_path / f'bench{round_}.db'}"
+        first = _bench_run(spec, url, "--jobs", "2", log=tmp_path / "first.log")
+        _wait_for(lambda: sum(t.state == TrialState.RUNNING for t in _trials(url)) == 2)  # noqa: B023
+        time.sleep(1.0 + round_)  # mid-epoch
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=120) == 128 + signal.SIGTERM
+        rerun = _bench_run(spec, url, "--jobs", "2", log=tmp_path / "rerun.log")
+        assert rerun.wait(timeout=600) == 0, (tmp_path / "rerun.log").read_text()
+        logs = (tmp_path / "first.log").read_text() + (tmp_path / "rerun.log").read_text()
+        assert "Traceback" not in logs and "SystemError" not in logs, logs
+        complete = [_cell(t) for t in _trials(url) if t.state == TrialState.COMPLETE]
+        assert sorted(complete) == sorted(CELLS)
+
+
+# ----------------------------------------------------------------------------- storage
+
+
+def _faulty_bench(*args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, str(TESTS / "_fault_worker.py"), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_a_storage_that_fails_mid_study_is_one_line_and_the_rerun_completes(tmp_path):
+    url = f"sqlite:///{tmp_path / 'bench.db'}"
+    run = ["run", "--study", str(_spec(tmp_path)), "--storage", url, "--jobs", "1"]
+    failed = _faulty_bench("full-disk", "2", *run)
+    assert failed.returncode == 1, failed.stderr
+    assert "Traceback" not in failed.stderr
+    assert f"bench: error: storage {url} failed: database or disk is full" in failed.stderr
+    assert sum(t.state == TrialState.COMPLETE for t in _trials(url)) == 2  # nothing lost
+    rerun = _faulty_bench("cli", *run)
+    assert rerun.returncode == 0, rerun.stderr
+    complete = [_cell(t) for t in _trials(url) if t.state == TrialState.COMPLETE]
+    assert sorted(complete) == sorted(CELLS)
+
+
+def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(capsys, monkeypatch):
+    import bench.trial
+
+    def broken(workload: Any, recipe: Recipe, **options: Any):
+        raise RuntimeError("out of cheese")
+
+    monkeypatch.setattr(bench.trial, "run_trial", broken)
+    monkeypatch.delenv("BENCH_DEBUG", raising=False)
+    assert main(["train", "--epochs", "1", "--train-size", "120"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "bench: error: RuntimeError: out of cheese (--debug shows the traceback)" in err
+    with pytest.raises(RuntimeError, match="out of cheese"):
+        main(["--debug", "train", "--epochs", "1", "--train-size", "120"])
