@@ -173,3 +173,19 @@ def test_a_spec_keeps_tomls_number_types_for_workload_options():
     spec = parse_spec({**BASE, "workload": {"train_size": 200.0, "label_noise": 0}}, source="s")
     assert (spec.workload.train_size, spec.workload.label_noise) == (200, 0.0)
     assert type(spec.workload.label_noise) is float
+
+
+@pytest.mark.parametrize(
+    ("metric", "direction", "fix"),
+    [("val_loss", "maximize", '"minimize"'), ("val_auc", "minimize", '"maximize"')],
+)
+def test_an_objective_optimized_the_wrong_way_is_refused_naming_the_fix(metric, direction, fix):
+    raw = {
+        "name": "wrong-way",
+        "description": "a loss maximized",
+        "seeds": [0],
+        "objective": {"metric": metric, "direction": direction},
+        "variants": [{"name": "adam", "optimizer": "adam"}],
+    }
+    with pytest.raises(BenchInputError, match=f"objective.direction: got '{direction}'.*{fix}"):
+        parse_spec(raw, source="wrong.toml")

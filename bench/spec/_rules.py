@@ -20,6 +20,7 @@ def check_coherent(spec: StudySpec) -> None:
         >>> from bench.spec import load_spec
         >>> check_coherent(load_spec("optimizers-fixed"))
     """
+    check_direction(spec.objective.metric, spec.objective.direction)
     if spec.tuning is not None:
         check_tuning(spec)
         return
@@ -67,6 +68,29 @@ def check_coherent(spec: StudySpec) -> None:
             spec.recipe(sampled)
         except BenchInputError as error:
             raise SpecProblem(f"variant {variant!r}" if variant else "fixed", str(error)) from None
+
+
+def check_direction(metric: str, direction: str) -> None:
+    """A loss is minimized, an AUC or accuracy maximized; the other way is a mistake.
+
+    Example:
+        >>> check_direction("val_loss", "maximize")
+        Traceback (most recent call last):
+        ...
+        bench.spec._fields.SpecProblem: objective.direction: got 'maximize' for val_loss, a loss; expected "minimize" (or metric = "val_auc" to maximize)
+    """
+    expected = "minimize" if metric.endswith("loss") else "maximize"
+    if direction != expected:
+        other = (
+            'metric = "val_loss" to minimize'
+            if expected == "maximize"
+            else ('metric = "val_auc" to maximize')
+        )
+        kind = "a loss" if expected == "minimize" else "higher is better"
+        raise SpecProblem(
+            "objective.direction",
+            f'got {direction!r} for {metric}, {kind}; expected "{expected}" (or {other})',
+        )
 
 
 def check_tuning(spec: StudySpec) -> None:
