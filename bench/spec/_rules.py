@@ -77,7 +77,7 @@ def check_direction(metric: str, direction: str) -> None:
         >>> check_direction("val_loss", "maximize")
         Traceback (most recent call last):
         ...
-        bench.spec._fields.SpecProblem: objective.direction: got 'maximize' for val_loss, a loss; expected "minimize" (or metric = "val_auc" to maximize)
+        bench.spec._fields.SpecProblem: objective.direction: got 'maximize' for val_loss, ...
     """
     expected = "minimize" if metric.endswith("loss") else "maximize"
     if direction != expected:
