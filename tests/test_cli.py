@@ -13,6 +13,7 @@ from conftest import error_line, write_digits_npz
 from bench.cli import main
 
 
+@pytest.mark.slow  # about 6 s: two epochs of training
 def test_train_prints_a_summary_and_writes_the_documented_json(tmp_path, capsys):
     out = tmp_path / "result.json"
     status = main(["train", "--train-size", "120", "--epochs", "2", "--json", str(out)])
