@@ -1,10 +1,18 @@
-"""Shared fixtures: a small digits workload, one short training run, one tiny real study.
+"""Shared fixtures: a small digits workload, one short training run, one tiny real study;
+and the helpers every test file shares (import them with ``from conftest import ...``):
 
-Each is built once per test session: training is the slow part of the suite.
+- :func:`write_digits_npz` writes an npz data set (the only npz writer of the tests);
+- :func:`error_line` reads the one-line error a command printed;
+- :class:`StubReporter` is a display for ``run_worker`` that records what it is told and
+  can press Ctrl-C.
+
+Each fixture is built once per test session: training is the slow part of the suite.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -34,22 +42,107 @@ learning_rate = 0.01
 """
 
 
-def write_digits_npz(path: Path, *, class_names: tuple[str, str] = ("low", "high")) -> Path:
-    """A MedMNIST-style binary npz made of real digits: 120 train, 60 val, 60 test."""
+def _five_to_nine(digits: np.ndarray) -> np.ndarray:
+    """Binary labels, one column (MedMNIST's layout): 1 for the digits 5-9."""
+    return (digits >= 5).astype("int64").reshape(-1, 1)
+
+
+def digits_npz_arrays(
+    *,
+    sizes: tuple[int, int, int] = (120, 60, 60),
+    labels_of: Callable[[np.ndarray], np.ndarray] = _five_to_nine,
+    class_names: tuple[str, ...] | None = ("low", "high"),
+) -> dict[str, np.ndarray]:
+    """The arrays of a MedMNIST-style npz made of real digits: uint8 images 0..255 (N, 8, 8),
+    ``labels_of(digit)`` labels, consecutive rows for train, val and test (``sizes``), and
+    ``class_names`` unless None."""
     from sklearn.datasets import load_digits
 
     digits = load_digits()
     images = (digits.images * 255 / 16).astype("uint8")
-    labels = (digits.target >= 5).astype("int64").reshape(-1, 1)
-    arrays = {"class_names": np.array(class_names)}
-    for name, rows in (
-        ("train", slice(0, 120)),
-        ("val", slice(120, 180)),
-        ("test", slice(180, 240)),
-    ):
+    labels = labels_of(digits.target)
+    arrays = {} if class_names is None else {"class_names": np.array(class_names)}
+    start = 0
+    for name, size in zip(("train", "val", "test"), sizes, strict=True):
+        rows = slice(start, start + size)
         arrays[f"{name}_images"], arrays[f"{name}_labels"] = images[rows], labels[rows]
-    np.savez(path, **arrays)
+        start += size
+    return arrays
+
+
+def write_digits_npz(
+    path: Path,
+    *,
+    sizes: tuple[int, int, int] = (120, 60, 60),
+    labels_of: Callable[[np.ndarray], np.ndarray] = _five_to_nine,
+    class_names: tuple[str, ...] | None = ("low", "high"),
+    **overrides: np.ndarray | None,
+) -> Path:
+    """Write :func:`digits_npz_arrays` to ``path``, each of ``overrides`` replacing (or, when
+    None, removing) the array of its name; an override may also add a key. By default a
+    binary npz: 120 train, 60 val, 60 test images."""
+    arrays = digits_npz_arrays(sizes=sizes, labels_of=labels_of, class_names=class_names)
+    arrays.update(overrides)
+    np.savez(path, **{key: value for key, value in arrays.items() if value is not None})
     return path
+
+
+def error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    """The error the command just printed to stderr, checked to be the documented shape:
+    exactly one non-empty line, ``bench: error: ...``, no traceback. Returns that line."""
+    err = capsys.readouterr().err.strip()
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err, err
+    assert lines[0].startswith("bench: error: "), err
+    return lines[0]
+
+
+class StubReporter:
+    """A display for ``run_worker`` (a ``bench.study.TrialReporter``) that records what it
+    is told and can press Ctrl-C: it raises KeyboardInterrupt at the end of an epoch of the
+    ``stop_at_trial``-th trial this worker starts, or of the first trial of seed
+    ``stop_at_seed``.
+
+    ``started`` holds each trial's (number, label, seed, epochs), ``epochs`` each epoch's
+    record, ``ended`` the finished trials, ``progress`` the counts polled while worker
+    processes run, ``waits`` the owners named each time the worker waits for other
+    workers' trials; ``waiting_started`` is set the first time it waits.
+    """
+
+    def __init__(self, *, stop_at_trial: int | None = None, stop_at_seed: int | None = None):
+        self.stop_at_trial, self.stop_at_seed = stop_at_trial, stop_at_seed
+        self.started: list[tuple[int, str, int, int]] = []
+        self.epochs: list[dict[str, float]] = []
+        self.ended: list[object] = []
+        self.progress: list[object] = []
+        self.waits: list[str] = []
+        self.waiting_started = threading.Event()
+
+    def _stops_here(self) -> bool:
+        if not self.started:
+            return False
+        if self.stop_at_trial is not None and len(self.started) == self.stop_at_trial:
+            return True
+        return self.stop_at_seed is not None and self.started[-1][2] == self.stop_at_seed
+
+    def trial_started(self, number: int, label: str, seed: int, epochs: int) -> None:
+        self.started.append((number, label, seed, epochs))
+
+    def epoch_ended(self, record: dict[str, float]) -> None:
+        self.epochs.append(record)
+        if self._stops_here():
+            raise KeyboardInterrupt
+
+    def trial_ended(self, trial: object) -> None:
+        self.ended.append(trial)
+
+    def trials_done(self, counts: object, *, best: object) -> None:
+        self.progress.append(counts)
+
+    def waiting(self, counts: object, *, owners: str) -> None:
+        self.waits.append(owners)
+        self.waiting_started.set()
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from conftest import error_line
 
 from bench.cli import main
 
@@ -101,9 +102,7 @@ def test_bad_input_is_one_line_and_leaves_the_storage_untouched(case, stored, ca
     ]
     before = _digest(db)
     assert main([*argv, "--storage", f"sqlite:///{db}"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "Traceback" not in err and err.startswith("bench: error: ")
-    assert fragment in err.format(**values)
+    assert fragment in error_line(capsys).format(**values)
     assert _digest(db) == before
 
 
@@ -115,8 +114,7 @@ def test_a_file_that_is_not_a_database_is_refused_and_left_as_it_was(command, st
     before = _digest(junk)
     argv = [a.format(spec=spec) for a in command]
     assert main([*argv, "--storage", f"sqlite:///{junk}"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "file is not a database" in err
+    assert "file is not a database" in error_line(capsys)
     assert _digest(junk) == before
 
 
@@ -130,16 +128,14 @@ def test_another_applications_database_gains_no_optuna_tables(command, stored, c
     before = _digest(other)
     argv = [a.format(spec=spec) for a in command]
     assert main([*argv, "--storage", f"sqlite:///{other}"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "a database of another application (tables invoices)" in err
+    assert "a database of another application (tables invoices)" in error_line(capsys)
     assert _digest(other) == before
 
 
 def test_a_storage_in_a_read_only_folder_is_one_line(capsys):
     url = f"sqlite:///{_read_only_folder()}/bench.db"
     assert main(["run", "--study", "optimizers", "--storage", url]) == 2
-    err = capsys.readouterr().err.strip()
-    assert "\n" not in err and f"--storage {url}: cannot open" in err
+    assert f"--storage {url}: cannot open" in error_line(capsys)
 
 
 def test_no_output_shows_the_storage_password(capsys, monkeypatch):

@@ -8,16 +8,12 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import error_line, write_digits_npz
 
 from bench.cli import main
 
 
-def _error_line(capsys) -> str:
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1, err
-    return err[0]
-
-
+@pytest.mark.slow  # about 6 s: two epochs of training
 def test_train_prints_a_summary_and_writes_the_documented_json(tmp_path, capsys):
     out = tmp_path / "result.json"
     status = main(["train", "--train-size", "120", "--epochs", "2", "--json", str(out)])
@@ -64,22 +60,7 @@ def test_train_prints_a_summary_and_writes_the_documented_json(tmp_path, capsys)
 )
 def test_bad_values_exit_2_with_one_line_naming_the_input(argv, fragment, capsys):
     assert main(["train", *argv]) == 2
-    assert fragment in _error_line(capsys)
-
-
-def _write_digits_npz(path, **overrides):
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    images = (digits.images * 16).clip(0, 255).astype("uint8")
-    labels = (digits.target >= 5).astype("int64")
-    arrays = {}
-    for name, sl in (("train", slice(0, 100)), ("val", slice(100, 150)), ("test", slice(150, 200))):
-        arrays[f"{name}_images"], arrays[f"{name}_labels"] = images[sl], labels[sl]
-    arrays.update(overrides)
-    arrays = {k: v for k, v in arrays.items() if v is not None}
-    np.savez(path, **arrays)
-    return path
+    assert fragment in error_line(capsys)
 
 
 @pytest.mark.parametrize(
@@ -89,44 +70,45 @@ def _write_digits_npz(path, **overrides):
         ({"val_labels": np.zeros(3, "int64")}, "val"),
         (
             {
-                "train_labels": np.zeros(100, "int64"),
-                "val_labels": np.zeros(50, "int64"),
-                "test_labels": np.zeros(50, "int64"),
+                "train_labels": np.zeros((120, 1), "int64"),
+                "val_labels": np.zeros((60, 1), "int64"),
+                "test_labels": np.zeros((60, 1), "int64"),
             },
             "class",
         ),
-        ({"train_labels": np.array([{"a": 1}] * 100, dtype=object)}, "pickle"),
+        ({"train_labels": np.array([{"a": 1}] * 120, dtype=object)}, "pickle"),
     ],
 )
 def test_bad_npz_exits_2_and_writes_nothing(tmp_path, capsys, overrides, fragment):
-    npz = _write_digits_npz(tmp_path / "data.npz", **overrides)
+    npz = write_digits_npz(tmp_path / "data.npz", **overrides)
     out = tmp_path / "out.json"
     assert main(["train", "--dataset", f"npz:{npz}", "--json", str(out)]) == 2
-    line = _error_line(capsys)
+    line = error_line(capsys)
     assert str(npz) in line and fragment in line.lower()
     assert not out.exists()
 
 
 def test_bad_folders_exit_2(tmp_path, capsys):
     assert main(["train", "--dataset", f"folder:{tmp_path / 'missing'}"]) == 2
-    assert "missing" in _error_line(capsys)
+    assert "missing" in error_line(capsys)
     (tmp_path / "empty").mkdir()
     assert main(["train", "--dataset", f"folder:{tmp_path / 'empty'}"]) == 2
-    assert "empty" in _error_line(capsys)
+    assert "empty" in error_line(capsys)
     broken = tmp_path / "broken"
     for cls in ("a", "b"):
         (broken / cls).mkdir(parents=True)
         for i in range(4):
             (broken / cls / f"{i}.png").write_bytes(b"not a png")
     assert main(["train", "--dataset", f"folder:{broken}"]) == 2
-    assert ".png" in _error_line(capsys)
+    assert ".png" in error_line(capsys)
 
 
 def test_json_target_in_a_missing_folder_is_refused_before_training(tmp_path, capsys):
     assert main(["train", "--json", str(tmp_path / "no" / "out.json")]) == 2
-    assert "does not exist" in _error_line(capsys)
+    assert "does not exist" in error_line(capsys)
 
 
+@pytest.mark.slow
 def test_the_installed_command_exits_2_without_a_traceback():
     run = subprocess.run(
         [sys.executable, "-m", "bench", "train", "--epochs", "0"],

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import digits_npz_arrays, error_line, write_digits_npz
 from PIL import Image
 from sklearn.datasets import load_digits
 
@@ -57,19 +58,30 @@ def _assert_same(a: Dataset, b: Dataset) -> None:
     assert a.content_hash == b.content_hash
 
 
-def _write_npz(path: Path, **arrays: np.ndarray) -> Path:
-    np.savez(path, **arrays)
-    return path
+# The npz files here: digits rows 0-299 train, 300-399 val, 400-499 test, no class names.
+NPZ_SIZES = (300, 100, 100)
 
 
-def _npz_arrays(digits: tuple[np.ndarray, np.ndarray], labels_of: Callable) -> dict:
-    images, labels = digits
-    parts = {"train": slice(0, 300), "val": slice(300, 400), "test": slice(400, 500)}
-    arrays = {}
-    for split, rows in parts.items():
-        arrays[f"{split}_images"] = images[rows]
-        arrays[f"{split}_labels"] = labels_of(labels[rows])
-    return arrays
+def _digit(y: np.ndarray) -> np.ndarray:
+    return y
+
+
+def _write_npz(
+    path: Path,
+    labels_of: Callable = _digit,
+    *,
+    class_names: tuple[str, ...] | None = None,
+    **overrides: np.ndarray | None,
+) -> Path:
+    """conftest's npz writer with this file's splits (``overrides`` as there)."""
+    return write_digits_npz(
+        path, sizes=NPZ_SIZES, labels_of=labels_of, class_names=class_names, **overrides
+    )
+
+
+def _npz_arrays(labels_of: Callable = _digit) -> dict[str, np.ndarray]:
+    """The arrays :func:`_write_npz` writes, to derive overrides from."""
+    return digits_npz_arrays(sizes=NPZ_SIZES, labels_of=labels_of, class_names=None)
 
 
 # --------------------------------------------------------------------------- digits
@@ -219,8 +231,8 @@ def test_resize_is_bilinear_and_in_range(tmp_path: Path) -> None:
 
 
 def test_npz_binary_uint8(tmp_path: Path, digits: tuple[np.ndarray, np.ndarray]) -> None:
-    arrays = _npz_arrays(digits, lambda y: (y % 2).reshape(-1, 1))
-    ds = load_dataset(f"npz:{_write_npz(tmp_path / 'b.npz', **arrays)}", image_size=SIZE)
+    path = _write_npz(tmp_path / "b.npz", lambda y: (y % 2).reshape(-1, 1))
+    ds = load_dataset(f"npz:{path}", image_size=SIZE)
     assert ds.task == "binary" and ds.class_names == ("0", "1") and ds.num_outputs == 1
     assert (len(ds.train), len(ds.val), len(ds.test)) == (300, 100, 100)
     _assert_images(ds.train, 1)
@@ -228,17 +240,16 @@ def test_npz_binary_uint8(tmp_path: Path, digits: tuple[np.ndarray, np.ndarray])
     assert ds.val.y.dtype == np.float32
 
 
-def test_npz_multiclass_float_rgb_with_class_names(
-    tmp_path: Path, digits: tuple[np.ndarray, np.ndarray]
-) -> None:
-    arrays = _npz_arrays(digits, lambda y: y)
+def test_npz_multiclass_float_rgb_with_class_names(tmp_path: Path) -> None:
+    arrays = _npz_arrays()
+    rgb = {}
     for split in ("train", "val", "test"):
         gray = arrays[f"{split}_images"].astype(np.float32) / 255
-        arrays[f"{split}_images"] = np.repeat(gray[..., None], 3, axis=-1)
-    names = np.array([f"digit {d}" for d in range(10)])
-    path = _write_npz(tmp_path / "m.npz", class_names=names, **arrays)
+        rgb[f"{split}_images"] = np.repeat(gray[..., None], 3, axis=-1)
+    names = tuple(f"digit {d}" for d in range(10))
+    path = _write_npz(tmp_path / "m.npz", class_names=names, **rgb)
     ds = load_dataset(f"npz:{path}", image_size=SIZE, train_size=100, seed=4)
-    assert ds.task == "multiclass" and ds.class_names == tuple(names) and ds.num_outputs == 10
+    assert ds.task == "multiclass" and ds.class_names == names and ds.num_outputs == 10
     assert ds.input_shape == (SIZE, SIZE, 3)
     assert len(ds.train) == 100 and np.bincount(ds.train.y, minlength=10).min() >= 8
     assert ds.train.y.dtype == np.int64
@@ -251,7 +262,7 @@ def test_npz_multilabel(tmp_path: Path, digits: tuple[np.ndarray, np.ndarray]) -
     def multi_hot(y: np.ndarray) -> np.ndarray:
         return np.stack([y % 2 == 1, y >= 5, y == 0], axis=1).astype(np.uint8)
 
-    path = _write_npz(tmp_path / "ml.npz", **_npz_arrays(digits, multi_hot))
+    path = _write_npz(tmp_path / "ml.npz", multi_hot)
     ds = load_dataset(f"npz:{path}", image_size=8)
     assert ds.task == "multilabel" and ds.class_names == ("0", "1", "2") and ds.num_outputs == 3
     assert ds.train.y.dtype == np.float32 and ds.train.y.shape == (300, 3)
@@ -332,37 +343,32 @@ def test_bad_folder(case: str, tmp_path: Path, digits: tuple[np.ndarray, np.ndar
     assert source in message and fragment in message and "\n" not in message
 
 
-def _bad_npz(tmp_path: Path, digits: tuple[np.ndarray, np.ndarray], case: str) -> tuple[Path, str]:
-    good = _npz_arrays(digits, lambda y: y)
+def _bad_npz(tmp_path: Path, case: str) -> tuple[Path, str]:
+    good = _npz_arrays()
     path = tmp_path / f"{case}.npz"
     if case == "missing":
         return tmp_path / "nope.npz", "does not exist"
     if case == "missing_keys":
-        del good["val_labels"], good["test_images"]
-        return _write_npz(path, **good), "keys ['val_labels', 'test_images'] missing"
+        written = _write_npz(path, val_labels=None, test_images=None)
+        return written, "keys ['val_labels', 'test_images'] missing"
     if case == "length":
-        good["test_labels"] = good["test_labels"][:-1]
-        return _write_npz(path, **good), "split 'test' has 100 images but 99 labels"
+        written = _write_npz(path, test_labels=good["test_labels"][:-1])
+        return written, "split 'test' has 100 images but 99 labels"
     if case == "pickled":
-        good["train_labels"] = np.array([object()] * 300, dtype=object)
-        np.savez(path, **good)
-        return path, "pickled object arrays"
+        written = _write_npz(path, train_labels=np.array([object()] * 300, dtype=object))
+        return written, "pickled object arrays"
     if case == "single_class":
-        for split in ("train", "val", "test"):
-            good[f"{split}_labels"] = np.zeros_like(good[f"{split}_labels"])
-        return _write_npz(path, **good), "single class"
+        return _write_npz(path, np.zeros_like), "single class"
     if case == "not_npz":
         path.write_bytes(b"definitely not a zip archive")
         return path, "is not an .npz archive"
     if case == "bad_multilabel":
-        for split in ("train", "val", "test"):
-            good[f"{split}_labels"] = np.full((len(good[f"{split}_labels"]), 3), 2)
-        return _write_npz(path, **good), "other than 0 and 1"
+        return _write_npz(path, lambda y: np.full((len(y), 3), 2)), "other than 0 and 1"
     if case == "float_range":
-        good["val_images"] = good["val_images"].astype(np.float32)
-        return _write_npz(path, **good), "val_images are floats outside [0, 1]"
+        written = _write_npz(path, val_images=good["val_images"].astype(np.float32))
+        return written, "val_images are floats outside [0, 1]"
     if case == "too_small_subsample":
-        return _write_npz(path, **good), "too few images"
+        return _write_npz(path), "too few images"
     raise AssertionError(case)
 
 
@@ -380,8 +386,8 @@ NPZ_CASES = (
 
 
 @pytest.mark.parametrize("case", NPZ_CASES)
-def test_bad_npz(case: str, tmp_path: Path, digits: tuple[np.ndarray, np.ndarray]) -> None:
-    path, fragment = _bad_npz(tmp_path, digits, case)
+def test_bad_npz(case: str, tmp_path: Path) -> None:
+    path, fragment = _bad_npz(tmp_path, case)
     source = f"npz:{path}"
     train_size = 5 if case == "too_small_subsample" else None
     with pytest.raises(BenchInputError) as error:
@@ -484,13 +490,13 @@ def test_single_image_class_is_fine_when_the_folder_has_its_own_splits(
     assert ds.class_names == ("eight", "three", "zero") and len(ds.train) == 25
 
 
-def _bad_split_npz(tmp_path: Path, digits: tuple[np.ndarray, np.ndarray], case: str) -> Path:
-    arrays = _npz_arrays(digits, lambda y: y)
+def _bad_split_npz(tmp_path: Path, case: str) -> Path:
+    path = tmp_path / f"{case}.npz"
     if case == "image_size":
-        arrays["val_images"] = np.zeros((100, 16, 16), np.uint8)
-    elif case == "channels":
-        arrays["test_images"] = np.repeat(arrays["test_images"][..., None], 3, axis=-1)
-    return _write_npz(tmp_path / f"{case}.npz", **arrays)
+        return _write_npz(path, val_images=np.zeros((100, 16, 16), np.uint8))
+    assert case == "channels", case
+    gray = _npz_arrays()["test_images"]
+    return _write_npz(path, test_images=np.repeat(gray[..., None], 3, axis=-1))
 
 
 @pytest.mark.parametrize(
@@ -501,9 +507,9 @@ def _bad_split_npz(tmp_path: Path, digits: tuple[np.ndarray, np.ndarray], case: 
     ],
 )
 def test_npz_splits_must_share_image_size_and_channels(
-    case: str, fragment: str, tmp_path: Path, digits: tuple[np.ndarray, np.ndarray]
+    case: str, fragment: str, tmp_path: Path
 ) -> None:
-    source = f"npz:{_bad_split_npz(tmp_path, digits, case)}"
+    source = f"npz:{_bad_split_npz(tmp_path, case)}"
     with pytest.raises(BenchInputError) as error:
         load_dataset(source, image_size=8)
     message = str(error.value)
@@ -587,22 +593,22 @@ def test_command_line_bad_folder_is_one_line_and_exit_2(
     root, named, fragment = _bad_file_folder(tmp_path, digits, case)
     out = tmp_path / "out.json"
     assert main(_train_argv(f"folder:{root}", out)) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("bench: error: dataset 'folder:")
-    assert repr(str(named)) in err[0] and fragment in err[0]
+    line = error_line(capsys)
+    assert line.startswith("bench: error: dataset 'folder:")
+    assert repr(str(named)) in line and fragment in line
     assert not out.exists()
 
 
 def test_command_line_npz_with_mismatched_splits_is_one_line_and_exit_2(
-    tmp_path: Path, digits: tuple[np.ndarray, np.ndarray], capsys
+    tmp_path: Path, capsys
 ) -> None:
     from bench.cli import main
 
-    path = _bad_split_npz(tmp_path, digits, "channels")
+    path = _bad_split_npz(tmp_path, "channels")
     out = tmp_path / "out.json"
     assert main(_train_argv(f"npz:{path}", out)) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and f"dataset 'npz:{path}'" in err[0] and "test_images" in err[0]
+    line = error_line(capsys)
+    assert f"dataset 'npz:{path}'" in line and "test_images" in line
     assert not out.exists()
 
 
@@ -638,13 +644,11 @@ def test_label_noise_is_deterministic_by_split_seed() -> None:
     assert not np.array_equal(flipped_a, _changed(b.train.y, clean_b.train.y))
 
 
-def test_label_noise_multilabel_flips_one_bit_per_chosen_image(
-    tmp_path: Path, digits: tuple[np.ndarray, np.ndarray]
-) -> None:
+def test_label_noise_multilabel_flips_one_bit_per_chosen_image(tmp_path: Path) -> None:
     def multi_hot(y: np.ndarray) -> np.ndarray:
         return np.stack([y % 2 == 1, y >= 5, y == 0], axis=1).astype(np.uint8)
 
-    source = f"npz:{_write_npz(tmp_path / 'ml.npz', **_npz_arrays(digits, multi_hot))}"
+    source = f"npz:{_write_npz(tmp_path / 'ml.npz', multi_hot)}"
     clean = load_dataset(source, image_size=8, seed=1)
     noisy = load_dataset(source, image_size=8, seed=1, label_noise=0.15)
     bits = np.abs(noisy.train.y - clean.train.y).sum(axis=1)

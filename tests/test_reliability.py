@@ -5,6 +5,7 @@ These run the real ``bench run`` command in a subprocess and read the storage ba
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+from conftest import StubReporter
 from optuna.trial import TrialState
 
 from bench.cli import main
@@ -56,11 +58,21 @@ def _start(spec: Path, url: str, *extra: str, log: Path) -> subprocess.Popen:
             # As from a terminal: a test run started in the background (``cmd &`` in a
             # script, nohup) ignores SIGINT, and children would inherit that.
             preexec_fn=_default_sigint,
+            # A process group of its own, so that _stop also ends its worker processes.
+            start_new_session=True,
         )
 
 
 def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Kill what is left of the process group of ``process`` (it, and its workers should a
+    test fail before they stop), and reap ``process`` (killed, it exits at once)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=60)
 
 
 def _trials(url: str) -> list[optuna.trial.FrozenTrial]:
@@ -104,8 +116,7 @@ def test_kill_9_mid_trial_then_the_same_command_completes_every_cell_once(tmp_pa
     try:
         _wait_for(lambda: _mid_trial(url))
     finally:
-        first.kill()
-        first.wait()
+        _stop(first)
     assert [t.state for t in _trials(url)].count(TrialState.RUNNING) == 1
 
     rerun = subprocess.run(
@@ -128,15 +139,19 @@ def test_a_signal_to_the_main_process_stops_every_worker_and_the_rerun_recovers(
     spec, url = _spec(tmp_path, epochs=4), f"sqlite:///{tmp_path / 'bench.db'}"
     log = tmp_path / "run.log"
     run = _start(spec, url, "--jobs", "2", log=log)
-    _wait_for(lambda: _mid_trial(url, running=2))
-    workers = {t.user_attrs["pid"] for t in _trials(url) if t.state == TrialState.RUNNING}
-    sent = time.monotonic()
-    run.send_signal(signum)
-    assert run.wait(timeout=60) == status
-    assert time.monotonic() - sent < 30
-    for pid in workers:
-        with pytest.raises(ProcessLookupError):
-            os.kill(pid, 0)
+    try:
+        _wait_for(lambda: _mid_trial(url, running=2))
+        workers = {t.user_attrs["pid"] for t in _trials(url) if t.state == TrialState.RUNNING}
+        sent = time.monotonic()
+        run.send_signal(signum)
+        assert run.wait(timeout=60) == status
+        assert time.monotonic() - sent < 30
+        for pid in workers:
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+    except BaseException:
+        _stop(run)  # a failed check leaves no process behind
+        raise
     lines = log.read_text().strip().splitlines()
     assert lines[-1].startswith(f"bench: stopped by {signal.Signals(signum).name};")
     assert f"resume with: bench run --study {spec} --storage {url}" in lines[-1]
@@ -154,30 +169,16 @@ def test_a_signal_to_the_main_process_stops_every_worker_and_the_rerun_recovers(
     _each_cell_complete_once(url)
 
 
-class _Waits:
-    """A display that records what the runner says while it waits, and tells the test."""
-
-    def __init__(self) -> None:
-        self.said: list[str] = []
-        self.started = threading.Event()
-
-    def trial_started(self, *args) -> None: ...
-
-    def epoch_ended(self, record) -> None: ...
-
-    def trial_ended(self, trial) -> None: ...
-
-    def waiting(self, counts, *, owners: str) -> None:
-        self.said.append(owners)
-        self.started.set()
-
-
-def _beat_until(storage, trial_id: int, stop: threading.Event) -> None:
-    while not stop.is_set():
+def _beat_until(storage, trial_id: int, stop: threading.Event, *, limit_s: float = 240) -> None:
+    """Beat every 0.5 s until ``stop`` is set, for ``limit_s`` at most."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
         storage.record_heartbeat(trial_id)
-        time.sleep(0.5)
+        if stop.wait(0.5):
+            return
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 @pytest.mark.filterwarnings("ignore:Heartbeat of storage:UserWarning")
 def test_another_hosts_running_trial_is_waited_for_then_run_here_after_its_heartbeat_stops(
@@ -209,27 +210,34 @@ def test_another_hosts_running_trial_is_waited_for_then_run_here_after_its_heart
     for key, value in {"host": "elsewhere", "pid": 4242, "boot_id": "x"}.items():
         elsewhere.set_user_attr(key, value)
 
-    waits = _Waits()
+    waits = StubReporter()
     heartbeat = threading.Thread(
-        target=_beat_until, args=(storage, elsewhere._trial_id, waits.started), daemon=True
+        target=_beat_until,
+        args=(storage, elsewhere._trial_id, waits.waiting_started),
+        daemon=True,
     )
     heartbeat.start()
-    run_worker(
-        spec,
-        storage_url=url,
-        study_name=handle.name,
-        budget=spec.total_trials,
-        workload=small_workload,
-        reporter=waits,
-        storage_factory=short_grace_storage,
-        poll_s=0.5,
-    )
-    heartbeat.join()
-    assert waits.said and waits.said[0] == "elsewhere:4242"
+    try:
+        run_worker(
+            spec,
+            storage_url=url,
+            study_name=handle.name,
+            budget=spec.total_trials,
+            workload=small_workload,
+            reporter=waits,
+            storage_factory=short_grace_storage,
+            poll_s=0.5,
+        )
+    finally:
+        waits.waiting_started.set()  # stops the beats should the worker fail first
+        heartbeat.join(timeout=30)
+    assert not heartbeat.is_alive()
+    assert waits.waits and waits.waits[0] == "elsewhere:4242"
     assert _trials(url)[elsewhere.number].state == TrialState.FAIL
     _each_cell_complete_once(url)
 
 
+@pytest.mark.slow
 def test_redirected_output_is_plain_lines_without_start_up_noise(tmp_path):
     run = subprocess.run(
         [sys.executable, "-m", "bench", "train", "--epochs", "2", "--train-size", "120"],
