@@ -16,35 +16,12 @@ import signal
 import sys
 from typing import Any
 
+from run_fixtures import stand_in_trial
+
 from bench._record import TrialResult
-from bench._schema import COMPLETED, SPLITS
 from bench.recipe import Recipe
 from bench.spec import load_spec
 from bench.study import prepare_run, run_worker
-
-
-def stand_in_trial(workload: Any, recipe: Recipe, *, on_epoch: Any = None) -> TrialResult:
-    """A finished one-epoch result whose score depends on the recipe's rate and seed."""
-    score = 0.5 + min(0.4, recipe.learning_rate * 10) + recipe.seed / 1000
-    record = {"epoch": 1, "loss": 1 - score, "val_loss": 1 - score, "val_auc": score}
-    if on_epoch is not None:
-        on_epoch(record)
-    split = {"loss": 1 - score, "accuracy": score, "auc": score}
-    return TrialResult(
-        history=[record],
-        kept_epoch=1,
-        epochs_run=1,
-        stop_reason=COMPLETED,
-        metrics={name: dict(split) for name in SPLITS},
-        gap={"accuracy": 0.0, "loss": 0.0},
-        test_predictions={},
-        class_names=["a", "b"],
-        task="binary",
-        recipe=recipe.to_dict(),
-        workload={},
-        wall_time_s=0.01,
-        images_per_s=1.0,
-    )
 
 
 def crash_on(spec_path: str, url: str, crash: str) -> None:

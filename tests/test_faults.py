@@ -19,8 +19,18 @@ from typing import Any
 import optuna
 import pandas as pd
 import pytest
-from _fault_worker import stand_in_trial
 from optuna.trial import TrialState
+from run_fixtures import (
+    CELLS,
+    assert_protocol_ran_once,
+    cell,
+    grid_spec,
+    protocol_spec,
+    stand_in_trial,
+    start_run,
+    stored_trials,
+    wait_for,
+)
 
 from bench._record import TrialRecord
 from bench.cli import main
@@ -33,62 +43,12 @@ from bench.tuning import Assignment, is_taken_before, next_assignment
 
 TESTS = Path(__file__).resolve().parent
 
-GRID = """
-name = "grid"
-description = "two optimizers, two seeds"
-seeds = [0, 1]
-epochs = {epochs}
-
-[workload]
-dataset = "digits"
-train_size = {train_size}
-
-[budget]
-retries = {retries}
-
-[[variants]]
-name = "adam"
-optimizer = "adam"
-
-[[variants]]
-name = "sgd"
-optimizer = "sgd"
-learning_rate = 0.01
-"""
-CELLS = [("adam", 0), ("adam", 1), ("sgd", 0), ("sgd", 1)]
-
-
-def _spec(tmp_path: Path, *, epochs: int = 1, retries: int = 2, train_size: int = 120) -> Path:
-    path = tmp_path / "grid.toml"
-    path.write_text(GRID.format(epochs=epochs, retries=retries, train_size=train_size))
-    return path
-
-
-def _trials(url: str, name: str = "grid") -> list[optuna.trial.FrozenTrial]:
-    return optuna.load_study(study_name=name, storage=url).get_trials(deepcopy=False)
-
-
-def _cell(trial: optuna.trial.FrozenTrial) -> tuple[str, int | None]:
-    return trial.params.get("variant"), TrialRecord.read(trial).seed
-
-
-def _wait_for(condition, *, timeout_s: float = 240.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return
-        except (KeyError, ValueError):  # the study is not created yet
-            pass
-        time.sleep(0.3)
-    raise AssertionError("timed out")
-
 
 # ----------------------------------------------------------------------------- trial errors
 
 
 def test_a_trial_that_raises_is_failed_with_its_error_and_retried_until_crashed(tmp_path):
-    spec = load_spec(str(_spec(tmp_path, retries=1)))
+    spec = load_spec(str(grid_spec(tmp_path, epochs=1, retries=1)))
     url = f"sqlite:///{tmp_path / 'bench.db'}"
     handle = open_study(spec, storage=open_storage(url))
 
@@ -105,10 +65,10 @@ def test_a_trial_that_raises_is_failed_with_its_error_and_retried_until_crashed(
         workload=object(),
         train=train,
     )
-    trials = _trials(url)
-    complete = Counter(_cell(t) for t in trials if t.state == TrialState.COMPLETE)
+    trials = stored_trials(url)
+    complete = Counter(cell(t) for t in trials if t.state == TrialState.COMPLETE)
     assert complete == Counter({("adam", 0): 1, ("adam", 1): 1, ("sgd", 0): 1})
-    failed = [t for t in trials if _cell(t) == ("sgd", 1)]
+    failed = [t for t in trials if cell(t) == ("sgd", 1)]
     errored = [t for t in failed if TrialRecord.read(t).error]
     assert len(errored) == 2  # the first attempt and its one retry
     error = TrialRecord.read(errored[0]).error
@@ -126,15 +86,15 @@ def test_bench_run_says_which_trials_raised_and_exits_1(tmp_path, capsys, monkey
 
     monkeypatch.setattr(bench.trial, "run_trial", broken)  # the command line trains through it
     url = f"sqlite:///{tmp_path / 'bench.db'}"
-    spec = str(_spec(tmp_path, retries=0))
+    spec = str(grid_spec(tmp_path, epochs=1, retries=0))
     assert main(["run", "--study", spec, "--storage", url, "--jobs", "1"]) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err
     (line,) = [line for line in err.splitlines() if "failed with an error" in line]
     assert "4 trial(s) failed" in line and "RuntimeError: out of cheese" in line
     assert "user attribute 'error'" in line
-    crashed = [t for t in _trials(url) if TrialRecord.read(t).stop_reason == "crashed"]
-    assert sorted(_cell(t) for t in crashed) == sorted(CELLS)
+    crashed = [t for t in stored_trials(url) if TrialRecord.read(t).stop_reason == "crashed"]
+    assert sorted(cell(t) for t in crashed) == sorted(CELLS)
 
 
 # ----------------------------------------------------------------------------- crash loop
@@ -142,7 +102,7 @@ def test_bench_run_says_which_trials_raised_and_exits_1(tmp_path, capsys, monkey
 
 @pytest.mark.slow
 def test_a_cell_that_kills_its_worker_every_time_ends_as_crashed_after_the_cap(tmp_path):
-    spec, url = _spec(tmp_path, retries=2), f"sqlite:///{tmp_path / 'bench.db'}"
+    spec, url = grid_spec(tmp_path, epochs=1, retries=2), f"sqlite:///{tmp_path / 'bench.db'}"
     command = [sys.executable, str(TESTS / "_fault_worker.py"), "crash", str(spec), url, "sgd"]
     codes = []
     for _ in range(8):
@@ -153,12 +113,12 @@ def test_a_cell_that_kills_its_worker_every_time_ends_as_crashed_after_the_cap(t
     # Each run dies in the first sgd trial it starts: each of sgd's two seeds is tried
     # 1 + 2 times, then ends as crashed, and the study completes.
     assert codes == [-signal.SIGKILL] * 6 + [0], run.stderr
-    trials = _trials(url)
-    assert Counter(_cell(t) for t in trials if t.state == TrialState.COMPLETE) == Counter(
+    trials = stored_trials(url)
+    assert Counter(cell(t) for t in trials if t.state == TrialState.COMPLETE) == Counter(
         {("adam", 0): 1, ("adam", 1): 1}
     )
     crashed = [t for t in trials if TrialRecord.read(t).stop_reason == "crashed"]
-    assert sorted(_cell(t) for t in crashed) == [("sgd", 0), ("sgd", 1)]
+    assert sorted(cell(t) for t in crashed) == [("sgd", 0), ("sgd", 1)]
     assert all(len(t.system_attrs["retry_history"]) == 3 for t in crashed)
     from bench.report import study_leaderboard
 
@@ -221,40 +181,30 @@ def test_a_requeued_trial_is_never_judged_stale_before_its_new_owner_is_recorded
 # ----------------------------------------------------------------------------- orphans
 
 
-def _bench_run(spec: Path, url: str, *extra: str, log: Path) -> subprocess.Popen:
-    with log.open("w") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "bench", "run", "--study", str(spec), "--storage", url, *extra],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        )
-
-
 @pytest.mark.slow
 def test_workers_of_a_killed_main_process_stop_after_their_trial(tmp_path):
-    spec = _spec(tmp_path, epochs=6, train_size=300)
+    spec = grid_spec(tmp_path, epochs=6, train_size=300)
     url = f"sqlite:///{tmp_path / 'bench.db'}"
-    main_process = _bench_run(spec, url, "--jobs", "2", log=tmp_path / "first.log")
+    main_process = start_run(spec, url, "--jobs", "2", log=tmp_path / "first.log")
     running: list[TrialOwner] = []
 
     def two_running() -> bool:
-        owners = [TrialOwner.of(t) for t in _trials(url) if t.state == TrialState.RUNNING]
+        owners = [TrialOwner.of(t) for t in stored_trials(url) if t.state == TrialState.RUNNING]
         running[:] = [o for o in owners if o is not None]
         return len(running) == 2
 
-    _wait_for(two_running)
+    wait_for(two_running)
     main_process.kill()
     main_process.wait(timeout=30)
     started = time.monotonic()
-    _wait_for(lambda: all(owner.is_gone() for owner in running), timeout_s=120)
+    wait_for(lambda: all(owner.is_gone() for owner in running), timeout_s=120)
     gone_after = time.monotonic() - started
-    trials = _trials(url)
+    trials = stored_trials(url)
     finished_then = sum(t.state == TrialState.COMPLETE for t in trials)
     assert finished_then <= 2 + 2, "an orphaned worker started another trial"
-    rerun = _bench_run(spec, url, "--jobs", "2", log=tmp_path / "rerun.log")
+    rerun = start_run(spec, url, "--jobs", "2", log=tmp_path / "rerun.log")
     assert rerun.wait(timeout=600) == 0, (tmp_path / "rerun.log").read_text()
-    complete = [_cell(t) for t in _trials(url) if t.state == TrialState.COMPLETE]
+    complete = [cell(t) for t in stored_trials(url) if t.state == TrialState.COMPLETE]
     assert sorted(complete) == sorted(CELLS), f"workers gone {gone_after:.0f} s after the kill"
 
 
@@ -263,55 +213,27 @@ def test_workers_of_a_killed_main_process_stop_after_their_trial(tmp_path):
 
 @pytest.mark.slow
 def test_sigterm_to_the_main_of_two_workers_then_a_rerun_finishes_every_cell_once(tmp_path):
-    spec = _spec(tmp_path, epochs=4, train_size=200)
+    spec = grid_spec(tmp_path, epochs=4, train_size=200)
     for round_ in range(1):  # more rounds by hand: see BENCHMARKS.md
         url = f"sqlite:///{tmp_path / f'bench{round_}.db'}"
-        first = _bench_run(spec, url, "--jobs", "2", log=tmp_path / "first.log")
-        _wait_for(lambda: sum(t.state == TrialState.RUNNING for t in _trials(url)) == 2)  # noqa: B023
+        first = start_run(spec, url, "--jobs", "2", log=tmp_path / "first.log")
+        wait_for(lambda: sum(t.state == TrialState.RUNNING for t in stored_trials(url)) == 2)  # noqa: B023
         time.sleep(1.0 + round_)  # mid-epoch
         first.send_signal(signal.SIGTERM)
         assert first.wait(timeout=120) == 128 + signal.SIGTERM
-        rerun = _bench_run(spec, url, "--jobs", "2", log=tmp_path / "rerun.log")
+        rerun = start_run(spec, url, "--jobs", "2", log=tmp_path / "rerun.log")
         assert rerun.wait(timeout=600) == 0, (tmp_path / "rerun.log").read_text()
         logs = (tmp_path / "first.log").read_text() + (tmp_path / "rerun.log").read_text()
         assert "Traceback" not in logs and "SystemError" not in logs, logs
-        complete = [_cell(t) for t in _trials(url) if t.state == TrialState.COMPLETE]
+        complete = [cell(t) for t in stored_trials(url) if t.state == TrialState.COMPLETE]
         assert sorted(complete) == sorted(CELLS)
 
 
 # ----------------------------------------------------------------------------- protocol
 
-PROTOCOL = """
-name = "protocol"
-description = "two candidates, two tuning trials each, two final seeds"
-epochs = 3
-
-[workload]
-dataset = "digits"
-train_size = 200
-
-[tuning]
-budget = 2
-sampler = "random"
-seed = 0
-final_seeds = [1, 2]
-
-[[variants]]
-name = "adam"
-optimizer = "adam"
-[variants.search_space]
-learning_rate = { low = 1e-4, high = 1e-2, log = true }
-
-[[variants]]
-name = "sgd"
-optimizer = "sgd"
-[variants.search_space]
-learning_rate = { low = 1e-3, high = 1e-1, log = true }
-"""
-
 
 def _running_in(url: str, phase: str) -> list[TrialOwner]:
-    running = [t for t in _trials(url, "protocol") if t.state == TrialState.RUNNING]
+    running = [t for t in stored_trials(url, "protocol") if t.state == TrialState.RUNNING]
     owners = [TrialOwner.of(t) for t in running if TrialRecord.read(t).phase == phase]
     return [owner for owner in owners if owner is not None and not owner.is_gone()]
 
@@ -320,43 +242,28 @@ def _running_in(url: str, phase: str) -> list[TrialOwner]:
 def test_the_protocol_with_two_workers_survives_a_killed_worker_in_each_phase_and_sigterm(
     tmp_path,
 ):
-    spec = tmp_path / "protocol.toml"
-    spec.write_text(PROTOCOL)
+    spec = protocol_spec(tmp_path)
     url = f"sqlite:///{tmp_path / 'bench.db'}"
     log = tmp_path / "kills.log"
     logs = [log]
-    run = _bench_run(spec, url, "--jobs", "2", log=log)
+    run = start_run(spec, url, "--jobs", "2", log=log)
     for phase in ("tune", "final"):  # kill -9 a worker in the middle of a trial of each
-        _wait_for(lambda: _running_in(url, phase))  # noqa: B023
+        wait_for(lambda: _running_in(url, phase))  # noqa: B023
         os.kill(_running_in(url, phase)[0].pid, signal.SIGKILL)
     assert run.wait(timeout=600) == 1, log.read_text()  # its workers died
     log = tmp_path / "sigterm.log"
     logs.append(log)
-    run = _bench_run(spec, url, "--jobs", "2", log=log)
-    _wait_for(lambda: run.poll() is not None or _running_in(url, "final"), timeout_s=300)
+    run = start_run(spec, url, "--jobs", "2", log=log)
+    wait_for(lambda: run.poll() is not None or _running_in(url, "final"), timeout_s=300)
     if run.poll() is None:
         run.send_signal(signal.SIGTERM)
         assert run.wait(timeout=120) == 128 + signal.SIGTERM, log.read_text()
     log = tmp_path / "rerun.log"
     logs.append(log)
-    assert _bench_run(spec, url, "--jobs", "2", log=log).wait(timeout=600) == 0, log.read_text()
+    assert start_run(spec, url, "--jobs", "2", log=log).wait(timeout=600) == 0, log.read_text()
     assert not any("Traceback" in path.read_text() for path in logs)
 
-    trials = _trials(url, "protocol")
-    records = [(t, TrialRecord.read(t)) for t in trials]
-    done = [(t, r) for t, r in records if t.state == TrialState.COMPLETE]
-    tuned = Counter(r.candidate for _, r in done if r.phase == "tune")
-    assert tuned == {"adam": 2, "sgd": 2}  # every slot once, budgets equal
-    finals = Counter((r.candidate, r.seed) for _, r in done if r.phase == "final")
-    assert finals == {("adam", 1): 1, ("adam", 2): 1, ("sgd", 1): 1, ("sgd", 2): 1}
-    for candidate in ("adam", "sgd"):
-        best = max(
-            (t for t, r in done if r.phase == "tune" and r.candidate == candidate),
-            key=lambda t: t.value,
-        )
-        chosen = best.params[f"{candidate}.learning_rate"]
-        reruns = [r for _, r in done if r.phase == "final" and r.candidate == candidate]
-        assert all(r.tuned == {"learning_rate": chosen} for r in reruns)
+    assert_protocol_ran_once(url)
 
 
 # ----------------------------------------------------------------------------- storage
@@ -370,15 +277,15 @@ def _faulty_bench(*args: str) -> subprocess.CompletedProcess:
 @pytest.mark.slow
 def test_a_storage_that_fails_mid_study_is_one_line_and_the_rerun_completes(tmp_path):
     url = f"sqlite:///{tmp_path / 'bench.db'}"
-    run = ["run", "--study", str(_spec(tmp_path)), "--storage", url, "--jobs", "1"]
+    run = ["run", "--study", str(grid_spec(tmp_path, epochs=1)), "--storage", url, "--jobs", "1"]
     failed = _faulty_bench("full-disk", "2", *run)
     assert failed.returncode == 1, failed.stderr
     assert "Traceback" not in failed.stderr
     assert f"bench: error: storage {url} failed: database or disk is full" in failed.stderr
-    assert sum(t.state == TrialState.COMPLETE for t in _trials(url)) == 2  # nothing lost
+    assert sum(t.state == TrialState.COMPLETE for t in stored_trials(url)) == 2  # nothing lost
     rerun = _faulty_bench("cli", *run)
     assert rerun.returncode == 0, rerun.stderr
-    complete = [_cell(t) for t in _trials(url) if t.state == TrialState.COMPLETE]
+    complete = [cell(t) for t in stored_trials(url) if t.state == TrialState.COMPLETE]
     assert sorted(complete) == sorted(CELLS)
 
 

@@ -8,6 +8,7 @@ tests instead of skipping them.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -20,6 +21,16 @@ import optuna
 import pytest
 from conftest import TINY_SPEC, write_digits_npz
 from optuna.trial import TrialState
+from run_fixtures import (
+    assert_protocol_ran_once,
+    protocol_spec,
+    start_run,
+    stop_run,
+    stored_trials,
+    wait_for,
+)
+
+from bench._record import TrialRecord
 
 URL_ENV = "BENCH_TEST_POSTGRES_URL"
 WORKERS = 4
@@ -202,3 +213,31 @@ def test_each_test_gets_an_empty_database_of_its_own(postgres_url, postgres_serv
     assert optuna.get_all_study_summaries(postgres_url) == []
     optuna.create_study(study_name="scratch", storage=postgres_url)
     assert [s.study_name for s in optuna.get_all_study_summaries(postgres_url)] == ["scratch"]
+
+
+@pytest.mark.slow
+def test_the_protocol_on_postgres_survives_a_killed_bench_run_of_two(postgres_url, tmp_path):
+    """Two ``bench run --jobs 1`` processes (as on two machines) on the tuning protocol;
+    one is killed with SIGKILL in the middle of a trial; the other finishes the study
+    after its trial's heartbeat goes silent, or a rerun does; every slot runs once."""
+    spec = protocol_spec(tmp_path)
+    first = start_run(spec, postgres_url, "--jobs", "1", log=tmp_path / "first.log")
+    second = start_run(spec, postgres_url, "--jobs", "1", log=tmp_path / "second.log")
+    try:
+        wait_for(lambda: _running_owned_by(postgres_url, first.pid))
+        os.kill(first.pid, signal.SIGKILL)
+        assert second.wait(timeout=600) == 0, (tmp_path / "second.log").read_text()
+    finally:
+        stop_run(first)
+        stop_run(second)
+    rerun = start_run(spec, postgres_url, "--jobs", "1", log=tmp_path / "rerun.log")
+    try:
+        assert rerun.wait(timeout=600) == 0, (tmp_path / "rerun.log").read_text()
+    finally:
+        stop_run(rerun)
+    assert_protocol_ran_once(postgres_url)
+
+
+def _running_owned_by(url: str, pid: int) -> bool:
+    running = [t for t in stored_trials(url, "protocol") if t.state == TrialState.RUNNING]
+    return any(TrialRecord.read(t).pid == pid and t.intermediate_values for t in running)

@@ -5,100 +5,32 @@ These run the real ``bench run`` command in a subprocess and read the storage ba
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import optuna
 import pytest
 from conftest import StubReporter
 from optuna.trial import TrialState
+from run_fixtures import CELLS, grid_spec, start_run, stop_run, stored_trials, wait_for
 
 from bench.cli import main
-
-GRID = """
-name = "grid"
-description = "two optimizers, two seeds"
-seeds = [0, 1]
-epochs = {epochs}
-
-[workload]
-dataset = "digits"
-train_size = 120
-
-[[variants]]
-name = "adam"
-optimizer = "adam"
-
-[[variants]]
-name = "sgd"
-optimizer = "sgd"
-learning_rate = 0.01
-"""
-CELLS = [("adam", 0), ("adam", 1), ("sgd", 0), ("sgd", 1)]
-
-
-def _spec(tmp_path: Path, *, epochs: int) -> Path:
-    path = tmp_path / "grid.toml"
-    path.write_text(GRID.format(epochs=epochs))
-    return path
-
-
-def _start(spec: Path, url: str, *extra: str, log: Path) -> subprocess.Popen:
-    with log.open("w") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "bench", "run", "--study", str(spec), "--storage", url, *extra],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            # As from a terminal: a test run started in the background (``cmd &`` in a
-            # script, nohup) ignores SIGINT, and children would inherit that.
-            preexec_fn=_default_sigint,
-            # A process group of its own, so that _stop also ends its worker processes.
-            start_new_session=True,
-        )
-
-
-def _default_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """Kill what is left of the process group of ``process`` (it, and its workers should a
-    test fail before they stop), and reap ``process`` (killed, it exits at once)."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=60)
-
-
-def _trials(url: str) -> list[optuna.trial.FrozenTrial]:
-    return optuna.load_study(study_name="grid", storage=url).get_trials(deepcopy=False)
-
-
-def _wait_for(condition, *, timeout_s: float = 240.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return
-        except (KeyError, ValueError):  # the study is not created yet
-            pass
-        time.sleep(0.5)
-    raise AssertionError("timed out waiting for the study")
 
 
 def _mid_trial(url: str, *, running: int = 1) -> bool:
     """``running`` trials have started, and one of them has finished an epoch."""
-    trials = [t for t in _trials(url) if t.state == TrialState.RUNNING and "pid" in t.user_attrs]
+    trials = [
+        t for t in stored_trials(url) if t.state == TrialState.RUNNING and "pid" in t.user_attrs
+    ]
     return len(trials) >= running and any(t.intermediate_values for t in trials)
 
 
 def _each_cell_complete_once(url: str) -> None:
-    trials = _trials(url)
+    trials = stored_trials(url)
     complete = sorted(
         (t.params["variant"], t.user_attrs["seed"])
         for t in trials
@@ -111,13 +43,13 @@ def _each_cell_complete_once(url: str) -> None:
 
 @pytest.mark.slow
 def test_kill_9_mid_trial_then_the_same_command_completes_every_cell_once(tmp_path):
-    spec, url = _spec(tmp_path, epochs=3), f"sqlite:///{tmp_path / 'bench.db'}"
-    first = _start(spec, url, "--jobs", "1", log=tmp_path / "first.log")
+    spec, url = grid_spec(tmp_path, epochs=3), f"sqlite:///{tmp_path / 'bench.db'}"
+    first = start_run(spec, url, "--jobs", "1", log=tmp_path / "first.log")
     try:
-        _wait_for(lambda: _mid_trial(url))
+        wait_for(lambda: _mid_trial(url))
     finally:
-        _stop(first)
-    assert [t.state for t in _trials(url)].count(TrialState.RUNNING) == 1
+        stop_run(first)
+    assert [t.state for t in stored_trials(url)].count(TrialState.RUNNING) == 1
 
     rerun = subprocess.run(
         [sys.executable, "-m", "bench", "run", "--study", str(spec), "--storage", url],
@@ -136,12 +68,12 @@ def test_kill_9_mid_trial_then_the_same_command_completes_every_cell_once(tmp_pa
 def test_a_signal_to_the_main_process_stops_every_worker_and_the_rerun_recovers(
     tmp_path, signum, status
 ):
-    spec, url = _spec(tmp_path, epochs=4), f"sqlite:///{tmp_path / 'bench.db'}"
+    spec, url = grid_spec(tmp_path, epochs=4), f"sqlite:///{tmp_path / 'bench.db'}"
     log = tmp_path / "run.log"
-    run = _start(spec, url, "--jobs", "2", log=log)
+    run = start_run(spec, url, "--jobs", "2", log=log)
     try:
-        _wait_for(lambda: _mid_trial(url, running=2))
-        workers = {t.user_attrs["pid"] for t in _trials(url) if t.state == TrialState.RUNNING}
+        wait_for(lambda: _mid_trial(url, running=2))
+        workers = {t.user_attrs["pid"] for t in stored_trials(url) if t.state == TrialState.RUNNING}
         sent = time.monotonic()
         run.send_signal(signum)
         assert run.wait(timeout=60) == status
@@ -150,16 +82,16 @@ def test_a_signal_to_the_main_process_stops_every_worker_and_the_rerun_recovers(
             with pytest.raises(ProcessLookupError):
                 os.kill(pid, 0)
     except BaseException:
-        _stop(run)  # a failed check leaves no process behind
+        stop_run(run)  # a failed check leaves no process behind
         raise
     lines = log.read_text().strip().splitlines()
     assert lines[-1].startswith(f"bench: stopped by {signal.Signals(signum).name};")
     assert f"resume with: bench run --study {spec} --storage {url}" in lines[-1]
     assert "Traceback" not in log.read_text()
-    stopped = [t for t in _trials(url) if t.state == TrialState.FAIL]
+    stopped = [t for t in stored_trials(url) if t.state == TrialState.FAIL]
     requeued = [
         t.system_attrs["failed_trial"]
-        for t in _trials(url)
+        for t in stored_trials(url)
         if t.state == TrialState.WAITING and "failed_trial" in t.system_attrs
     ]
     # Each stopped trial is queued again once (other seeds' copies may be waiting too).
@@ -190,7 +122,7 @@ def test_another_hosts_running_trial_is_waited_for_then_run_here_after_its_heart
     from bench.storage import open_storage
     from bench.study import open_study, run_worker
 
-    spec = load_spec(str(_spec(tmp_path, epochs=1)))
+    spec = load_spec(str(grid_spec(tmp_path, epochs=1)))
     url = f"sqlite:///{tmp_path / 'bench.db'}"
 
     def short_grace_storage(url: str) -> optuna.storages.RDBStorage:
@@ -233,7 +165,7 @@ def test_another_hosts_running_trial_is_waited_for_then_run_here_after_its_heart
         heartbeat.join(timeout=30)
     assert not heartbeat.is_alive()
     assert waits.waits and waits.waits[0] == "elsewhere:4242"
-    assert _trials(url)[elsewhere.number].state == TrialState.FAIL
+    assert stored_trials(url)[elsewhere.number].state == TrialState.FAIL
     _each_cell_complete_once(url)
 
 

@@ -16,9 +16,9 @@ import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState, create_trial
+from run_fixtures import stand_in_trial
 
-from bench._record import TrialResult
-from bench._schema import COMPLETED, PRUNED, SPLITS
+from bench._schema import PRUNED
 from bench.recipe import Recipe
 from bench.recovery import requeue_interrupted
 from bench.spec import StudySpec, load_spec, parse_spec
@@ -51,30 +51,6 @@ GRID = _spec(
 )
 
 
-def _stand_in_trial(workload: object, recipe: Recipe, *, on_epoch=None, **_: Any):
-    """One epoch of nothing: the score rises with the learning rate, the seed adds noise."""
-    score = 0.5 + 10 * recipe.learning_rate + 0.001 * recipe.seed
-    record = {"epoch": 1, "loss": 1 - score, "val_auc": score, "val_loss": 1 - score}
-    if on_epoch is not None:
-        on_epoch(record)
-    split = {"loss": 1 - score, "accuracy": score, "auc": score}
-    return TrialResult(
-        history=[record],
-        kept_epoch=1,
-        epochs_run=1,
-        stop_reason=COMPLETED,
-        metrics={name: dict(split) for name in SPLITS},
-        gap={"accuracy": 0.0, "loss": 0.0},
-        test_predictions={},
-        class_names=["a", "b"],
-        task="binary",
-        recipe=recipe.to_dict(),
-        workload={},
-        wall_time_s=0.02,
-        images_per_s=1.0,
-    )
-
-
 class _InterruptAt:
     """A display that presses Ctrl-C after the first epoch of the first trial with ``seed``."""
 
@@ -103,7 +79,7 @@ def _run(spec: StudySpec, url: str, *, reporter=None, train=None) -> None:
         budget=spec.total_trials,
         workload=object(),
         reporter=reporter,
-        train=train or _stand_in_trial,
+        train=train or stand_in_trial,
     )
 
 
@@ -264,7 +240,7 @@ def test_the_other_seeds_of_a_recipe_pruned_on_its_first_seed_are_not_trained(tm
     def prune_slow_on_seed_0(workload: object, recipe: Recipe, **options: Any):
         """The pruner's verdict, fixed: the slow recipe falls below the median on seed 0."""
         trained.append((recipe.learning_rate, recipe.seed))
-        result = _stand_in_trial(workload, recipe, **options)
+        result = stand_in_trial(workload, recipe, **options)
         if recipe.learning_rate == 1e-3 and recipe.seed == 0:
             result.stop_reason = PRUNED
         return result
