@@ -70,6 +70,8 @@ BOOT_ID: Final[Attr[str]] = Attr("boot_id", str)
 SEED: Final[Attr[int]] = Attr("seed", int)
 PHASE: Final[Attr[str]] = Attr("phase", str)
 CANDIDATE: Final[Attr[str]] = Attr("candidate", str)
+#: Which of its candidate's tuning slots a tuning trial holds (0 to budget - 1): its draw.
+SLOT_INDEX: Final[Attr[int]] = Attr("slot_index", int)
 TUNED: Final[Attr[dict]] = Attr("tuned", dict)
 RECIPE_LABEL: Final[Attr[str]] = Attr("recipe_label", str)
 # What training produced (the fields of TrialResult that the record keeps).
@@ -98,6 +100,7 @@ TRIAL_ATTRS: Final[tuple[Attr, ...]] = (
     SEED,
     PHASE,
     CANDIDATE,
+    SLOT_INDEX,
     TUNED,
     RECIPE_LABEL,
     RECIPE,
@@ -209,13 +212,20 @@ class RecordWriter:
 
     @staticmethod
     def slot(
-        *, phase: Phase, candidate: str, seed: int, tuned: Mapping[str, Any] | None = None
+        *,
+        phase: Phase,
+        candidate: str,
+        seed: int,
+        tuned: Mapping[str, Any] | None = None,
+        index: int | None = None,
     ) -> dict[str, Any]:
         """A slot of the tuning protocol; the phase goes last, so that a trial holds its
         slot only once the whole slot is stored."""
         attrs: dict[str, Any] = {SEED.key: seed}
         if tuned is not None:
             attrs[TUNED.key] = dict(tuned)
+        if index is not None:
+            attrs[SLOT_INDEX.key] = index
         attrs[CANDIDATE.key] = candidate
         attrs[PHASE.key] = phase
         return attrs
@@ -299,7 +309,7 @@ def queued_copy_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
         >>> queued_copy_attrs({"seed": 1, "pid": 42, "host": "a", "stop_reason": "pruned"})
         {'seed': 1}
     """
-    keep = (SEED, PHASE, CANDIDATE, TUNED, RECIPE_LABEL)
+    keep = (SEED, PHASE, CANDIDATE, SLOT_INDEX, TUNED, RECIPE_LABEL)
     return {attr.key: attrs[attr.key] for attr in keep if attr.key in attrs}
 
 
@@ -334,6 +344,7 @@ class TrialRecord:
     seed: int | None = None
     phase: Phase | None = None
     candidate: str | None = None
+    slot_index: int | None = None
     tuned: dict[str, Any] | None = None
     recipe_label: str | None = None
     recipe: dict[str, Any] | None = None

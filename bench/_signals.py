@@ -5,11 +5,12 @@ action kills the process where it stands. Raised as :class:`StopRequested` (a
 ``KeyboardInterrupt``), it unwinds like Ctrl-C instead: Optuna marks the running trial
 failed, the trial is queued again, and the exit status says which signal it was.
 
-While a model trains (inside :func:`at_safe_points`), a signal is only noted, and
-training raises it at its next safe point (:func:`raise_if_stop_requested`, called between
-batches): an exception raised at an arbitrary instruction inside TensorFlow's Python code
-can corrupt the interpreter's state (``SystemError: ... bad argument to internal
-function``). A second signal of the same kind acts at once.
+While a study runs (inside :func:`at_safe_points`), a signal is only noted, and it is
+raised at the next safe point (:func:`raise_if_stop_requested`: between two batches,
+between two trials, while waiting): an exception raised at an arbitrary instruction
+inside TensorFlow's step or a database driver's fetch can corrupt the interpreter's
+state (``SystemError: ... bad argument to internal function``) or print the driver's own
+traceback. A second signal of the same kind acts at once.
 
 Example:
     >>> import signal
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -90,6 +92,21 @@ def raise_if_stop_requested() -> None:
     if _pending is not None:
         signum, _pending = _pending, None
         raise StopRequested(signum)
+
+
+def sleep_until_stopped(seconds: float) -> None:
+    """Sleep ``seconds``, raising a stop that a signal asked for meanwhile within 0.2 s.
+
+    Example:
+        >>> sleep_until_stopped(0.01)
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        raise_if_stop_requested()
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        time.sleep(min(0.2, left))
 
 
 def _stop_requested(signum: int, frame: FrameType | None) -> None:

@@ -15,7 +15,7 @@ Example:
     >>> from bench.spec import load_spec
     >>> spec = load_spec("optimizers")
     >>> next_assignment(optuna.create_study(direction="maximize"), spec)
-    Assignment(phase='tune', candidate='adam', seed=0, tuned=None)
+    Assignment(phase='tune', candidate='adam', seed=0, tuned=None, index=0)
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ class Assignment:
     candidate: str
     seed: int
     tuned: Mapping[str, Any] | None = None
+    #: A tuning slot's place in its candidate's budget (0 to budget - 1): which draw it is.
+    index: int | None = None
 
     def record(self, trial: optuna.Trial) -> None:
         # Other processes read between the writes: the writer stores the phase last, so a
@@ -50,7 +52,11 @@ class Assignment:
         RecordWriter.write(
             trial,
             RecordWriter.slot(
-                phase=self.phase, candidate=self.candidate, seed=self.seed, tuned=self.tuned
+                phase=self.phase,
+                candidate=self.candidate,
+                seed=self.seed,
+                tuned=self.tuned,
+                index=self.index,
             ),
         )
 
@@ -70,7 +76,7 @@ class Assignment:
         """The slot a trial record holds (see :meth:`of`)."""
         if record.phase is None or record.candidate is None or record.seed is None:
             return None
-        return cls(record.phase, record.candidate, record.seed, record.tuned)
+        return cls(record.phase, record.candidate, record.seed, record.tuned, record.slot_index)
 
 
 def param_name(candidate: str, field: str) -> str:
@@ -111,6 +117,11 @@ class _Ledger:
             else:
                 final.setdefault((assignment.candidate, assignment.seed), []).append(trial)
         return cls(tune=tune, final=final)
+
+    def free_index(self, candidate: str) -> int:
+        """The lowest slot index of ``candidate`` no tuning trial holds."""
+        held = {TrialRecord.read(t).slot_index for t in self.tune.get(candidate, [])}
+        return next(i for i in range(len(held) + 1) if i not in held)
 
     def tuning_done(self, candidate: str, budget: int) -> bool:
         trials = self.tune.get(candidate, [])
@@ -153,7 +164,7 @@ def next_assignment(
     left = {c: tuning.budget - len(ledger.tune[c]) for c in spec.variants}
     candidate = max(spec.variants, key=lambda c: left[c])
     if left[candidate] > 0:
-        return Assignment(TUNE, candidate, tuning.seed)
+        return Assignment(TUNE, candidate, tuning.seed, index=ledger.free_index(candidate))
     for candidate in spec.variants:
         if not ledger.tuning_done(candidate, tuning.budget):
             continue
@@ -179,7 +190,11 @@ def is_taken_before(study: optuna.Study, spec: StudySpec, *, number: int, slot: 
     else:
         holders = ledger.final.get((assignment.candidate, assignment.seed), [])
         capacity = 1
-    return len([t for t in holders if t.number < number]) >= capacity
+    before = [t for t in holders if t.number < number]
+    same_draw = assignment.index is not None and any(
+        TrialRecord.read(t).slot_index == assignment.index for t in before
+    )
+    return same_draw or len(before) >= capacity
 
 
 def count_tuning_trials(study: optuna.Study, spec: StudySpec) -> TrialCounts:

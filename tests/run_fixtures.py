@@ -72,7 +72,7 @@ train_size = 200
 
 [tuning]
 budget = 2
-sampler = "random"
+sampler = "qmc"
 seed = 0
 final_seeds = [1, 2]
 

@@ -150,7 +150,7 @@ def test_two_workers_claiming_one_slot_the_lower_trial_keeps_it() -> None:
     study = optuna.create_study(direction="maximize")
     first, second = study.ask(), study.ask()
     slot = next_assignment(study, spec)
-    assert slot == Assignment("tune", "adam", 0)
+    assert slot == Assignment("tune", "adam", 0, index=0)
     slot.record(first)
     slot.record(second)  # both chose before either had stored its claim
     assert not is_taken_before(study, spec, number=first.number, slot=slot)

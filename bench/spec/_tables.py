@@ -139,15 +139,22 @@ class TuningSpec:
     ``tune`` runs ``budget`` trials per candidate on ``seed``; phase ``final`` reruns each
     candidate's best settings (by the objective, on validation data) once per final seed.
 
+    The draws are seeded by ``sampler_seed`` (default: derived from the rest of the spec),
+    so two runs of one spec draw the same settings; with ``qmc`` (scrambled Halton) and
+    ``random`` a tuning trial's draw depends only on its slot (candidate and index).
+
     Example:
         >>> TuningSpec(budget=6, final_seeds=(1, 2, 3)).to_dict()
-        {'budget': 6, 'sampler': 'random', 'seed': 0, 'final_seeds': [1, 2, 3]}
+        {'budget': 6, 'sampler': 'qmc', 'seed': 0, 'final_seeds': [1, 2, 3], 'sampler_seed': None}
     """
 
     budget: int = knob_field(6, "tuning trials per candidate", low=1, high=10000)
-    sampler: str = knob_field("random", "sampler of the tuning phase", choices=TUNING_SAMPLERS)
+    sampler: str = knob_field("qmc", "sampler of the tuning phase", choices=TUNING_SAMPLERS)
     seed: int = knob_field(0, "the seed every tuning trial trains with", low=0)
     final_seeds: tuple[int, ...] = (1, 2, 3)
+    sampler_seed: int | None = knob_field(
+        None, "seed of the tuning draws (default: derived from the spec)", low=0, high=2**32 - 1
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "final_seeds": list(self.final_seeds)}
@@ -210,6 +217,20 @@ class StudySpec:
         elif isinstance(searched, Range):
             found.append(searched.high)
         return int(max(found))
+
+    def tuning_sampler_seed(self) -> int:
+        """The seed of the tuning draws: the spec's ``sampler_seed``, else one derived from
+        the spec's content, so that two runs of one spec draw the same settings.
+
+        Example:
+            >>> from bench.spec import load_spec
+            >>> spec = load_spec("optimizers")
+            >>> spec.tuning_sampler_seed() == load_spec("optimizers").tuning_sampler_seed()
+            True
+        """
+        if self.tuning is not None and self.tuning.sampler_seed is not None:
+            return self.tuning.sampler_seed
+        return int(self.content_hash()[:8], 16)
 
     def candidate_space(self, candidate: str) -> dict[str, list[Any] | Range]:
         """The fields a ``[tuning]`` candidate searches: the shared ``search_space``

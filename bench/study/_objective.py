@@ -17,7 +17,7 @@ from optuna.trial import TrialState
 
 from bench._record import RecordWriter, TrialRecord, TrialResult, recipe_label, slot_label
 from bench._schema import DUPLICATE, PRUNED, SEED, TUNE, VARIANT
-from bench._signals import signal_name
+from bench._signals import raise_if_stop_requested, signal_name
 from bench.recipe import Recipe
 from bench.recovery import FINISHED, TrialOwner, trial_cell
 from bench.spec import StudySpec
@@ -191,6 +191,14 @@ class TrialObjective:
         self.policy = self.seed_copies or TuningSlots(spec)
 
     def __call__(self, trial: optuna.Trial) -> float:
+        try:
+            return self._run(trial)
+        except KeyboardInterrupt as stop:
+            RecordWriter.write(trial, RecordWriter.interrupted(signal_name(stop)))
+            raise
+
+    def _run(self, trial: optuna.Trial) -> float:
+        raise_if_stop_requested()  # a stop that came between two trials starts none
         TrialOwner.this_process().record(trial)
         sampled, label = self.policy.recipe(trial)
         recipe = self.spec.recipe(sampled)
@@ -204,9 +212,6 @@ class TrialObjective:
             self.reporter.trial_started(trial.number, label, recipe.seed, recipe.epochs)
         try:
             result = self._train(recipe, trial)
-        except KeyboardInterrupt as stop:
-            RecordWriter.write(trial, RecordWriter.interrupted(signal_name(stop)))
-            raise
         except Exception as error:
             RecordWriter.write(trial, RecordWriter.error(error))
             raise TrialError(f"trial {trial.number}: {type(error).__name__}: {error}") from error

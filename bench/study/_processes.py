@@ -15,7 +15,7 @@ from typing import Any
 import optuna
 
 from bench._record import TrialRecord
-from bench._signals import exit_status, stop_on_sigterm
+from bench._signals import at_safe_points, exit_status, sleep_until_stopped, stop_on_sigterm
 from bench.errors import DEBUG_ENV, describe_error
 from bench.recovery import TrialCounts, recover_stale_trials, requeue_interrupted
 from bench.spec import StudySpec
@@ -144,10 +144,11 @@ class PreparedRun:
             return
         processes = _start_workers(self, jobs=jobs, timeout=timeout)
         try:
-            while any(p.is_alive() for p in processes):
-                if reporter is not None:
-                    reporter.trials_done(self.counts(), best=self._best_trial())
-                time.sleep(1.0)
+            with at_safe_points():  # a stop mid-query would print the driver's traceback
+                while any(p.is_alive() for p in processes):
+                    if reporter is not None:
+                        reporter.trials_done(self.counts(), best=self._best_trial())
+                    sleep_until_stopped(1.0)
         except KeyboardInterrupt:
             _stop_workers(processes)
             raise

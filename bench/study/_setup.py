@@ -110,7 +110,11 @@ def make_sampler(spec: StudySpec) -> optuna.samplers.BaseSampler:
         'RecipeGridSampler'
     """
     if spec.tuning is not None:
-        return _base_sampler(spec.tuning.sampler)
+        if spec.tuning.sampler in ("qmc", "random"):
+            from bench.study._slot_sampler import SlotSampler
+
+            return SlotSampler(spec, kind=spec.tuning.sampler)
+        return optuna.samplers.TPESampler(n_startup_trials=6, seed=spec.tuning_sampler_seed())
     if spec.sampler == "grid":
         return RecipeGridSampler(grid_space(spec), seed=0)
     return _base_sampler(spec.sampler)

@@ -14,6 +14,7 @@ import optuna
 from optuna.trial import TrialState
 
 from bench._record import TrialRecord
+from bench._signals import at_safe_points, raise_if_stop_requested, sleep_until_stopped
 from bench.recovery import (
     TrialCounts,
     count_trials,
@@ -109,7 +110,34 @@ def run_worker(
     if reporter is not None:
         callbacks.append(lambda _study, frozen: reporter.trial_ended(frozen))
     objective = TrialObjective(spec, workload, reporter=reporter, train=train)
+    with at_safe_points():  # Ctrl-C and SIGTERM act between trials, batches and polls
+        _work(
+            study,
+            spec,
+            objective,
+            callbacks,
+            budget=budget,
+            deadline=deadline,
+            orphaned=orphaned,
+            reporter=reporter,
+            poll_s=poll_s,
+        )
+
+
+def _work(
+    study: optuna.Study,
+    spec: StudySpec,
+    objective: TrialObjective,
+    callbacks: list,
+    *,
+    budget: int,
+    deadline: float | None,
+    orphaned: _Orphaned,
+    reporter: TrialReporter | None,
+    poll_s: float,
+) -> None:
     while not orphaned():
+        raise_if_stop_requested()
         recover_stale_trials(study, retries=spec.budget.retries)
         counts = study_counts(study, spec, budget=budget)
         time_left = None if deadline is None else deadline - time.monotonic()
@@ -132,7 +160,7 @@ def run_worker(
             return
         if reporter is not None:
             reporter.waiting(counts, owners=_running_owners(study, counts))
-        time.sleep(poll_s)
+        sleep_until_stopped(poll_s)
 
 
 def study_counts(study: optuna.Study, spec: StudySpec, *, budget: int) -> TrialCounts:

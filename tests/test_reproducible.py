@@ -1,0 +1,59 @@
+"""Two runs of one spec draw the same tuning settings and give the same numbers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import optuna
+import pandas as pd
+import pytest
+from run_fixtures import protocol_spec, start_run, stored_trials
+
+from bench._record import TrialRecord
+from bench.spec import load_spec
+from bench.study import TuningSlots, make_sampler
+
+
+def _draws(spec, *, reverse: bool) -> dict[tuple[str, int], dict]:
+    """Claim every tuning slot, in trial order or (as workers that start at other moments
+    would) in the reverse order; returns each slot's params."""
+    study = optuna.create_study(direction="maximize", sampler=make_sampler(spec))
+    trials = [study.ask() for _ in range(len(spec.variants) * spec.tuning.budget)]
+    drawn = {}
+    for trial in reversed(trials) if reverse else trials:
+        TuningSlots(spec).recipe(trial)
+        record = TrialRecord.from_attrs(trial.user_attrs)
+        drawn[(record.candidate, record.slot_index)] = dict(trial.params)
+    return drawn
+
+
+def test_a_tuning_slot_draws_the_same_settings_in_any_run(tmp_path) -> None:
+    spec = load_spec(str(protocol_spec(tmp_path)))
+    first, second = _draws(spec, reverse=False), _draws(spec, reverse=True)
+    assert first == second and len(first) == 4
+    rates = sorted(v["adam.learning_rate"] for (c, _), v in first.items() if c == "adam")
+    assert rates[0] < 1e-3 < rates[1]  # two quasirandom draws fall in the two halves
+
+
+@pytest.mark.slow
+def test_two_runs_of_a_protocol_spec_with_two_workers_give_the_same_summary(tmp_path) -> None:
+    spec = protocol_spec(tmp_path)
+    summaries = []
+    for run in ("first", "second"):
+        url = f"sqlite:///{tmp_path / f'{run}.db'}"
+        process = start_run(spec, url, "--jobs", "2", log=tmp_path / f"{run}.log")
+        assert process.wait(timeout=600) == 0, (tmp_path / f"{run}.log").read_text()
+        out = tmp_path / run
+        report = subprocess.run(
+            [sys.executable, "-m", "bench", "report", "--storage", url, "--out", str(out)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert report.returncode == 0, report.stderr
+        assert len(stored_trials(url, "protocol")) == 8
+        summaries.append(pd.read_csv(out / "protocol" / "summary.csv"))
+    timing = [c for c in summaries[0].columns if "time" in c or "seconds" in c]
+    first, second = (s.drop(columns=timing) for s in summaries)
+    pd.testing.assert_frame_equal(first, second)
