@@ -143,10 +143,14 @@ def best_settings(study: optuna.Study, spec: StudySpec, candidate: str) -> dict[
         and TrialRecord.read(trial).stop_reason != DIVERGED
     ]
     direction = spec.objective.direction
-    best = min(
-        eligible, key=lambda t: rank_key(t.value, t.number, direction=direction), default=None
-    )
-    if best is None or rank_key(best.value, best.number, direction=direction)[0] == math.inf:
+
+    def key(trial: FrozenTrial) -> tuple[float, int]:
+        # Ties go to the lower slot (the same in every run), else the earlier trial.
+        index = TrialRecord.read(trial).slot_index
+        return rank_key(trial.value, trial.number if index is None else index, direction=direction)
+
+    best = min(eligible, key=key, default=None)
+    if best is None or key(best)[0] == math.inf:
         return None
     prefix = f"{candidate}."
     return {k[len(prefix) :]: v for k, v in best.params.items() if k.startswith(prefix)}

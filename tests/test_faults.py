@@ -303,3 +303,33 @@ def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(capsys, m
     assert "bench: error: RuntimeError: out of cheese (--debug shows the traceback)" in err
     with pytest.raises(RuntimeError, match="out of cheese"):
         main(["--debug", "train", "--epochs", "1", "--train-size", "120"])
+
+
+def test_a_claim_waits_for_an_earlier_trial_whose_claim_is_being_stored() -> None:
+    """The lower trial has started but not yet stored its claim when the higher one
+    checks: the higher one waits for it, sees the same draw taken, and yields."""
+    import threading
+
+    spec = parse_spec(ONE_SLOT, source="test")
+    study = optuna.create_study(direction="maximize")
+    first, second = study.ask(), study.ask()
+    slot = next_assignment(study, spec)
+    storing = threading.Timer(0.5, slot.record, args=(first,))  # a slow worker's writes
+    storing.start()
+    try:
+        with pytest.raises(DuplicateCell):
+            _claim(study, spec, second)
+    finally:
+        storing.join(timeout=10)
+    assert TrialRecord.from_attrs(first.user_attrs).slot_index == 0
+
+
+def _claim(study: optuna.Study, spec, trial: optuna.Trial) -> None:
+    # TuningSlots refuses a duplicate by stopping the study, which Optuna allows only
+    # inside optimize; here the refusal itself is what is checked.
+    original = study.stop
+    study.stop = lambda: None
+    try:
+        TuningSlots(spec).recipe(trial)
+    finally:
+        study.stop = original

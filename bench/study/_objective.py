@@ -9,6 +9,7 @@ result.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -155,6 +156,7 @@ class TuningSlots:
             if assignment is None:
                 raise _refuse(trial, "no slot of the tuning protocol is free")
             assignment.record(trial)
+            _wait_for_earlier_claims(trial)
             if is_taken_before(trial.study, self.spec, number=trial.number, slot=assignment):
                 raise _refuse(trial, f"{assignment.phase} slot of {assignment.candidate} taken")
         candidate = assignment.candidate
@@ -165,6 +167,33 @@ class TuningSlots:
             values = dict(assignment.tuned or {})
         label = slot_label(candidate, phase=assignment.phase, values=values)
         return {VARIANT: candidate, **values, SEED: assignment.seed}, label
+
+
+#: How long a claim waits for the claims of lower-numbered trials to be stored.
+CLAIM_WAIT_S = 10.0
+
+
+def _wait_for_earlier_claims(trial: optuna.Trial) -> None:
+    """Wait until every running trial numbered below this one has stored its slot.
+
+    The lower trial number keeps a slot two workers claimed at once, which holds only if
+    the higher one checks after the lower one's claim is stored. A worker that died
+    between starting a trial and storing its claim is waited for no longer than
+    :data:`CLAIM_WAIT_S`.
+    """
+    deadline = time.monotonic() + CLAIM_WAIT_S
+    while time.monotonic() < deadline:
+        running = trial.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        pending = [
+            t
+            for t in running
+            if t.number < trial.number
+            and Assignment.of(t) is None
+            and TrialRecord.read(t).stop_reason is None
+        ]
+        if not pending:
+            return
+        time.sleep(0.05)
 
 
 class TrialObjective:
