@@ -208,8 +208,10 @@ def test_what_the_writer_stores_the_reader_reads_back(tmp_path: Path) -> None:
     assert record.recipe_label == "adam (final)"
     assert record.metrics == {"val": {"auc": 0.8, "loss": None}}  # NaN stored as null
     assert record.history == [{"epoch": 1, "loss": 0.5, "val_auc": 0.8}]
-    # Every attribute but those of a trial that raised or was stopped by a signal.
-    assert set(stored.user_attrs) == {a.key for a in TRIAL_ATTRS} - {"error", "interrupted"}
+    # Every attribute but a tuning slot's index and those of a trial that raised or
+    # was stopped by a signal.
+    unused = {"slot_index", "error", "interrupted"}
+    assert set(stored.user_attrs) == {a.key for a in TRIAL_ATTRS} - unused
     assert "class_names" not in stored.user_attrs and "task" not in stored.user_attrs
 
 

@@ -15,22 +15,26 @@ from bench.spec import load_spec
 from bench.study import TuningSlots, make_sampler
 
 
-def _draws(spec, *, reverse: bool) -> dict[tuple[str, int], dict]:
-    """Claim every tuning slot, in trial order or (as workers that start at other moments
-    would) in the reverse order; returns each slot's params."""
+def _draws(spec, *, others_first: int) -> dict[tuple[str, int], dict]:
+    """Claim every tuning slot after ``others_first`` unrelated trials (as in a study other
+    workers started on: trial numbers and the sampler's history differ); returns each
+    slot's params."""
     study = optuna.create_study(direction="maximize", sampler=make_sampler(spec))
-    trials = [study.ask() for _ in range(len(spec.variants) * spec.tuning.budget)]
+    for _ in range(others_first):
+        study.add_trial(optuna.trial.create_trial(value=0.5))
     drawn = {}
-    for trial in reversed(trials) if reverse else trials:
+    for _ in range(len(spec.variants) * spec.tuning.budget):
+        trial = study.ask()
         TuningSlots(spec).recipe(trial)
         record = TrialRecord.from_attrs(trial.user_attrs)
         drawn[(record.candidate, record.slot_index)] = dict(trial.params)
+        study.tell(trial, 0.5)
     return drawn
 
 
 def test_a_tuning_slot_draws_the_same_settings_in_any_run(tmp_path) -> None:
     spec = load_spec(str(protocol_spec(tmp_path)))
-    first, second = _draws(spec, reverse=False), _draws(spec, reverse=True)
+    first, second = _draws(spec, others_first=0), _draws(spec, others_first=3)
     assert first == second and len(first) == 4
     rates = sorted(v["adam.learning_rate"] for (c, _), v in first.items() if c == "adam")
     assert rates[0] < 1e-3 < rates[1]  # two quasirandom draws fall in the two halves
