@@ -349,13 +349,15 @@ def _interrupted(run: Any, interrupt: KeyboardInterrupt, args: argparse.Namespac
 
 def _print_leaderboard(study_name: str, url: str) -> None:
     from bench.console import make_console
-    from bench.report import leaderboard_table, study_leaderboard
+    from bench.report import leaderboard_table, study_leaderboard, unranked_recipes
 
     board = study_leaderboard(study_name, storage=url)
     if board.empty:
         make_console(stderr=True).print(f"study {study_name!r} has no finished trials to rank yet")
-        return
-    make_console().print(leaderboard_table(board, title=f"{study_name}: leaderboard"))
+    else:
+        make_console().print(leaderboard_table(board, title=f"{study_name}: leaderboard"))
+    for label, why in unranked_recipes(study_name, storage=url).items():
+        print(f"not ranked, no seed counts: {label}: {why}", file=sys.stderr)
 
 
 def _cmd_studies(args: argparse.Namespace) -> int:

@@ -185,26 +185,6 @@ def _ranked_summary(
     summary.insert(after_seeds, "n_planned", pd.array([count] * len(summary), "Int64"))
     seeds_missing = summary["recipe_label"].map(missing_by_recipe(missing)).fillna("")
     summary.insert(after_seeds + 1, "seeds_missing", seeds_missing)
-    # A recipe none of whose seeds counts (each crashed, diverged or failed) is still a
-    # row, unranked, that says why: a leaderboard must not hide it.
-    unranked = [
-        label
-        for label in dict.fromkeys(missing["recipe_label"])
-        if label not in set(summary["recipe_label"])
-    ]
-    if unranked:
-        why = missing_by_recipe(missing)
-        rows = pd.DataFrame(
-            {
-                "recipe_label": unranked,
-                "n": 0,
-                "n_planned": pd.array([count] * len(unranked), "Int64"),
-                "seeds_missing": [why.get(label, "") for label in unranked],
-            }
-        )
-        summary = pd.concat([summary, rows], ignore_index=True)
-        summary["n"] = summary["n"].astype(int)
-        summary["rank"] = summary["rank"].astype("Int64")
     return summary
 
 
@@ -240,6 +220,21 @@ def study_leaderboard(study_name: str, *, storage: str) -> pd.DataFrame:
     if verdicts.selection.included.empty:
         return pd.DataFrame()
     return verdicts.summary
+
+
+def unranked_recipes(study_name: str, *, storage: str) -> dict[str, str]:
+    """The recipes none of whose seeds counts (each crashed, diverged or failed), so that
+    no leaderboard row holds them, with their missing seeds and why.
+
+    Example:
+        >>> from bench.report._example import example_storage
+        >>> unranked_recipes("demo", storage=example_storage())
+        {}
+    """
+    verdicts = _verdicts(load_results(study_name, storage=storage))
+    ranked = set(verdicts.summary["recipe_label"]) if not verdicts.summary.empty else set()
+    why = missing_by_recipe(verdicts.missing)
+    return {label: text for label, text in why.items() if label not in ranked}
 
 
 def report_dir_name(study_name: str) -> str:
