@@ -28,16 +28,12 @@ Example:
 
 from __future__ import annotations
 
-# The dashboard server lives in bench.dashboard; re-exported here for existing imports.
-from bench.dashboard import dashboard_url, serve_dashboard
 from bench.report._leaderboard import leaderboard_table
 from bench.report._report import ReportResult, study_leaderboard, unranked_recipes, write_report
 
 __all__ = [
     "ReportResult",
-    "dashboard_url",
     "leaderboard_table",
-    "serve_dashboard",
     "study_leaderboard",
     "unranked_recipes",
     "write_report",
