@@ -43,9 +43,13 @@ def serve_dashboard(
             the address cannot be bound (e.g. the port is taken).
 
     Example:
-        >>> serve_dashboard(storage="sqlite:///runs/bench.db", port=8080)  # doctest: +SKIP
+        ``serve_dashboard(storage="sqlite:///runs/bench.db")`` serves until Ctrl-C; its
+        arguments are checked before anything is opened:
 
-        (Skipped when the examples run: it serves until interrupted.)
+        >>> serve_dashboard(storage="sqlite:///runs/bench.db", port=0)
+        Traceback (most recent call last):
+        ...
+        bench.errors.BenchInputError: --port: got 0; expected an integer from 1 to 65535
     """
     if not 0 < port < 65536:
         raise BenchInputError(f"--port: got {port}; expected an integer from 1 to 65535")
