@@ -46,6 +46,7 @@ TESTS = Path(__file__).resolve().parent
 # ----------------------------------------------------------------------------- trial errors
 
 
+@pytest.mark.slow
 def test_a_trial_that_raises_is_failed_with_its_error_and_retried_until_crashed(tmp_path):
     spec = load_spec(str(grid_spec(tmp_path, epochs=1, retries=1)))
     url = f"sqlite:///{tmp_path / 'bench.db'}"

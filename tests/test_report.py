@@ -422,6 +422,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.mark.slow
 def test_dashboard_serves_the_study(storage: str) -> None:
     port = _free_port()
     command = [
@@ -450,7 +451,11 @@ def test_dashboard_serves_the_study(storage: str) -> None:
         assert "sweep" in {s["study_name"] for s in body["study_summaries"]}
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
 
 
 def test_dashboard_rejects_a_bad_port(storage: str) -> None:

@@ -66,6 +66,7 @@ def reused(small_workload):
     return results, signatures
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(TARGETS))
 def test_a_trial_after_others_matches_the_same_trial_on_a_fresh_build(reused, small_workload, name):
     alone = run_trial(small_workload, TARGETS[name], reuse=False)

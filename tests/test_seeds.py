@@ -14,6 +14,7 @@ from typing import Any
 
 import optuna
 import pytest
+from conftest import StubReporter
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState, create_trial
 from run_fixtures import stand_in_trial
@@ -51,22 +52,6 @@ GRID = _spec(
 )
 
 
-class _InterruptAt:
-    """A display that presses Ctrl-C after the first epoch of the first trial with ``seed``."""
-
-    def __init__(self, seed: int) -> None:
-        self.seed, self.armed = seed, False
-
-    def trial_started(self, number: int, label: str, seed: int, epochs: int) -> None:
-        self.armed = seed == self.seed
-
-    def epoch_ended(self, record: dict[str, float]) -> None:
-        if self.armed:
-            raise KeyboardInterrupt
-
-    def trial_ended(self, trial: optuna.trial.FrozenTrial) -> None: ...
-
-
 def _run(spec: StudySpec, url: str, *, reporter=None, train=None) -> None:
     """Resume the spec's study like ``bench run`` does, with one worker that trains with
     ``train`` (default: the stand-in, which trains nothing)."""
@@ -94,7 +79,7 @@ def grid_url(tmp_path_factory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('seeds') / 'bench.db'}"
     for seed in (2, 0):
         with pytest.raises(KeyboardInterrupt):
-            _run(GRID, url, reporter=_InterruptAt(seed))
+            _run(GRID, url, reporter=StubReporter(stop_at_seed=seed))
     _run(GRID, url)
     return url
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import error_line
 
 from bench.cli import main
 from bench.errors import BenchInputError
@@ -14,12 +15,6 @@ BASE = {
     "seeds": [0, 1],
     "variants": [{"name": "a", "optimizer": "adam"}, {"name": "b", "optimizer": "sgd"}],
 }
-
-
-def _error_line(capsys) -> str:
-    err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "Traceback" not in err, err
-    return err
 
 
 def test_each_table_is_declared_by_its_dataclass():
@@ -73,7 +68,7 @@ def test_epochs_at_the_top_and_under_fixed_is_refused_naming_both(tmp_path, caps
         '[search_space]\noptimizer = ["adam", "sgd"]\n'
     )
     assert main(["run", "--study", str(spec), "--storage", f"sqlite:///{tmp_path}/b.db"]) == 2
-    line = _error_line(capsys)
+    line = error_line(capsys)
     assert str(spec) in line and "top level" in line and "fixed.epochs" in line
     assert not (tmp_path / "b.db").exists()
 
@@ -81,7 +76,7 @@ def test_epochs_at_the_top_and_under_fixed_is_refused_naming_both(tmp_path, caps
 def test_n_trials_from_the_command_line_obeys_the_seeds_rule(tmp_path, capsys):
     url = f"sqlite:///{tmp_path}/b.db"
     assert main(["run", "--study", "optimizers-fixed", "--n-trials", "4", "--storage", url]) == 2
-    line = _error_line(capsys)
+    line = error_line(capsys)
     assert line == (
         "bench: error: --n-trials: got 4; expected a multiple of the 3 seeds "
         "(every sampled recipe runs once per seed)"
@@ -101,7 +96,7 @@ def test_n_trials_from_the_command_line_obeys_the_seeds_rule(tmp_path, capsys):
 def test_every_override_is_checked_like_the_spec_field(argv, fragment, tmp_path, capsys):
     url = f"sqlite:///{tmp_path}/b.db"
     assert main(["run", "--study", "optimizers-fixed", *argv, "--storage", url]) == 2
-    assert fragment in _error_line(capsys)
+    assert fragment in error_line(capsys)
     assert not (tmp_path / "b.db").exists()
 
 
@@ -152,7 +147,7 @@ def test_label_noise_is_a_workload_field_that_leaves_older_spec_hashes_alone():
 
 def test_bench_train_refuses_label_noise_out_of_range(capsys):
     assert main(["train", "--label-noise", "1.5"]) == 2
-    assert "label_noise: got 1.5" in _error_line(capsys)
+    assert "label_noise: got 1.5" in error_line(capsys)
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ def test_a_queued_trial_is_claimed_by_exactly_one_worker_on_sqlite(tmp_path):
     for _ in range(10):
         study.enqueue_trial({"x": 1})
         (waiting,) = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
-        start, claims = threading.Barrier(len(workers)), []
+        start, claims = threading.Barrier(len(workers), timeout=30), []
 
         def claim(storage, trial_id=waiting._trial_id, start=start, claims=claims):
             start.wait()
@@ -31,7 +31,8 @@ def test_a_queued_trial_is_claimed_by_exactly_one_worker_on_sqlite(tmp_path):
         for thread in threads:
             thread.start()
         for thread in threads:
-            thread.join()
+            thread.join(timeout=30)
+        assert not any(thread.is_alive() for thread in threads)
         double_claims += len(claims) != 1
         study._storage.set_trial_state_values(waiting._trial_id, state=TrialState.FAIL)
     assert double_claims == 0

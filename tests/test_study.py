@@ -9,7 +9,7 @@ from pathlib import Path
 
 import optuna
 import pytest
-from conftest import TINY_SPEC
+from conftest import TINY_SPEC, StubReporter
 from optuna.trial import TrialState
 
 from bench.cli import main
@@ -44,6 +44,7 @@ def test_every_trial_is_stored_with_its_result_for_optuna(tiny_study):
     assert study.user_attrs["spec"]["name"] == "tiny"
 
 
+@pytest.mark.slow
 def test_the_optuna_command_line_reads_the_trials(tiny_study):
     _, url = tiny_study
     optuna_cli = Path(sys.executable).with_name("optuna")
@@ -66,6 +67,7 @@ def test_rerunning_resumes_without_running_anything_again(tiny_study, capsys):
     assert len(optuna.load_study(study_name="tiny", storage=url).trials) == 4
 
 
+@pytest.mark.slow
 def test_a_changed_spec_never_mixes_with_the_stored_trials(tiny_study, tmp_path, capsys):
     _, url = tiny_study
     spec, _ = tiny_study
@@ -81,6 +83,7 @@ def test_a_changed_spec_never_mixes_with_the_stored_trials(tiny_study, tmp_path,
     assert [len(t.user_attrs["history"]) for t in versioned] == [1, 1]
 
 
+@pytest.mark.slow
 def test_two_jobs_on_a_grid_leave_exactly_one_complete_trial_per_cell(tmp_path):
     text = TINY_SPEC.format(npz="x").replace('name = "tiny"', 'name = "grid"')
     text = text.replace("epochs = 2", "epochs = 1")
@@ -236,6 +239,7 @@ def test_a_bad_dataset_in_the_spec_exits_2_and_creates_no_study(tmp_path, capsys
     assert not (tmp_path / "bench.db").exists()
 
 
+@pytest.mark.slow
 def test_a_sampled_recipe_runs_once_per_seed(small_workload, tmp_path):
     from bench.spec import parse_spec
     from bench.storage import open_storage
@@ -288,24 +292,7 @@ def test_a_storage_that_cannot_be_opened_exits_2(url, fragment, capsys):
     assert ":pw@" not in err
 
 
-class _InterruptLastTrial:
-    """A display that presses Ctrl-C during the fourth (last) trial's first epoch, so
-    that the queued copy of that trial is all that is left to run on resume."""
-
-    def __init__(self) -> None:
-        self.started = 0
-
-    def trial_started(self, number, label, seed, epochs) -> None:
-        self.started += 1
-
-    def epoch_ended(self, record) -> None:
-        if self.started == 4:
-            raise KeyboardInterrupt
-
-    def trial_ended(self, trial) -> None:
-        pass
-
-
+@pytest.mark.slow
 def test_an_interrupted_grid_resumes_and_runs_every_cell_once(small_workload, tmp_path, capsys):
     from bench.spec import load_spec
     from bench.storage import open_storage
@@ -325,7 +312,7 @@ def test_an_interrupted_grid_resumes_and_runs_every_cell_once(small_workload, tm
             study_name=handle.name,
             budget=spec.total_trials,
             workload=small_workload,
-            reporter=_InterruptLastTrial(),
+            reporter=StubReporter(stop_at_trial=4),
         )
     states = [t.state for t in optuna.load_study(study_name="resume", storage=url).trials]
     assert states == [TrialState.COMPLETE] * 3 + [TrialState.FAIL]

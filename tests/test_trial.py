@@ -93,6 +93,7 @@ def test_a_diverging_recipe_stops_and_says_so(small_workload):
     assert result.metrics["test"]["auc"] is None
 
 
+@pytest.mark.slow
 def test_multiclass_workload_trains_with_softmax_and_macro_auc():
     from bench.workload import load_workload
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+from conftest import StubReporter
 from optuna.trial import TrialState
 
 from bench.cli import main
@@ -43,22 +44,6 @@ momentum = { low = 0.5, high = 0.95 }
 """
 
 
-class _StopAtTrial:
-    """A display that presses Ctrl-C during the n-th trial this worker starts."""
-
-    def __init__(self, n: int) -> None:
-        self.n, self.started = n, 0
-
-    def trial_started(self, *args) -> None:
-        self.started += 1
-
-    def epoch_ended(self, record) -> None:
-        if self.started == self.n:
-            raise KeyboardInterrupt
-
-    def trial_ended(self, trial) -> None: ...
-
-
 def _interrupt_then_resume(tmp_path: Path, small_workload, *, stop_at: int) -> list:
     from bench.storage import open_storage
     from bench.study import open_study, run_worker
@@ -75,7 +60,7 @@ def _interrupt_then_resume(tmp_path: Path, small_workload, *, stop_at: int) -> l
             study_name=handle.name,
             budget=spec.total_trials,
             workload=small_workload,
-            reporter=_StopAtTrial(stop_at),
+            reporter=StubReporter(stop_at_trial=stop_at),
         )
     assert main(["run", "--study", str(spec_path), "--storage", url, "--jobs", "1"]) == 0
     return optuna.load_study(study_name="protocol", storage=url).get_trials()
