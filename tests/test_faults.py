@@ -214,7 +214,7 @@ def test_workers_of_a_killed_main_process_stop_after_their_trial(tmp_path):
 @pytest.mark.slow
 def test_sigterm_to_the_main_of_two_workers_then_a_rerun_finishes_every_cell_once(tmp_path):
     spec = grid_spec(tmp_path, epochs=4, train_size=200)
-    for round_ in range(1):  # more rounds by hand: see BENCHMARKS.md
+    for round_ in range(1):  # one round here; README's "What survives what" says how many by hand
         url = f"sqlite:///{tmp_path / f'bench{round_}.db'}"
         first = start_run(spec, url, "--jobs", "2", log=tmp_path / "first.log")
         wait_for(lambda: sum(t.state == TrialState.RUNNING for t in stored_trials(url)) == 2)  # noqa: B023
