@@ -30,8 +30,8 @@ from optuna.trial import FrozenTrial, TrialState
 
 from bench._ranking import rank_key
 from bench._record import RecordWriter, TrialRecord
-from bench._schema import DIVERGED, FINAL, TUNE, Phase
-from bench.recovery import FINAL_FAILURES, TrialCounts, running_elsewhere
+from bench._schema import DIVERGED, FINAL, TUNE, VARIANT, Phase
+from bench.recovery import FINAL_FAILURES, TrialCounts, TrialOwner, running_elsewhere
 from bench.spec import StudySpec
 
 
@@ -156,28 +156,104 @@ def best_settings(study: optuna.Study, spec: StudySpec, candidate: str) -> dict[
     return {k[len(prefix) :]: v for k, v in best.params.items() if k.startswith(prefix)}
 
 
+#: How far below the most-left tuning budget a candidate of a worker's own optimizer kinds
+#: may be and still be preferred: a worker keeps to the kinds it has traced, and a study
+#: stopped part-way still has tuning budgets within a few trials of each other.
+KIND_SLACK = 2
+
+
 def next_assignment(
-    study: optuna.Study, spec: StudySpec, *, skip: int | None = None
+    study: optuna.Study,
+    spec: StudySpec,
+    *,
+    skip: int | None = None,
+    worker: TrialOwner | None = None,
 ) -> Assignment | None:
-    """The next free slot: a tuning trial of the candidate with the most budget left,
-    else a final seed of a candidate whose tuning has finished; None when nothing can
-    start now (every slot is taken, or tuning results are still running elsewhere)."""
+    """The next free slot, or None when nothing can start now (every slot is taken, or
+    tuning results are still running elsewhere).
+
+    A slot is a tuning trial of a candidate with budget left, or a final seed of a
+    candidate whose tuning has finished. Which free slot comes next never changes what
+    any slot runs (a draw depends on its candidate and index only), so the choice is
+    about cost: ``worker`` (the process asking) prefers candidates of an optimizer kind
+    it already traced, then kinds no other live worker has traced, then the rest, so each
+    kind is traced by as few workers as possible. Among tuning slots, only candidates
+    within :data:`KIND_SLACK` of the most budget left are preferred that way; otherwise
+    the most budget left comes first, as without a worker.
+    """
     tuning = spec.tuning
     assert tuning is not None
     ledger = _Ledger.read(study, spec, skip=skip)
     left = {c: tuning.budget - len(ledger.tune[c]) for c in spec.variants}
-    candidate = max(spec.variants, key=lambda c: left[c])
-    if left[candidate] > 0:
-        return Assignment(TUNE, candidate, tuning.seed, index=ledger.free_index(candidate))
-    for candidate in spec.variants:
-        if not ledger.tuning_done(candidate, tuning.budget):
-            continue
-        for seed in tuning.final_seeds:
-            if (candidate, seed) not in ledger.final:
-                tuned = best_settings(study, spec, candidate)
-                if tuned is not None:
-                    return Assignment(FINAL, candidate, seed, tuned)
-    return None
+    most_left = max(left.values())
+    affinity = _KindAffinity.read(ledger, spec, worker=worker)
+    options: list[tuple[tuple, Assignment]] = []
+    for order, candidate in enumerate(spec.variants):
+        if left[candidate] > 0:
+            slot = Assignment(TUNE, candidate, tuning.seed, index=ledger.free_index(candidate))
+            balanced = left[candidate] >= most_left - KIND_SLACK
+            rank = affinity.rank(candidate) if balanced else 3
+            options.append(((0, rank, -left[candidate], order), slot))
+        elif ledger.tuning_done(candidate, tuning.budget):
+            seed = next((s for s in tuning.final_seeds if (candidate, s) not in ledger.final), None)
+            if seed is None:
+                continue
+            tuned = best_settings(study, spec, candidate)
+            if tuned is not None:
+                # Without a worker, every tuning slot comes before any final seed.
+                phase_order = 1 if worker is None else 0
+                options.append(
+                    (
+                        (phase_order, affinity.rank(candidate), 0, order),
+                        _final(candidate, seed, tuned),
+                    )
+                )
+    return min(options, key=lambda option: option[0])[1] if options else None
+
+
+def _final(candidate: str, seed: int, tuned: dict[str, Any]) -> Assignment:
+    return Assignment(FINAL, candidate, seed, tuned)
+
+
+@dataclass(frozen=True)
+class _KindAffinity:
+    """Which optimizer kinds a worker has traced, and which other live workers have."""
+
+    kinds: Mapping[str, str]
+    mine: frozenset[str]
+    theirs: frozenset[str]
+
+    @classmethod
+    def read(cls, ledger: _Ledger, spec: StudySpec, *, worker: TrialOwner | None) -> _KindAffinity:
+        kinds = {c: candidate_kind(spec, c) for c in spec.variants}
+        mine: set[str] = set()
+        theirs: set[str] = set()
+        alive: dict[TrialOwner, bool] = {}
+        if worker is not None:
+            held = [*ledger.tune.items(), *((c, t) for (c, _), t in ledger.final.items())]
+            for candidate, trials in held:
+                for trial in trials:
+                    owner = TrialOwner.of(trial)
+                    if owner == worker:
+                        mine.add(kinds[candidate])
+                    elif owner is not None and alive.setdefault(owner, not owner.is_gone()):
+                        theirs.add(kinds[candidate])
+        return cls(kinds=kinds, mine=frozenset(mine), theirs=frozenset(theirs - mine))
+
+    def rank(self, candidate: str) -> int:
+        kind = self.kinds[candidate]
+        return 0 if kind in self.mine else 2 if kind in self.theirs else 1
+
+
+def candidate_kind(spec: StudySpec, candidate: str) -> str:
+    """The optimizer a candidate trains with (what a worker traces once per kind).
+
+    Example:
+        >>> from bench.spec import load_spec
+        >>> candidate_kind(load_spec("optimizers"), "sgd_momentum")
+        'sgd_momentum'
+    """
+    return spec.recipe({VARIANT: candidate}).optimizer
 
 
 def is_taken_before(study: optuna.Study, spec: StudySpec, *, number: int, slot: Assignment) -> bool:

@@ -105,7 +105,8 @@ def test_resume_in_the_tuning_phase_keeps_equal_budgets(tmp_path, small_workload
 
 @pytest.mark.slow
 def test_resume_in_the_final_phase_then_report_both_phases(tmp_path, small_workload, capsys):
-    trials = _interrupt_then_resume(tmp_path, small_workload, stop_at=6)
+    # One worker runs adam's tuning and final seeds, then sgd's: the 7th trial is a final.
+    trials = _interrupt_then_resume(tmp_path, small_workload, stop_at=7)
     _check_protocol(trials)
     interrupted = [t for t in trials if t.state == TrialState.FAIL]
     assert [t.user_attrs["phase"] for t in interrupted] == ["final"]
@@ -200,3 +201,56 @@ def test_a_slot_record_cut_short_by_a_crash_holds_no_slot_and_breaks_no_count():
     cut_short.set_user_attr("candidate", "adam")
     counts = count_tuning_trials(study, spec)
     assert (counts.finished, counts.running, counts.to_run) == (0, 0, spec.total_trials)
+
+
+def _simulate_two_workers(spec, durations: dict[str, float]) -> optuna.Study:
+    """Two workers (this process and its live parent) run the whole protocol against one
+    in-memory study, each starting its next trial when its last one ends; returns it."""
+    import heapq
+    import os
+
+    from bench._record import RecordWriter
+    from bench.recovery import TrialOwner
+    from bench.tuning import next_assignment, param_name
+
+    me = TrialOwner.this_process()
+    workers = [me, TrialOwner(host=me.host, pid=os.getppid(), boot_id=me.boot_id)]
+    study = optuna.create_study(direction="maximize")
+    clock: list[tuple[float, int, int | None]] = [(0.0, i, None) for i in range(len(workers))]
+    while clock:
+        now, index, running = heapq.heappop(clock)
+        if running is not None:
+            study.tell(running, 0.5 + (running % 7) / 100)
+        trial = study.ask()
+        RecordWriter.write(trial, RecordWriter.owner(**vars(workers[index])))
+        slot = next_assignment(study, spec, skip=trial.number, worker=workers[index])
+        if slot is None:
+            RecordWriter.write(trial, RecordWriter.stopped("duplicate"))
+            study.tell(trial, state=TrialState.FAIL)
+            if study.get_trials(states=(TrialState.RUNNING,)):
+                heapq.heappush(clock, (now + 1.0, index, None))  # waits, then asks again
+            continue
+        slot.record(trial)
+        if slot.phase == "tune":
+            trial.suggest_float(param_name(slot.candidate, "learning_rate"), 1e-5, 1e-1, log=True)
+        heapq.heappush(clock, (now + durations[slot.candidate], index, trial.number))
+    return study
+
+
+def test_two_workers_keep_to_their_optimizer_kinds_and_still_run_every_slot_once():
+    from bench._record import TrialRecord
+    from bench.tuning import candidate_kind
+
+    spec = load_spec("optimizers")
+    durations = {c: 2.0 + 0.5 * (i % 3) for i, c in enumerate(spec.variants)}
+    study = _simulate_two_workers(spec, durations)
+    done = [TrialRecord.read(t) for t in study.get_trials(states=(TrialState.COMPLETE,))]
+    assert Counter(r.candidate for r in done if r.phase == "tune") == {
+        c: spec.tuning.budget for c in spec.variants
+    }
+    finals = Counter((r.candidate, r.seed) for r in done if r.phase == "final")
+    assert set(finals.values()) == {1} and len(finals) == len(spec.variants) * len(
+        spec.tuning.final_seeds
+    )
+    traces = {(r.pid, candidate_kind(spec, r.candidate)) for r in done}
+    assert len(traces) <= 10  # each of 8 kinds traced once, and at most two traced twice

@@ -152,7 +152,9 @@ class TuningSlots:
         """Claim a slot (or keep the queued copy's); returns its recipe values and label."""
         assignment = Assignment.from_record(_live_record(trial))
         if assignment is None:
-            assignment = next_assignment(trial.study, self.spec, skip=trial.number)
+            assignment = next_assignment(
+                trial.study, self.spec, skip=trial.number, worker=TrialOwner.this_process()
+            )
             if assignment is None:
                 raise _refuse(trial, "no slot of the tuning protocol is free")
             assignment.record(trial)
