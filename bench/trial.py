@@ -91,7 +91,7 @@ def _run_trial(
     seed_everything(recipe.seed)
     data = workload.dataset
     train = make_pipeline(data.train, batch_size=recipe.batch_size, shuffle=True, seed=recipe.seed)
-    val = make_pipeline(data.val, batch_size=recipe.batch_size, shuffle=False, seed=recipe.seed)
+    val = make_pipeline(data.val, batch_size=EVAL_BATCH_SIZE, shuffle=False, seed=recipe.seed)
     steps_per_epoch = math.ceil(len(data.train.x) / recipe.batch_size)
 
     compiled = _compiled_model(workload, recipe, reuse=reuse)
@@ -160,8 +160,8 @@ def evaluate_split(
     # The model's traced predict step, kept with the model when trials reuse it.
     probs = np.concatenate(
         [
-            keras.ops.convert_to_numpy(model.predict_on_batch(split.x[i : i + 256]))
-            for i in range(0, len(split.x), 256)
+            keras.ops.convert_to_numpy(model.predict_on_batch(split.x[i : i + EVAL_BATCH_SIZE]))
+            for i in range(0, len(split.x), EVAL_BATCH_SIZE)
         ]
     )
     targets = _targets(split.y, task=task, num_outputs=probs.shape[-1])
@@ -265,6 +265,12 @@ def clear_reuse_cache() -> None:
     """Forget every model and traced step kept for reuse (the next trial builds anew)."""
     _CACHE.clear()
 
+
+#: Images per evaluation step (each epoch's validation, and every split after training).
+#: Evaluation updates no weights, so its batch size changes no result beyond the
+#: summation order of the mean loss (under 1e-6); larger batches run the same arithmetic
+#: in fewer, larger kernels (validation 1.2x faster than in batches of 32, BENCHMARKS.md).
+EVAL_BATCH_SIZE = 256
 
 #: Training and evaluation steps run per call of a traced step (Keras's loop inside the
 #: graph): the same steps in the same order, with less Python per step. Measured 1.3-1.6x

@@ -124,3 +124,23 @@ def test_reuse_is_on_unless_the_environment_turns_it_off(monkeypatch):
     assert not reuse_enabled()
     monkeypatch.delenv(REUSE_ENV)
     assert reuse_enabled()
+
+
+def test_validation_in_large_batches_keeps_the_history_of_batches_of_32(
+    small_workload, monkeypatch
+):
+    import bench.trial
+
+    recipe = Recipe(epochs=3, learning_rate=3e-3, seed=4)
+    assert len(small_workload.dataset.val.x) > bench.trial.EVAL_BATCH_SIZE  # several batches
+    large = run_trial(small_workload, recipe)
+    monkeypatch.setattr(bench.trial, "EVAL_BATCH_SIZE", recipe.batch_size)
+    small = run_trial(small_workload, recipe)
+    for a, b in zip(large.history, small.history, strict=True):
+        assert {k: v for k, v in a.items() if not k.startswith("val_") and k != "time_s"} == {
+            k: v for k, v in b.items() if not k.startswith("val_") and k != "time_s"
+        }
+        for name in ("val_loss", "val_accuracy", "val_auc"):
+            assert a[name] == pytest.approx(b[name], abs=1e-6)
+    for split, values in large.metrics.items():
+        assert values == pytest.approx(small.metrics[split], abs=1e-6)
