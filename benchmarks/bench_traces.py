@@ -1,0 +1,75 @@
+"""How many times a study's workers trace an optimizer's training step.
+
+Runs ``bench run --study STUDY`` as the README does (default workers: one per core) into
+a fresh SQLite file, then counts the distinct (worker process, optimizer kind) pairs
+among its trials: each worker traces a kind's step once and reuses it (see
+``bench.trial``), so that count is the number of traces. Prints per round, then
+``name=value`` lines (medians over rounds).
+
+    .venv/bin/python benchmarks/bench_traces.py [--rounds 1] [--study optimizers]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import optuna
+
+from bench._record import TrialRecord
+from bench.spec import load_spec
+from bench.tuning import candidate_kind
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_study(study: str, *, storage: Path) -> float:
+    """Seconds for one ``bench run`` of ``study`` into ``storage``."""
+    command = [sys.executable, "-m", "bench", "run", "--study", study]
+    command += ["--storage", f"sqlite:///{storage}"]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env.pop("BENCH_STORAGE", None)
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return time.perf_counter() - started
+
+
+def count_traces(study: str, *, storage: Path) -> tuple[int, int]:
+    """(traces, trials): distinct (process, optimizer kind) pairs among trained trials."""
+    spec = load_spec(study)
+    trials = optuna.load_study(study_name=spec.name, storage=f"sqlite:///{storage}").trials
+    records = [TrialRecord.read(t) for t in trials]
+    trained = [r for r in records if r.candidate is not None and r.epochs_run]
+    return len({(r.host, r.pid, candidate_kind(spec, r.candidate)) for r in trained}), len(trained)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--study", default="optimizers")
+    args = parser.parse_args()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    traces, seconds = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.rounds):
+            storage = Path(tmp) / f"round-{i}.db"
+            seconds.append(run_study(args.study, storage=storage))
+            count, trained = count_traces(args.study, storage=storage)
+            traces.append(count)
+            print(f"round {i + 1}: {count} traces over {trained} trials, {seconds[-1]:.1f} s")
+    print(f"study={args.study}")
+    print(f"rounds={args.rounds}")
+    print(f"study_s={statistics.median(seconds):.1f}")
+    print(f"traces_per_study={statistics.median(traces):g}")
+
+
+if __name__ == "__main__":
+    main()
