@@ -349,13 +349,20 @@ def _interrupted(run: Any, interrupt: KeyboardInterrupt, args: argparse.Namespac
 
 def _print_leaderboard(study_name: str, url: str) -> None:
     from bench.console import make_console
-    from bench.report import leaderboard_table, study_leaderboard, unranked_recipes
+    from bench.report import (
+        leaderboard_table,
+        study_leaderboard,
+        unranked_recipes,
+        verdict_headline,
+    )
 
     board = study_leaderboard(study_name, storage=url)
     if board.empty:
         make_console(stderr=True).print(f"study {study_name!r} has no finished trials to rank yet")
     else:
-        make_console().print(leaderboard_table(board, title=f"{study_name}: leaderboard"))
+        out = make_console()
+        out.print(leaderboard_table(board, title=f"{study_name}: leaderboard"))
+        out.print(verdict_headline(board), markup=False, soft_wrap=True)
     for label, why in unranked_recipes(study_name, storage=url).items():
         print(f"not ranked, no seed counts: {label}: {why}", file=sys.stderr)
 
@@ -393,7 +400,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from bench.console import make_console
-    from bench.report import leaderboard_table, write_report
+    from bench.report import leaderboard_table, verdict_headline, write_report
     from bench.results import list_study_names
     from bench.storage import default_storage_url, redact_url
 
@@ -410,6 +417,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
         result = write_report(name, storage=url, out_dir=args.out)
         if not result.leaderboard.empty:
             out.print(leaderboard_table(result.leaderboard, title=f"{name}: leaderboard"))
+            out.print(
+                verdict_headline(result.leaderboard, ranked_by=result.ranked_by),
+                markup=False,
+                soft_wrap=True,
+            )
         excluded = ", ".join(f"{n} {why}" for why, n in result.excluded.items() if n)
         err.print(
             f"{name}: {result.n_included} of {result.n_trials} trials reported"

@@ -144,7 +144,7 @@ def test_html_is_self_contained_and_embeds_every_figure(report: ReportResult) ->
     headings = ("Study", "Leaderboard", "Figures", "Time to target per recipe", "Excluded trials")
     for heading in headings:
         assert f"<h2>{heading}</h2>" in page
-    assert "Welch&#x27;s unequal-variances t-test" in page
+    assert "paired t-test over the seeds both share" in page
 
 
 def test_user_text_is_escaped_in_html(report: ReportResult) -> None:
@@ -193,15 +193,29 @@ def test_trials_csv_equals_the_database(report: ReportResult, stored) -> None:
             assert row["value"] == trial.value
 
 
+def _verdict_rows(stored: list[optuna.trial.FrozenTrial]) -> dict[str, list[dict[str, float]]]:
+    """By hand: each recipe's counted seeds, plus its pruned or diverged seeds at chance."""
+    rows: dict[str, list[dict[str, float]]] = {}
+    counted = _counted(stored)
+    for t in counted:
+        metrics = t.user_attrs["metrics"]
+        rows.setdefault(t.user_attrs["recipe_label"], []).append(
+            {"test_auc": metrics["test"]["auc"], "val_auc": metrics["val"]["auc"]}
+        )
+    done = {(t.user_attrs["recipe_label"], t.user_attrs["seed"]) for t in counted}
+    for t in stored:
+        key = (t.user_attrs.get("recipe_label"), t.user_attrs.get("seed"))
+        if t.user_attrs.get("stop_reason") in ("pruned", "diverged") and key not in done:
+            rows.setdefault(key[0], []).append({"test_auc": 0.5, "val_auc": 0.5})
+    return rows
+
+
 def test_aggregate_and_interval_match_a_hand_computation(report: ReportResult, stored) -> None:
     summary = pd.read_csv(report.summary_csv).set_index("recipe_label")
-    counted = _counted(stored)
+    rows = _verdict_rows(stored)
+    assert report.ranked_by == "val_auc"  # the study's objective, on validation data
     for label in summary.index:
-        values = [
-            t.user_attrs["metrics"]["test"]["auc"]
-            for t in counted
-            if t.user_attrs["recipe_label"] == label
-        ]
+        values = [row["test_auc"] for row in rows[label]]
         n = len(values)
         mean = sum(values) / n
         assert summary.loc[label, "n"] == n
@@ -209,9 +223,10 @@ def test_aggregate_and_interval_match_a_hand_computation(report: ReportResult, s
         if n >= 2:
             sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
             half = stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)
-            assert summary.loc[label, "test_auc_ci_low"] == pytest.approx(mean - half, rel=1e-9)
-            assert summary.loc[label, "test_auc_ci_high"] == pytest.approx(mean + half, rel=1e-9)
-    assert summary["test_auc_mean"].is_monotonic_decreasing
+            low, high = max(0.0, mean - half), min(1.0, mean + half)  # an AUC's range
+            assert summary.loc[label, "test_auc_ci_low"] == pytest.approx(low, rel=1e-9)
+            assert summary.loc[label, "test_auc_ci_high"] == pytest.approx(high, rel=1e-9)
+    assert summary["val_auc_mean"].is_monotonic_decreasing
     assert summary["vs_best"].iloc[0] == "best"
 
 
@@ -228,7 +243,10 @@ def test_pruned_failed_diverged_running_are_excluded_and_listed(
         "duplicate": 0,
     }
     assert report.n_included == len(_counted(stored)) == report.n_trials - 4
-    assert report.leaderboard["n"].sum() == report.n_included
+    # The pruned and the diverged seed stay in their recipes' verdicts as failures.
+    assert report.leaderboard["n"].sum() == report.n_included + 2
+    assert report.leaderboard["n_failed"].sum() == 2
+    assert sorted(w for w in report.leaderboard["failures"] if w) == ["1 diverged", "1 pruned"]
     excluded = [t.number for t in stored if t not in _counted(stored)]
     csv = pd.read_csv(report.trials_csv, keep_default_na=False).set_index("number")
     assert sorted(csv.index[csv["excluded"] != ""]) == sorted(excluded)
@@ -292,7 +310,8 @@ def test_leaderboard_says_which_seeds_each_recipe_lacks_and_why(report: ReportRe
 
 def test_report_lists_missing_seeds_of_ranked_unranked_and_unrun_recipes(tmp_path: Path) -> None:
     # Recipe 0 lacks a seed nobody ran, recipe 1 one that is running and one not run,
-    # recipe 2 (adam) has no seed that counts, so it is not ranked at all.
+    # recipe 2 (adam) has no trial that counts: its pruned and diverged seeds count as
+    # failures (chance), its failed one (an error, retried on the next run) does not.
     storage = build_storage(
         tmp_path / "bench.db",
         study_name="partial",
@@ -309,10 +328,13 @@ def test_report_lists_missing_seeds_of_ranked_unranked_and_unrun_recipes(tmp_pat
         },
     )
     board = study_leaderboard("partial", storage=storage).set_index("recipe_label")
-    assert board["n"].to_dict() == {"optimizer=adamw": 2, "optimizer=sgd": 1}
+    assert board["n"].to_dict() == {"optimizer=adamw": 2, "optimizer=sgd": 1, "optimizer=adam": 2}
+    assert board.loc["optimizer=adam", "val_auc_mean"] == 0.5
+    assert board.loc["optimizer=adam", "failures"] == "1 pruned, 1 diverged"
     assert board["seeds_missing"].to_dict() == {
         "optimizer=adamw": "2 (not run yet)",
         "optimizer=sgd": "1 (running), 2 (not run yet)",
+        "optimizer=adam": "0 (failed), 1 (pruned), 2 (diverged)",
     }
     assert "1/3" in _board_text(board.reset_index())
 
@@ -322,11 +344,12 @@ def test_report_lists_missing_seeds_of_ranked_unranked_and_unrun_recipes(tmp_pat
     for words in ("2 (not run yet)", "1 (running), 2 (not run yet)"):
         assert f'<td class="t">{words}</td>' in section
     assert "0 (failed), 1 (pruned), 2 (diverged)" in section
-    assert "optimizer=adam<" in section  # listed, though it has no row on the leaderboard
+    assert "optimizer=adam<" in section
     assert "3 recipes lack some of the 3 seeds" in page
     text = result.report_md.read_text(encoding="utf-8")
     assert "## Missing seeds" in text
-    assert "| – | optimizer=adam | none | 0 (failed), 1 (pruned), 2 (diverged) |" in text
+    # Ranked on its two failed seeds (its only ones in the verdict), listed as missing too.
+    assert "| 3 | optimizer=adam | 1 2 | 0 (failed), 1 (pruned), 2 (diverged) |" in text
 
 
 def test_missing_seeds_take_the_latest_attempt_and_count_queued_as_not_run() -> None:
@@ -517,18 +540,44 @@ def test_holm_adjustment_matches_a_worked_example() -> None:
 
 
 def test_verdicts_use_holm_corrected_p_values() -> None:
-    # Each of three recipes alone would be "worse" (p = 0.021); three comparisons at once
-    # do not reject any of them (Holm: 3 x 0.021 = 0.064).
-    behind = [0.87, 0.88, 0.89]
+    # Each of three recipes alone would be "worse" (paired over seeds 0-2, p = 0.035);
+    # three comparisons at once do not reject any of them (Holm: 3 x 0.035 = 0.11).
+    behind = [0.87, 0.89, 0.88]
     values = {"best": [0.90, 0.91, 0.92], "x": behind, "y": behind, "z": behind}
-    result = compare_to_best(_frame(values), list(values)).set_index("recipe_label")
-    raw = stats.ttest_ind(values["best"], behind, equal_var=False).pvalue
+    result = compare_to_best(_seeded_frame(values), list(values)).set_index("recipe_label")
+    raw = stats.ttest_rel(values["best"], behind).pvalue
     assert raw < 0.05
     assert result.loc[["x", "y", "z"], "p_holm"].tolist() == pytest.approx([3 * raw] * 3)
     assert set(result.loc[["x", "y", "z"], "vs_best"]) == {"indistinguishable"}
     board = leaderboard_frame(_summary_of(values))
     assert board["vs best"].tolist() == ["best", "≈ best", "≈ best", "≈ best"]
     assert board["p (Holm)"].tolist() == ["–", *[f"{3 * raw:.2g}"] * 3]
+
+
+def test_seeds_pair_up_in_the_test_against_the_best() -> None:
+    # Seed 2 is harder for both: paired, b is clearly behind a on every seed; unpaired,
+    # the seed-to-seed spread hides it.
+    values = {"a": [0.95, 0.93, 0.80, 0.94], "b": [0.93, 0.91, 0.79, 0.92]}
+    paired = compare_to_best(_seeded_frame(values), ["a", "b"]).set_index("recipe_label")
+    assert paired.loc["b", "p_value"] == pytest.approx(
+        stats.ttest_rel(values["a"], values["b"]).pvalue
+    )
+    assert paired.loc["b", "vs_best"] == "worse"
+    unpaired = compare_to_best(_frame(values), ["a", "b"]).set_index("recipe_label")
+    assert unpaired.loc["b", "p_value"] == pytest.approx(
+        stats.ttest_ind(values["a"], values["b"], equal_var=False).pvalue
+    )
+    assert unpaired.loc["b", "vs_best"] == "indistinguishable"
+
+
+def _seeded_frame(values: dict[str, list[float]], column: str = "test_auc") -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {"recipe_label": label, "seed": seed, column: v}
+            for label, vs in values.items()
+            for seed, v in enumerate(vs)
+        ]
+    )
 
 
 def _summary_of(values: dict[str, list[float]]) -> pd.DataFrame:
@@ -561,7 +610,8 @@ def test_epoch_counts_list_their_values_below_three_seeds() -> None:
     assert board.loc["one", "kept epoch"] == "7"
     half = stats.t.ppf(0.975, 2) * 1.0 / math.sqrt(3)
     assert board.loc["three", "kept epoch"] == f"11.0 ± {half:.1f}"
-    assert "±" in board.loc["two", "test AUC"]  # metrics that are not counts keep the interval
+    # Metrics that are not counts keep their interval (here clipped to an AUC's range).
+    assert board.loc["two", "test AUC"] == "0.850 [0.215, 1.000]"
     assert reads_as_number("12, 19")
 
 
@@ -716,12 +766,14 @@ def test_protocol_tests_are_holm_corrected_over_the_final_seeds(fair: DrawnFigur
     board = fair.result.leaderboard
     trials = pd.read_csv(fair.result.trials_csv)
     final = trials[(trials["phase"] == "final") & trials["excluded"].isna()]
-    per_seed = {c: g["test_auc"].to_numpy() for c, g in final.groupby("candidate")}
-    best = board["recipe_label"].iloc[0]
-    raw = [
-        stats.ttest_ind(per_seed[best], per_seed[c], equal_var=False).pvalue
-        for c in board["recipe_label"].iloc[1:]
-    ]
+    per_seed = {c: g.set_index("seed")["val_auc"] for c, g in final.groupby("candidate")}
+    best = per_seed[board["recipe_label"].iloc[0]]
+    raw = []
+    for candidate in board["recipe_label"].iloc[1:]:
+        other = per_seed[candidate]
+        shared = best.index.intersection(other.index)  # paired over the seeds both have
+        raw.append(stats.ttest_rel(best[shared], other[shared]).pvalue)
+    assert board["p_value"].iloc[1:].tolist() == pytest.approx(raw)
     assert board["p_holm"].iloc[1:].tolist() == pytest.approx(holm(raw).tolist())
 
 

@@ -28,6 +28,7 @@ Example:
 
 from __future__ import annotations
 
+from bench.report._content import verdict_headline
 from bench.report._leaderboard import leaderboard_table
 from bench.report._report import ReportResult, study_leaderboard, unranked_recipes, write_report
 
@@ -36,5 +37,6 @@ __all__ = [
     "leaderboard_table",
     "study_leaderboard",
     "unranked_recipes",
+    "verdict_headline",
     "write_report",
 ]

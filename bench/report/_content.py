@@ -137,8 +137,11 @@ def report_view(content: ReportContent) -> ReportView:
 
     Example:
         >>> from bench.report._example import example_report
-        >>> report_view(example_report()).lead
-        '4 trials: 4 included in the numbers. Best by mean test AUC: adam (0.910 ± 0.127, n=2).'
+        >>> for sentence in report_view(example_report()).lead.split(". "):
+        ...     print(sentence)
+        4 trials: 4 included in the numbers
+        Top group by mean validation AUC: adam (0.910 [0.783, 1.000], n=2)
+        Worse: sgd.
     """
     results = content.results
     board = leaderboard_frame(content.summary) if not content.summary.empty else pd.DataFrame()
@@ -246,22 +249,54 @@ def _missing_hint(content: ReportContent) -> str:
 
 
 def _best_sentence(content: ReportContent) -> str:
-    if content.summary.empty:
+    return verdict_headline(content.summary, ranked_by=content.ranked_by)
+
+
+def verdict_headline(summary: pd.DataFrame, *, ranked_by: str | None = None) -> str:
+    """The verdict in words: the top group (the highest mean and every recipe not told
+    apart from it), then those that are worse; never a single winner the seeds cannot
+    back up. ``ranked_by`` defaults to the metric the leaderboard was ranked by.
+
+    Example:
+        >>> from bench.report._example import example_storage
+        >>> from bench.report import study_leaderboard
+        >>> print(verdict_headline(study_leaderboard("demo", storage=example_storage())))
+        Top group by mean validation AUC: adam (0.910 [0.783, 1.000], n=2). Worse: sgd.
+    """
+    if summary.empty:
         return ""
-    best = content.summary.iloc[0]
-    metric = SUMMARY_METRICS.get(content.ranked_by, content.ranked_by)
-    tied = int((content.summary["vs_best"] == "indistinguishable").sum())
-    ranked = content.ranked_by
-    value = format_interval(
-        best[f"{ranked}_mean"], best[f"{ranked}_ci_low"], best[f"{ranked}_ci_high"], int(best["n"])
-    )
-    text = (
-        f"Best by mean {metric}: {display_label(best['recipe_label'])} ({value}, "
-        f"n={int(best['n'])})."
-    )
-    if tied:
-        noun = "candidate(s)" if content.protocol else "recipe(s)"
-        text += f" {tied} other {noun} are statistically indistinguishable from it."
+    ranked_by = ranked_by or summary.attrs.get("ranked_by") or "val_auc"
+    metric = SUMMARY_METRICS.get(ranked_by, ranked_by)
+    noun = "candidates" if "candidate" in summary.columns else "recipes"
+
+    def named(rows: pd.DataFrame, *, values: bool) -> str:
+        if rows.empty:
+            return "none"
+        if not values:
+            return ", ".join(display_label(label) for label in rows["recipe_label"])
+        return ", ".join(
+            f"{display_label(row['recipe_label'])} ("
+            + format_interval(
+                row[f"{ranked_by}_mean"],
+                row[f"{ranked_by}_ci_low"],
+                row[f"{ranked_by}_ci_high"],
+                int(row["n"]),
+            )
+            + f", n={int(row['n'])})"
+            for _, row in rows.iterrows()
+        )
+
+    top = summary[summary["vs_best"].isin(["best", "indistinguishable"])]
+    text = f"Top group by mean {metric}: {named(top, values=True)}."
+    if len(top) > 1:
+        text += (
+            f" These {len(top)} {noun} are not told apart by the seeds (paired tests, "
+            "Holm-corrected): their order is not resolved."
+        )
+    text += f" Worse: {named(summary[summary['vs_best'] == 'worse'], values=False)}."
+    untested = summary[summary["vs_best"] == "not testable"]
+    if not untested.empty:
+        text += f" Not testable (fewer than 2 seeds): {named(untested, values=False)}."
     return text
 
 

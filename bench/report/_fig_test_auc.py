@@ -43,7 +43,7 @@ def _get_test_auc_info(data: FigureInput) -> TestAucInfo | None:
         >>> from bench.report._report import figure_input
         >>> info = _get_test_auc_info(figure_input("demo", storage=example_storage()))
         >>> info.order, info.trials.groupby("recipe")["test_auc"].mean().round(2).to_dict()
-        (['★ adam', 'sgd'], {'sgd': 0.71, '★ adam': 0.91})
+        (['adam', 'sgd'], {'adam': 0.91, 'sgd': 0.71})
     """
     if data.included["test_auc"].isna().all():
         return None

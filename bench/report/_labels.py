@@ -69,11 +69,14 @@ def wrapped_label(label: str, *, width: int = 34) -> str:
 
 
 def format_interval(mean: float, low: float, high: float, n: int, *, decimals: int = 3) -> str:
-    """``mean ± half-width`` of a 95% interval, or ``mean (n=1)`` when it is undefined.
+    """``mean ± half-width`` of a 95% interval, ``mean [low, high]`` when the interval was
+    clipped to the metric's range, or ``mean (n=1)`` when it is undefined.
 
     Example:
         >>> format_interval(0.8, 0.77, 0.83, 3)
         '0.800 ± 0.030'
+        >>> format_interval(0.91, 0.783, 1.0, 2)
+        '0.910 [0.783, 1.000]'
         >>> format_interval(0.8, float("nan"), float("nan"), 1)
         '0.800 (n=1)'
     """
@@ -81,6 +84,8 @@ def format_interval(mean: float, low: float, high: float, n: int, *, decimals: i
         return "–"
     if low is None or math.isnan(low) or math.isnan(high):
         return f"{mean:.{decimals}f} (n={n})"
+    if abs((mean - low) - (high - mean)) > 10 ** -(decimals + 1):
+        return f"{mean:.{decimals}f} [{low:.{decimals}f}, {high:.{decimals}f}]"
     return f"{mean:.{decimals}f} ± {(high - low) / 2:.{decimals}f}"
 
 

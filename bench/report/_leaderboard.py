@@ -19,8 +19,9 @@ from bench.report._stats import COUNT_METRICS, MIN_INTERVAL_N
 
 # Leaderboard columns: summary metric -> (header, decimals).
 _METRIC_COLUMNS: dict[str, tuple[str, int]] = {
-    "test_auc": ("test AUC", 3),
     "val_auc": ("val AUC", 3),
+    "test_auc": ("test AUC", 3),
+    "val_accuracy": ("val acc", 3),
     "test_accuracy": ("test acc", 3),
     "gap_accuracy": ("gap (acc)", 3),
     "kept_epoch": ("kept epoch", 1),
@@ -31,16 +32,19 @@ _METRIC_COLUMNS: dict[str, tuple[str, int]] = {
 MISSING_COLUMN = "missing seeds"
 #: The header of the Holm-corrected p-value of the test against the best recipe.
 P_COLUMN = "p (Holm)"
+#: The header of the column counting the seeds that failed (scored as chance) and how.
+FAILED_COLUMN = "failed"
 
 #: The leaderboard columns a terminal shows (the files hold them all).
 TERMINAL_COLUMNS: tuple[str, ...] = (
     "#",
     "recipe",
     "n",
+    FAILED_COLUMN,
+    "val AUC",
     "test AUC",
     "gap (acc)",
     "kept epoch",
-    "wall time (s)",
     P_COLUMN,
     "vs best",
     MISSING_COLUMN,
@@ -72,17 +76,18 @@ def leaderboard_frame(summary: pd.DataFrame, *, limit: int | None = None) -> pd.
         ... )
         >>> board = leaderboard_frame(summarize(included))
         >>> board[["#", "recipe", "n", "test AUC", "vs best"]]
-           #  recipe  n       test AUC             vs best
-        0  1    adam  2  0.910 ± 0.127                best
-        1  2     sgd  1    0.700 (n=1)  not testable (n<2)
+           # recipe  n              test AUC             vs best
+        0  1   adam  2  0.910 [0.783, 1.000]                best
+        1  2    sgd  1           0.700 (n=1)  not testable (n<2)
     """
     shown = summary.head(limit) if limit else summary
     rows = [_leaderboard_row(row) for row in shown.to_dict("records")]
     metrics = (h for h, _ in _METRIC_COLUMNS.values())
-    columns = ["#", "recipe", "n", *metrics, P_COLUMN, "vs best"]
+    columns = ["#", "recipe", "n", FAILED_COLUMN, *metrics, P_COLUMN, "vs best"]
     board = pd.DataFrame(rows, columns=[*columns, MISSING_COLUMN])
-    if not board[MISSING_COLUMN].astype(bool).any():
-        board = board.drop(columns=MISSING_COLUMN)
+    for optional in (FAILED_COLUMN, MISSING_COLUMN):  # shown only when a recipe has one
+        if not board[optional].astype(bool).any():
+            board = board.drop(columns=optional)
     return board
 
 
@@ -105,6 +110,7 @@ def _leaderboard_row(row: dict[str, Any]) -> dict[str, Any]:
             n,
             decimals=decimals,
         )
+    cells[FAILED_COLUMN] = row.get("failures") or ""
     cells[P_COLUMN] = p_value_text(row.get("p_holm"))
     cells["vs best"] = VERDICT_WORDS.get(str(row.get("vs_best")), "–")
     cells[MISSING_COLUMN] = row.get("seeds_missing") or ""
@@ -122,8 +128,8 @@ def leaderboard_table(summary: pd.DataFrame, *, title: str | None = None) -> Tab
         >>> from bench.report import study_leaderboard
         >>> from bench.report._example import example_storage
         >>> table = leaderboard_table(study_leaderboard("demo", storage=example_storage()))
-        >>> table.row_count, [column.header for column in table.columns][:4]
-        (2, ['#', 'recipe', 'n', 'test AUC'])
+        >>> table.row_count, [column.header for column in table.columns][:5]
+        (2, ['#', 'recipe', 'n', 'val AUC', 'test AUC'])
     """
     board = leaderboard_frame(summary)
     board = board[[c for c in TERMINAL_COLUMNS if c in board.columns]]

@@ -21,7 +21,8 @@ NOTE_ROWS = 20
 
 # Cells that read as numbers ("0.812 ± 0.013", "3", "never", "2/3", "12, 19") align right.
 _NUMERIC = re.compile(
-    r"^(?:[-+]?[\d.]+(?:e[-+]?\d+)?(?: ± [\d.]+| \(n=\d+\))?|–|never|\d+/\d+|[\d.]+(?:, [\d.]+)+)$"
+    r"^(?:[-+]?[\d.]+(?:e[-+]?\d+)?(?: ± [\d.]+| \(n=\d+\)| \[[-\d.]+, [-\d.]+\])?"
+    r"|–|never|\d+/\d+|[\d.]+(?:, [\d.]+)+)$"
 )
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]|])")
 # markupsafe writes quotes as numeric references; html.escape, and so every earlier report,
@@ -44,8 +45,10 @@ def reads_as_number(value: object) -> bool:
     """Whether a table cell reads as a number (and is aligned right).
 
     Example:
-        >>> reads_as_number("0.812 ± 0.013"), reads_as_number("12, 19"), reads_as_number("adam")
-        (True, True, False)
+        >>> reads_as_number("0.812 ± 0.013"), reads_as_number("0.91 [0.78, 1.00]")
+        (True, True)
+        >>> reads_as_number("12, 19"), reads_as_number("adam")
+        (True, False)
     """
     return bool(_NUMERIC.match(str(value)))
 

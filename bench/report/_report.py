@@ -7,10 +7,11 @@ import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -21,13 +22,21 @@ from bench.report._labels import missing_by_recipe
 from bench.report._note import save_leaderboard_note
 from bench.report._protocol import tuning_protocol
 from bench.report._render import render_html, render_markdown, render_note
-from bench.report._selection import TrialSelection, exclusion_counts, missing_seeds, select_trials
+from bench.report._selection import (
+    TrialSelection,
+    exclusion_counts,
+    missing_seeds,
+    select_trials,
+    unusable_candidates,
+    verdict_values,
+)
 from bench.report._stats import TimeToTarget, summarize, time_to_target
 from bench.results import StudyResults, load_results
 from bench.storage import redact_url
 
-# Ranked by test AUC when the task has one; otherwise by the next metric that exists.
-_RANK_CANDIDATES = ("test_auc", "test_accuracy", "val_auc")
+# Ranked by the study's objective where it is one of these (validation data chose the
+# settings and judges them; test metrics are shown beside), else by the first that exists.
+_RANK_CANDIDATES = ("val_auc", "val_accuracy", "test_auc", "test_accuracy")
 
 
 @dataclass(frozen=True)
@@ -103,15 +112,21 @@ class _Verdicts:
 def _verdicts(results: StudyResults) -> _Verdicts:
     """The one pipeline every report, leaderboard and figure starts from."""
     selection = select_trials(results.trials)
-    ranked_by = _rank_metric(selection.included)
+    ranked_by = _rank_metric(selection.included, objective=_objective_metric(results.spec))
+    plan = results.tuning
     missing = missing_seeds(
         selection.judged,
         seeds=results.planned_seeds,
         recipes=selection.tuning["candidate"].unique().tolist(),
+        unusable=unusable_candidates(selection.tuning, budget=plan.budget if plan else None),
+    )
+    values = verdict_values(
+        selection.included, missing, majority_rate=results.workload.get("majority_rate") or {}
     )
     summary = _ranked_summary(
-        selection.included, ranked_by=ranked_by, missing=missing, planned=results.planned_seeds
+        values, ranked_by=ranked_by, missing=missing, planned=results.planned_seeds
     )
+    summary.attrs["ranked_by"] = ranked_by  # what verdict_headline names
     return _Verdicts(selection=selection, missing=missing, ranked_by=ranked_by, summary=summary)
 
 
@@ -137,7 +152,7 @@ def figure_input(study_name: str, *, storage: str) -> FigureInput:
         >>> from bench.report._example import example_storage
         >>> data = figure_input("demo", storage=example_storage())
         >>> data.ranked_by, len(data.included), data.summary["recipe_label"].tolist()
-        ('test_auc', 4, ['adam', 'sgd'])
+        ('val_auc', 4, ['adam', 'sgd'])
     """
     results = load_results(study_name, storage=storage)
     return _figure_input(results, _verdicts(results))
@@ -167,8 +182,16 @@ def report_content(results: StudyResults) -> ReportContent:
     )
 
 
-def _rank_metric(included: pd.DataFrame) -> str:
-    return next((m for m in _RANK_CANDIDATES if included[m].notna().any()), _RANK_CANDIDATES[0])
+def _rank_metric(included: pd.DataFrame, *, objective: str | None) -> str:
+    present = [m for m in _RANK_CANDIDATES if m in included and included[m].notna().any()]
+    if objective in present:
+        return objective
+    return present[0] if present else _RANK_CANDIDATES[0]
+
+
+def _objective_metric(spec: Mapping[str, Any]) -> str | None:
+    objective = spec.get("objective")
+    return objective.get("metric") if isinstance(objective, Mapping) else None
 
 
 def _ranked_summary(

@@ -14,7 +14,7 @@ Every other report module takes its trials from here, so the rules live in one p
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -42,13 +42,23 @@ EXCLUSION_REASONS: tuple[str, ...] = (
 )
 #: Why a seed the spec asks for has no trial that counts, when no trial of it ran.
 NOT_RUN: Final = "not run yet"
+#: Why a candidate's final seeds never run: its every tuning trial failed.
+NO_SETTINGS: Final = "no usable tuning trial"
+#: How a seed can end that counts in its recipe's verdict as a failure, scored as chance:
+#: leaving it out would favour recipes that are unstable on some seeds.
+FAILURE_ENDINGS: tuple[str, ...] = (PRUNED, DIVERGED, CRASHED, NO_SETTINGS)
+#: A failed seed's score per metric: chance for AUC; the majority-class rate of the
+#: split for accuracy (from the stored workload; NaN where it is not stored).
+CHANCE_AUC = 0.5
 
 __all__ = [
     "DIVERGED",
     "EXCLUSION_REASONS",
     "FAILED",
+    "FAILURE_ENDINGS",
     "INCOMPLETE",
     "NOT_RUN",
+    "NO_SETTINGS",
     "PRUNED",
     "RUNNING",
     "TrialSelection",
@@ -61,6 +71,8 @@ __all__ = [
     "select_trials",
     "tuning_trials",
     "verdict_trials",
+    "verdict_values",
+    "unusable_candidates",
 ]
 
 # A COMPLETE trial without any of these stored no result worth averaging.
@@ -208,7 +220,11 @@ def best_trial_of(trials: pd.DataFrame, *, group: str, direction: str) -> pd.Dat
 
 
 def missing_seeds(
-    trials: pd.DataFrame, *, seeds: Sequence[int], recipes: Sequence[str] = ()
+    trials: pd.DataFrame,
+    *,
+    seeds: Sequence[int],
+    recipes: Sequence[str] = (),
+    unusable: Collection[str] = (),
 ) -> pd.DataFrame:
     """The ``seeds`` each recipe has no trial that counts for, and why.
 
@@ -218,7 +234,8 @@ def missing_seeds(
     (``recipe_label``, ``seed``, ``why``), recipes in the order of their first trial, then
     the other ``recipes``. ``why`` is the exclusion reason of the
     seed's latest trial (a retried seed says how the retry went), or ``not run yet`` when
-    the seed has no trial or only a queued one.
+    the seed has no trial or only a queued one (``no usable tuning trial`` for the
+    ``unusable`` candidates, whose seeds never will run).
 
     Example:
         >>> trials = pd.DataFrame(
@@ -248,8 +265,9 @@ def missing_seeds(
             done.add(key)
         latest[key] = reason
     labels = dict.fromkeys([*attempts["recipe_label"], *recipes])
+    never = {label: NO_SETTINGS if label in unusable else NOT_RUN for label in labels}
     rows = [
-        (label, seed, latest.get((label, seed), NOT_RUN))
+        (label, seed, latest.get((label, seed), never[label]))
         for label in labels
         for seed in seeds
         if (label, seed) not in done
@@ -304,3 +322,61 @@ def select_trials(trials: pd.DataFrame) -> TrialSelection:
         tuning=tuning,
         tuning_counted=counted(tuning),
     )
+
+
+def unusable_candidates(tuning: pd.DataFrame, *, budget: int | None) -> list[str]:
+    """Candidates whose every tuning trial has finished (``budget`` of them) and none counts
+    without having diverged: no settings to rerun, so their final seeds never run.
+
+    Example:
+        >>> tuning = pd.DataFrame(
+        ...     {"candidate": ["sgd", "sgd", "adam", "adam"],
+        ...      "excluded": ["diverged", "diverged", "", "diverged"]}
+        ... )
+        >>> unusable_candidates(tuning, budget=2)
+        ['sgd']
+    """
+    if not budget or tuning.empty:
+        return []
+    finished = tuning[~tuning["excluded"].isin([RUNNING, DUPLICATE])]
+    unusable = []
+    for candidate, trials in finished.groupby("candidate", sort=False):
+        if len(trials) >= budget and not (trials["excluded"] == "").any():
+            unusable.append(str(candidate))
+    return unusable
+
+
+def verdict_values(
+    included: pd.DataFrame, missing: pd.DataFrame, *, majority_rate: Mapping[str, float]
+) -> pd.DataFrame:
+    """The rows a verdict averages: every trial that counts, and one row per failed seed
+    (``missing`` seeds whose latest attempt ended in one of :data:`FAILURE_ENDINGS`),
+    scored as chance. ``failure`` names how a seed failed (``""`` for a trial that counts).
+
+    Example:
+        >>> included = pd.DataFrame(
+        ...     {"recipe_label": ["adam"], "seed": [1], "val_auc": [0.9], "val_accuracy": [0.8]}
+        ... )
+        >>> missing = pd.DataFrame(
+        ...     {"recipe_label": ["adam", "adam"], "seed": [2, 3], "why": ["diverged", "running"]}
+        ... )
+        >>> verdict_values(included, missing, majority_rate={"val": 0.6})
+          recipe_label  seed  val_auc  val_accuracy   failure
+        0         adam     1      0.9           0.8
+        1         adam     2      0.5           0.6  diverged
+    """
+    failed = missing[missing["why"].isin(FAILURE_ENDINGS)]
+    rows = pd.DataFrame(
+        {"recipe_label": failed["recipe_label"].to_numpy(), "seed": failed["seed"].to_numpy()}
+    )
+    for column in included.columns:
+        split, _, metric = column.partition("_")
+        if metric == "auc" and split in ("train", "val", "test"):
+            rows[column] = CHANCE_AUC
+        elif metric == "accuracy" and split in ("train", "val", "test"):
+            rows[column] = float(majority_rate.get(split, float("nan")))
+    rows["failure"] = failed["why"].to_numpy()
+    counted_rows = included.assign(failure="")
+    if rows.empty:
+        return counted_rows
+    return pd.concat([counted_rows, rows], ignore_index=True)

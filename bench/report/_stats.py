@@ -7,6 +7,7 @@ Every statistic a report shows is computed here; which trials count is decided i
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ SUMMARY_METRICS: dict[str, str] = {
     "test_auc": "test AUC",
     "val_auc": "validation AUC",
     "test_accuracy": "test accuracy",
+    "val_accuracy": "validation accuracy",
     "gap_accuracy": "generalization gap (accuracy)",
     "gap_loss": "generalization gap (loss)",
     "kept_epoch": "kept epoch",
@@ -38,7 +40,16 @@ SUMMARY_METRICS: dict[str, str] = {
 COUNT_METRICS: tuple[str, ...] = ("kept_epoch", "epochs_run")
 MIN_INTERVAL_N = 3
 
-TEST_NAME = "Welch's unequal-variances t-test"
+#: The range each bounded summary metric lives in: its interval never leaves it.
+METRIC_RANGES: dict[str, tuple[float, float]] = {
+    "test_auc": (0.0, 1.0),
+    "val_auc": (0.0, 1.0),
+    "test_accuracy": (0.0, 1.0),
+    "val_accuracy": (0.0, 1.0),
+    "gap_accuracy": (-1.0, 1.0),
+}
+
+TEST_NAME = "paired t-test over the seeds both share (Welch's t-test where they share none)"
 CORRECTION_NAME = "Holm–Bonferroni"
 
 
@@ -81,7 +92,14 @@ def t_errorbar(values: pd.Series) -> tuple[float, float]:
 
 
 def summarize(included: pd.DataFrame, *, rank_by: str = "test_auc") -> pd.DataFrame:
-    """One row per recipe: n, its seeds, and mean, sd, 95% interval of each summary metric.
+    """One row per recipe: n, its seeds, its failed seeds, and the mean, sd and 95% t
+    interval of each summary metric (the interval clipped to the metric's range,
+    :data:`METRIC_RANGES`: an AUC's never passes 1).
+
+    A row of ``included`` with a non-empty ``failure`` is a failed seed scored as chance
+    (see :func:`bench.report._selection.verdict_values`): it counts in ``n`` and in every
+    mean it has a value for; ``n_failed`` and ``failures`` (``"2 diverged"``) say how
+    many failed and how.
 
     The recipe's settings come first: ``candidate`` (under a tuning protocol), its sampled
     ``params_<field>`` and the ``tuned_<knob>`` values its final seeds reran with.
@@ -112,22 +130,34 @@ def summarize(included: pd.DataFrame, *, rank_by: str = "test_auc") -> pd.DataFr
     settings = [
         c for c in included.columns if c == "candidate" or c.startswith(("params_", "tuned_"))
     ]
+    included = included.reindex(columns=[*included.columns, *_absent(included)])
     numeric = included[list(SUMMARY_METRICS)].astype(float)
     grouped = numeric.groupby(included["recipe_label"], sort=False)
     means, sds, counts = grouped.mean(), grouped.std(ddof=1), grouped.count()
     half = pd.DataFrame(_half_width(sds.to_numpy(), counts.to_numpy()), index=means.index)
     half.columns = means.columns
+    by_recipe = included.groupby("recipe_label", sort=False)
+    failure = included["failure"] if "failure" in included.columns else None
     parts = {
-        "n": included.groupby("recipe_label", sort=False).size(),
-        "seeds": included.groupby("recipe_label", sort=False)["seed"].agg(
-            lambda s: " ".join(str(v) for v in sorted(s.dropna()))
+        "n": by_recipe.size(),
+        "seeds": by_recipe["seed"].agg(lambda s: " ".join(str(v) for v in sorted(s.dropna()))),
+        "n_failed": (
+            (failure != "").groupby(included["recipe_label"], sort=False).sum().astype(int)
+            if failure is not None
+            else by_recipe.size() * 0
+        ),
+        "failures": (
+            failure.groupby(included["recipe_label"], sort=False).agg(_failure_words)
+            if failure is not None
+            else by_recipe.size().map(lambda _: "")
         ),
     }
     for metric in SUMMARY_METRICS:
+        low, high = METRIC_RANGES.get(metric, (-math.inf, math.inf))
         parts[f"{metric}_mean"] = means[metric]
         parts[f"{metric}_sd"] = sds[metric]
-        parts[f"{metric}_ci_low"] = means[metric] - half[metric]
-        parts[f"{metric}_ci_high"] = means[metric] + half[metric]
+        parts[f"{metric}_ci_low"] = (means[metric] - half[metric]).clip(lower=low)
+        parts[f"{metric}_ci_high"] = (means[metric] + half[metric]).clip(upper=high)
         if metric in COUNT_METRICS:
             parts[f"{metric}_values"] = _values_in_seed_order(included, metric).reindex(means.index)
     summary = pd.DataFrame(parts)
@@ -140,6 +170,15 @@ def summarize(included: pd.DataFrame, *, rank_by: str = "test_auc") -> pd.DataFr
     summary = summary.rename_axis("recipe_label").reset_index()
     comparison = compare_to_best(included, summary["recipe_label"].tolist(), metric=rank_by)
     return summary.merge(comparison, on="recipe_label", how="left")
+
+
+def _absent(included: pd.DataFrame) -> list[str]:
+    return [m for m in SUMMARY_METRICS if m not in included.columns]
+
+
+def _failure_words(failures: pd.Series) -> str:
+    counts = failures[failures != ""].value_counts()
+    return ", ".join(f"{count} {why}" for why, count in counts.items())
 
 
 def _values_in_seed_order(included: pd.DataFrame, metric: str) -> pd.Series:
@@ -158,17 +197,21 @@ def compare_to_best(
 ) -> pd.DataFrame:
     """Test each recipe's per-seed ``metric`` against the best (first) recipe's.
 
-    Uses Welch's unequal-variances t-test (two-sided), then corrects the p-values of all
-    the comparisons together with :func:`holm`: ``p_holm >= 0.05`` means the recipe is
-    statistically indistinguishable from the best. With fewer than 2 seeds on either side
-    the comparison is ``not testable`` (and not counted in the correction). Returns
-    columns ``recipe_label``, ``p_value`` (uncorrected), ``p_holm`` and ``vs_best``
-    (``best`` / ``indistinguishable`` / ``worse`` / ``not testable``).
+    Seeds pair up: one seed gives two recipes the same initial weights and data order, so
+    the test is a paired t-test (two-sided) over the seeds both recipes have, and
+    Welch's unequal-variances t-test only where they share fewer than 2 seeds (or the
+    trials carry no ``seed``). The p-values of all the comparisons are corrected
+    together with :func:`holm`: ``p_holm >= 0.05`` means the recipe is not told apart
+    from the best. With fewer than 2 seeds on either side the comparison is ``not
+    testable`` (and not counted in the correction). Returns columns ``recipe_label``,
+    ``p_value`` (uncorrected), ``p_holm`` and ``vs_best`` (``best`` /
+    ``indistinguishable`` / ``worse`` / ``not testable``).
 
     Example:
         >>> included = pd.DataFrame(
         ...     {
         ...         "recipe_label": ["a", "a", "a", "b", "b", "b", "c"],
+        ...         "seed": [1, 2, 3, 1, 2, 3, 1],
         ...         "test_auc": [0.90, 0.91, 0.92, 0.89, 0.91, 0.93, 0.5],
         ...     }
         ... )
@@ -179,12 +222,13 @@ def compare_to_best(
         2            c     NaN       not testable
     """
     values = {
-        label: group[metric].astype(float).dropna().to_numpy()
+        label: _per_seed(group, metric)
         for label, group in included.groupby("recipe_label", sort=False)
     }
-    best = values.get(ranked_labels[0], np.array([])) if ranked_labels else np.array([])
+    empty = pd.Series(dtype=float)
+    best = values.get(ranked_labels[0], empty) if ranked_labels else empty
     p_values = [
-        _p_vs_best(best, values.get(label, np.array([]))) if position else math.nan
+        _p_vs_best(best, values.get(label, empty)) if position else math.nan
         for position, label in enumerate(ranked_labels)
     ]
     adjusted = holm(p_values)
@@ -197,6 +241,15 @@ def compare_to_best(
             "vs_best": verdicts,
         }
     )
+
+
+def _per_seed(group: pd.DataFrame, metric: str) -> pd.Series:
+    """A recipe's values indexed by seed (a seed run twice: their mean); a RangeIndex
+    when the trials carry no seed, so nothing pairs."""
+    if "seed" not in group.columns or group["seed"].isna().all():
+        return group[metric].astype(float).dropna().reset_index(drop=True).rename(None)
+    valued = group.dropna(subset=[metric, "seed"])
+    return valued[metric].astype(float).groupby(valued["seed"].astype(int).rename("seed")).mean()
 
 
 def holm(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -220,14 +273,25 @@ def holm(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
     return adjusted
 
 
-def _p_vs_best(best: np.ndarray, other: np.ndarray) -> float:
-    """Welch's two-sided p-value; NaN (not testable) with fewer than 2 seeds on a side."""
+def _p_vs_best(best: pd.Series, other: pd.Series) -> float:
+    """The two-sided p-value of ``other`` against ``best``: paired over their shared seeds,
+    else Welch's; NaN (not testable) with fewer than 2 values on a side."""
     if len(best) < 2 or len(other) < 2:
         return math.nan
-    if best.std() == 0 and other.std() == 0:
-        # No spread on either side: the t statistic is undefined; compare the means.
-        return 1.0 if np.isclose(best.mean(), other.mean()) else 0.0
-    return float(stats.ttest_ind(best, other, equal_var=False).pvalue)
+    shared = best.index.intersection(other.index)
+    paired = best.index.name == other.index.name == "seed" and len(shared) >= 2
+    a, b = (best[shared], other[shared]) if paired else (best, other)
+    spread = (a - b).std() if paired else max(a.std(), b.std())
+    if not spread > 0:
+        # No spread: the t statistic is undefined; compare the means.
+        return 1.0 if np.isclose(a.mean(), b.mean()) else 0.0
+    with warnings.catch_warnings():
+        # A side of identical values (failed seeds all at chance) is a valid sample; scipy
+        # warns about precision there, and the p-value is still right.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if paired:
+            return float(stats.ttest_rel(a.to_numpy(), b.to_numpy()).pvalue)
+        return float(stats.ttest_ind(a.to_numpy(), b.to_numpy(), equal_var=False).pvalue)
 
 
 def _verdict(p_holm: float) -> str:

@@ -57,6 +57,24 @@ class Split:
     def __len__(self) -> int:
         return len(self.y)
 
+    def majority_rate(self) -> float:
+        """The accuracy of always answering the most frequent label: a failed run's score.
+
+        Multilabel accuracy is per label, so this averages each label's majority rate.
+
+        Example:
+            >>> x = np.zeros((4, 8, 8, 1), np.float32)
+            >>> Split(x=x, y=np.array([0, 1, 1, 1], np.float32)).majority_rate()
+            0.75
+        """
+        if len(self.y) == 0:
+            return float("nan")
+        if self.y.ndim == 2:
+            positive = self.y.mean(axis=0)
+            return float(np.maximum(positive, 1 - positive).mean())
+        _, counts = np.unique(self.y, return_counts=True)
+        return float(counts.max() / len(self.y))
+
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
@@ -100,6 +118,7 @@ class Dataset:
             "task": self.task,
             "class_names": list(self.class_names),
             "sizes": {split: len(getattr(self, split)) for split in SPLITS},
+            "majority_rate": {split: getattr(self, split).majority_rate() for split in SPLITS},
             "input_shape": list(self.input_shape),
             "label_noise": self.label_noise,
             "content_hash": self.content_hash,
