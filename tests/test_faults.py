@@ -88,14 +88,21 @@ def test_bench_run_says_which_trials_raised_and_exits_1(tmp_path, capsys, monkey
     url = f"sqlite:///{tmp_path / 'bench.db'}"
     spec = str(grid_spec(tmp_path, epochs=1, retries=0))
     assert main(["run", "--study", spec, "--storage", url, "--jobs", "1"]) == 1
-    err = capsys.readouterr().err
+    printed = capsys.readouterr()
+    err = printed.err
     assert "Traceback" not in err
     (line,) = [line for line in err.splitlines() if "failed with an error" in line]
     assert "4 trial(s) failed" in line and "RuntimeError: out of cheese" in line
     assert "user attribute 'error'" in line
     crashed = [t for t in stored_trials(url) if TrialRecord.read(t).stop_reason == "crashed"]
     assert sorted(cell(t) for t in crashed) == sorted(CELLS)
-    assert "not ranked, no seed counts: adam: 0 (crashed), 1 (crashed)" in err
+    # Crashed seeds stay in the verdict as failures, scored as chance.
+    from bench.report import study_leaderboard
+
+    board = study_leaderboard("grid", storage=url).set_index("recipe_label")
+    assert board["failures"].to_dict() == {"adam": "2 crashed", "sgd": "2 crashed"}
+    assert board["val_auc_mean"].tolist() == [0.5, 0.5]
+    assert "2 crashed" in printed.out  # the printed leaderboard's "failed" column
 
 
 # ----------------------------------------------------------------------------- crash loop
@@ -123,8 +130,10 @@ def test_a_cell_that_kills_its_worker_every_time_ends_as_crashed_after_the_cap(t
     assert all(len(t.system_attrs["retry_history"]) == 3 for t in crashed)
     from bench.report import study_leaderboard, unranked_recipes
 
-    assert study_leaderboard("grid", storage=url)["recipe_label"].tolist() == ["adam"]
-    assert unranked_recipes("grid", storage=url) == {"sgd": "0 (crashed), 1 (crashed)"}
+    board = study_leaderboard("grid", storage=url).set_index("recipe_label")
+    assert board.index.tolist() == ["adam", "sgd"]  # sgd's crashed seeds count as failures
+    assert board.loc["sgd", "failures"] == "2 crashed" and board.loc["sgd", "val_auc_mean"] == 0.5
+    assert unranked_recipes("grid", storage=url) == {}
 
 
 # ----------------------------------------------------------------------------- one slot

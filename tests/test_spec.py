@@ -78,7 +78,7 @@ def test_n_trials_from_the_command_line_obeys_the_seeds_rule(tmp_path, capsys):
     assert main(["run", "--study", "optimizers-fixed", "--n-trials", "4", "--storage", url]) == 2
     line = error_line(capsys)
     assert line == (
-        "bench: error: --n-trials: got 4; expected a multiple of the 3 seeds "
+        "bench: error: --n-trials: got 4; expected a multiple of the 5 seeds "
         "(every sampled recipe runs once per seed)"
     )
     assert not (tmp_path / "b.db").exists()

@@ -254,3 +254,52 @@ def test_two_workers_keep_to_their_optimizer_kinds_and_still_run_every_slot_once
     )
     traces = {(r.pid, candidate_kind(spec, r.candidate)) for r in done}
     assert len(traces) <= 10  # each of 8 kinds traced once, and at most two traced twice
+
+
+DIVERGING = """
+name = "diverging"
+description = "adam, and sgd at rates that surely diverge"
+epochs = 6
+
+[workload]
+dataset = "digits"
+train_size = 400
+
+[tuning]
+budget = 2
+seed = 0
+final_seeds = [1, 2, 3, 4, 5]
+
+[[variants]]
+name = "adam"
+optimizer = "adam"
+[variants.search_space]
+learning_rate = { low = 1e-3, high = 3e-3, log = true }
+
+[[variants]]
+name = "sgd"
+optimizer = "sgd"
+[variants.search_space]
+learning_rate = { low = 5.0, high = 10.0, log = true }
+"""
+
+
+@pytest.mark.slow
+def test_a_candidate_whose_every_setting_diverges_is_worse_with_its_failures_counted(
+    tmp_path, capsys
+):
+    from bench.report import study_leaderboard
+
+    spec = tmp_path / "diverging.toml"
+    spec.write_text(DIVERGING)
+    url = f"sqlite:///{tmp_path / 'bench.db'}"
+    assert main(["run", "--study", str(spec), "--storage", url, "--jobs", "1"]) == 0
+    board = study_leaderboard("diverging", storage=url).set_index("recipe_label")
+    assert board.loc["sgd", "n"] == 5 and board.loc["sgd", "n_failed"] == 5
+    assert board.loc["sgd", "failures"] == "5 no usable tuning trial"
+    assert board.loc["sgd", "val_auc_mean"] == 0.5
+    assert board.loc["sgd", "vs_best"] == "worse"
+    assert board.loc["sgd", "seeds_missing"] == "1 2 3 4 5 (no usable tuning trial)"
+    assert board.loc["adam", "n_failed"] == 0 and board.loc["adam", "vs_best"] == "best"
+    out = capsys.readouterr().out
+    assert "Top group by mean validation AUC: adam" in out and "Worse: sgd." in out

@@ -160,18 +160,30 @@ def compact_text(value: Any) -> str:
 
 
 def missing_by_recipe(missing: pd.DataFrame) -> pd.Series:
-    """Each recipe's missing seeds in words, from ``missing_seeds``' rows.
+    """Each recipe's missing seeds in words, from ``missing_seeds``' rows; neighbouring
+    seeds missing for the same reason share it.
 
     Example:
         >>> missing = pd.DataFrame(
-        ...     {"recipe_label": ["sgd", "sgd"], "seed": [0, 2], "why": ["pruned", "not run yet"]}
+        ...     {"recipe_label": ["sgd", "sgd", "sgd"], "seed": [0, 2, 3],
+        ...      "why": ["pruned", "not run yet", "not run yet"]}
         ... )
         >>> missing_by_recipe(missing).to_dict()
-        {'sgd': '0 (pruned), 2 (not run yet)'}
+        {'sgd': '0 (pruned), 2 3 (not run yet)'}
     """
-    words = [f"{seed} ({why})" for seed, why in zip(missing["seed"], missing["why"], strict=True)]
-    return (
-        pd.Series(words, index=missing["recipe_label"], dtype=object)
-        .groupby(level=0, sort=False)
-        .agg(", ".join)
+
+    def words(rows: pd.DataFrame) -> str:
+        runs: list[tuple[list[str], str]] = []
+        for seed, why in zip(rows["seed"], rows["why"], strict=True):
+            if runs and runs[-1][1] == why:
+                runs[-1][0].append(str(seed))
+            else:
+                runs.append(([str(seed)], why))
+        return ", ".join(f"{' '.join(seeds)} ({why})" for seeds, why in runs)
+
+    if missing.empty:
+        return pd.Series(dtype=object)
+    return pd.Series(
+        {label: words(rows) for label, rows in missing.groupby("recipe_label", sort=False)},
+        dtype=object,
     )

@@ -240,7 +240,7 @@ def study_leaderboard(study_name: str, *, storage: str) -> pd.DataFrame:
         1          sgd  2          2                         0.71
     """
     verdicts = _verdicts(load_results(study_name, storage=storage))
-    if verdicts.selection.included.empty:
+    if verdicts.summary.empty:  # not one seed counts, nor failed
         return pd.DataFrame()
     return verdicts.summary
 

@@ -16,7 +16,7 @@ Example:
     >>> from bench.spec import load_spec
     >>> run = prepare_run(load_spec("optimizers-fixed"), storage_url="sqlite:///:memory:")
     >>> run.counts().to_run
-    24
+    40
 """
 
 from bench.study._objective import (

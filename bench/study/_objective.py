@@ -77,7 +77,7 @@ class SeedCopies:
         >>> study = optuna.create_study(sampler=make_sampler(spec))
         >>> sampled, label = SeedCopies(spec).recipe(study.ask())
         >>> sampled["seed"], len(study.get_trials(states=(TrialState.WAITING,)))
-        (0, 2)
+        (0, 4)
     """
 
     def __init__(self, spec: StudySpec) -> None:

@@ -106,7 +106,7 @@ class PreparedRun:
         >>> from bench.spec import load_spec
         >>> run = prepare_run(load_spec("optimizers-fixed"), storage_url="sqlite:///:memory:")
         >>> run.counts().to_run, run.budget
-        (24, 24)
+        (40, 40)
 
         ``run.run_remaining(jobs=2)`` would then train the 16 trials in two processes.
     """

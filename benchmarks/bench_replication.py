@@ -1,0 +1,142 @@
+"""Do the built-in study's verdicts replicate? R independent runs of ``optimizers``.
+
+Replication r runs the built-in ``optimizers`` spec as ``bench run`` does (default
+workers) into a fresh SQLite file, with its own tuning draws (replication 0: the spec's
+default sampler seed, as the README's command; then ``sampler_seed`` 101, 102, ...) and
+its own final seeds (disjoint: 1-5, 6-10, ...). Each candidate's class in a replication
+is ``top`` (best, or not told apart from it) or ``worse``. Prints per replication, then
+``name=value`` lines:
+
+- ``top_group_agreement``: fraction of candidates with the same class in every replication;
+- ``worse_recall``: of the candidate-replications whose mean is at least 0.10 below that
+  replication's best, the fraction marked worse (``nan`` when there is none);
+- ``winner_in_top``: fraction of replications whose first-ranked candidate is in every
+  other replication's top group;
+- ``paired_sd``: median over candidates and replications of the sd of the per-seed
+  difference to the best, and ``seeds_for_0.05`` / ``seeds_for_0.10``: the seeds a
+  paired test needs to tell that difference apart (80% power, two-sided 0.05 Holm-split
+  over the 7 comparisons, normal approximation) at that spread.
+
+    .venv/bin/python benchmarks/bench_replication.py [--replications 3] [--epochs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import optuna
+from scipy import stats
+
+from bench.report import study_leaderboard
+from bench.spec import builtin_spec_paths
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS_PER_RUN = 5
+DROP = 0.10
+
+
+def replication_spec(folder: Path, index: int) -> tuple[Path, str]:
+    """The built-in spec with replication ``index``'s name, sampler seed and final seeds."""
+    text = Path(builtin_spec_paths()["optimizers"]).read_text()
+    name = "optimizers" if index == 0 else f"optimizers-r{index}"  # 0: the README's run
+    seeds = list(range(1 + SEEDS_PER_RUN * index, 1 + SEEDS_PER_RUN * (index + 1)))
+    text = re.sub(r'(?m)^name = ".*"$', f'name = "{name}"', text, count=1)
+    text = re.sub(r"(?m)^final_seeds = \[.*\]$", f"final_seeds = {seeds}", text, count=1)
+    if index:
+        text = re.sub(r"(?m)^final_seeds = ", f"sampler_seed = {100 + index}\nfinal_seeds = ", text)
+    path = folder / f"{name}.toml"
+    path.write_text(text)
+    return path, name
+
+
+def run_replication(folder: Path, index: int, *, epochs: int | None) -> tuple[str, str, float]:
+    spec, name = replication_spec(folder, index)
+    url = f"sqlite:///{folder / f'{name}.db'}"
+    command = [sys.executable, "-m", "bench", "run", "--study", str(spec), "--storage", url]
+    if epochs:
+        command += ["--epochs", str(epochs)]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env.pop("BENCH_STORAGE", None)
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return name, url, time.perf_counter() - started
+
+
+def paired_sds(name: str, url: str, board) -> list[float]:
+    """Per candidate, the sd of its per-seed validation AUC difference to the best."""
+    trials = optuna.load_study(study_name=name, storage=url).trials
+    per_seed: dict[str, dict[int, float]] = {}
+    for trial in trials:
+        attrs = trial.user_attrs
+        if attrs.get("phase") == "final" and trial.state.name == "COMPLETE":
+            value = (attrs.get("metrics") or {}).get("val", {}).get("auc")
+            if value is not None:
+                per_seed.setdefault(attrs["candidate"], {})[attrs["seed"]] = value
+    best = per_seed.get(board["recipe_label"].iloc[0], {})
+    sds = []
+    for candidate, values in per_seed.items():
+        shared = sorted(set(values) & set(best))
+        if candidate != board["recipe_label"].iloc[0] and len(shared) >= 2:
+            sds.append(statistics.stdev(best[s] - values[s] for s in shared))
+    return sds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--replications", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=None)
+    args = parser.parse_args()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    classes: list[dict[str, str]] = []
+    winners, drops, sds = [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for index in range(args.replications):
+            name, url, seconds = run_replication(Path(tmp), index, epochs=args.epochs)
+            board = study_leaderboard(name, storage=url)
+            top = board["vs_best"].isin(["best", "indistinguishable"])
+            labels = top.map({True: "top", False: "worse"})
+            classes.append(dict(zip(board["recipe_label"], labels, strict=True)))
+            winners.append(board["recipe_label"].iloc[0])
+            best = board["val_auc_mean"].iloc[0]
+            for _, row in board.iterrows():
+                if row["val_auc_mean"] <= best - DROP:
+                    drops.append(row["vs_best"] == "worse")
+            sds += paired_sds(name, url, board)
+            rows = ", ".join(
+                f"{r.recipe_label} {r.val_auc_mean:.3f} ({r.vs_best}"
+                + (f", {r.failures}" if r.failures else "")
+                + ")"
+                for r in board.itertuples()
+            )
+            print(f"replication {index + 1} ({seconds:.0f} s): {rows}", flush=True)
+    candidates = sorted(set().union(*classes))
+    agree = [len({c.get(k, "missing") for c in classes}) == 1 for k in candidates]
+    in_top = [
+        all(other.get(w) == "top" for j, other in enumerate(classes) if j != i)
+        for i, w in enumerate(winners)
+    ]
+    paired_sd = statistics.median(sds) if sds else math.nan
+    z = stats.norm.ppf(1 - 0.05 / 7 / 2) + stats.norm.ppf(0.8)
+    print(f"replications={args.replications}")
+    print(f"top_group_agreement={sum(agree) / len(agree):.3f}")
+    print(f"worse_recall={sum(drops) / len(drops):.3f}" if drops else "worse_recall=nan")
+    print(f"drops={len(drops)}")
+    print(f"winner_in_top={sum(in_top) / len(in_top):.3f}")
+    print(f"paired_sd={paired_sd:.4f}")
+    for delta in (0.05, 0.10):
+        print(f"seeds_for_{delta:.2f}={math.ceil((z * paired_sd / delta) ** 2)}")
+
+
+if __name__ == "__main__":
+    main()
