@@ -60,7 +60,9 @@ _TRIAL_COLUMNS: tuple[str, ...] = (
     "seed",
     "value",
     *(f"{split}_{name}" for split in SPLITS for name in METRIC_NAMES),
+    "train_clean_accuracy",
     "gap_accuracy",
+    "gap_clean_accuracy",
     "gap_loss",
     "kept_epoch",
     "epochs_run",
@@ -339,6 +341,7 @@ def _trial_row(trial: optuna.trial.FrozenTrial, record: TrialRecord) -> dict[str
         "seed": record.seed,
         "value": trial.value if trial.state == optuna.trial.TrialState.COMPLETE else None,
         "gap_accuracy": _number(gap.get("accuracy")),
+        "gap_clean_accuracy": _number(gap.get("clean_accuracy")),
         "gap_loss": _number(gap.get("loss")),
         "kept_epoch": record.kept_epoch,
         "epochs_run": record.epochs_run,
@@ -354,6 +357,8 @@ def _trial_row(trial: optuna.trial.FrozenTrial, record: TrialRecord) -> dict[str
         split_metrics = metrics.get(split) if isinstance(metrics.get(split), Mapping) else {}
         for name in METRIC_NAMES:
             row[f"{split}_{name}"] = _number(split_metrics.get(name))
+    clean = metrics.get("train_clean") if isinstance(metrics.get("train_clean"), Mapping) else {}
+    row["train_clean_accuracy"] = _number(clean.get("accuracy"))
     if record.phase is not None:
         row["phase"] = record.phase
     if record.candidate is not None:

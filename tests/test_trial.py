@@ -144,3 +144,30 @@ def test_validation_in_large_batches_keeps_the_history_of_batches_of_32(
             assert a[name] == pytest.approx(b[name], abs=1e-6)
     for split, values in large.metrics.items():
         assert values == pytest.approx(small.metrics[split], abs=1e-6)
+
+
+def test_a_label_noise_workload_reports_the_gap_on_clean_training_labels():
+    from bench.workload import load_workload
+
+    workload = load_workload("digits", preset="tiny", train_size=160, label_noise=0.25)
+    flipped = workload.dataset.train.y != workload.dataset.train_clean.y
+    assert 0.15 < flipped.mean() < 0.35  # the workload knows which labels it flipped
+    result = run_trial(workload, Recipe(epochs=1, seed=2))
+    clean, val = result.metrics["train_clean"]["accuracy"], result.metrics["val"]["accuracy"]
+    assert result.gap["clean_accuracy"] == pytest.approx(clean - val)
+    assert result.gap["accuracy"] == pytest.approx(result.metrics["train"]["accuracy"] - val)
+
+
+def test_the_gap_figure_shows_and_names_the_clean_label_gap_when_there_is_one():
+    import dataclasses
+
+    from bench.report._example import example_storage
+    from bench.report._fig_gap import _get_gap_info
+    from bench.report._report import figure_input
+
+    data = figure_input("demo", storage=example_storage())
+    assert "clean" not in _get_gap_info(data).caption
+    noisy = dataclasses.replace(data, included=data.included.assign(gap_clean_accuracy=0.02))
+    info = _get_gap_info(noisy)
+    assert info.columns[0] == "gap_clean_accuracy"
+    assert "clean training labels minus validation accuracy (the gap to read)" in info.caption

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 _AXIS_TITLES = {
+    "gap_clean_accuracy": "train (clean labels) − validation accuracy",
     "gap_accuracy": "train − validation accuracy",
     "gap_loss": "validation − train loss",
 }
@@ -53,14 +54,27 @@ def _get_gap_info(data: FigureInput) -> GapInfo | None:
         >>> info.columns, info.order, len(info.trials)
         (['gap_accuracy', 'gap_loss'], ['adam', 'sgd'], 4)
     """
-    columns = [c for c in ("gap_accuracy", "gap_loss") if data.included[c].notna().any()]
+    columns = [
+        c
+        for c in ("gap_clean_accuracy", "gap_accuracy", "gap_loss")
+        if c in data.included and data.included[c].notna().any()
+    ]
     if not columns:
         return None
     trials, order = recipe_rows(data, top_labels(data, MAX_ROW_RECIPES), marks=False)
+    clean = "gap_clean_accuracy" in columns
+    which = (
+        "train accuracy on the clean training labels minus validation accuracy (the gap to "
+        "read), then train accuracy on the flipped labels the model was trained on minus "
+        "validation accuracy (a model that learned the clean task scores about the noise "
+        "rate below zero there), and validation minus train loss (flipped labels)"
+        if clean
+        else "train minus validation accuracy and validation minus train loss"
+    )
     caption = (
-        "Generalization gap at the kept epoch, per recipe in leaderboard order: train minus "
-        "validation accuracy and validation minus train loss; dots are seeds, the diamond "
-        "the mean and the bar its 95% Student-t interval. Closer to zero means the recipe "
+        f"Generalization gap at the kept epoch, per recipe in leaderboard order: {which}; "
+        "dots are seeds, the diamond the mean and the bar its 95% Student-t interval. "
+        f"Closer to zero{' on the clean-label gap' if clean else ''} means the recipe "
         "generalizes what it learned; a small gap with a low AUC is underfitting, not "
         "success, so read it next to the AUC figure." + shown_note(data, MAX_ROW_RECIPES)
     )

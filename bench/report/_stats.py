@@ -29,6 +29,7 @@ SUMMARY_METRICS: dict[str, str] = {
     "test_accuracy": "test accuracy",
     "val_accuracy": "validation accuracy",
     "gap_accuracy": "generalization gap (accuracy)",
+    "gap_clean_accuracy": "generalization gap (accuracy, clean training labels)",
     "gap_loss": "generalization gap (loss)",
     "kept_epoch": "kept epoch",
     "epochs_run": "epochs run",
@@ -47,6 +48,7 @@ METRIC_RANGES: dict[str, tuple[float, float]] = {
     "test_accuracy": (0.0, 1.0),
     "val_accuracy": (0.0, 1.0),
     "gap_accuracy": (-1.0, 1.0),
+    "gap_clean_accuracy": (-1.0, 1.0),
 }
 
 TEST_NAME = "paired t-test over the seeds both share (Welch's t-test where they share none)"

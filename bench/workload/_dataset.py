@@ -80,7 +80,9 @@ class Split:
 class Dataset:
     """A loaded dataset: task, class names, three splits and a content hash.
 
-    ``label_noise`` is the fraction of training labels that :func:`build_dataset` flipped.
+    ``label_noise`` is the fraction of training labels that :func:`build_dataset` flipped;
+    ``train_clean`` then holds the training images with their labels before the flips
+    (``None`` without noise), so a run can say how well it learned the clean task.
 
     Example:
         >>> from bench.workload import load_dataset
@@ -99,6 +101,7 @@ class Dataset:
     test: Split
     content_hash: str
     label_noise: float = 0.0
+    train_clean: Split | None = None
 
     @property
     def num_outputs(self) -> int:
@@ -165,6 +168,8 @@ def build_dataset(
         >>> ds = build_dataset("toy", data, label_noise=0.5, seed=0)
         >>> int((ds.train.y != y).sum()), int((ds.val.y != y).sum())
         (3, 0)
+        >>> bool((ds.train_clean.y == y).all()), ds.train_clean.x is ds.train.x
+        (True, True)
     """
     task, num_classes = data.task, len(data.class_names)
     (train_x, train_y), val, test = data.splits
@@ -182,6 +187,15 @@ def build_dataset(
         test=splits[2],
         content_hash=_content_hash(task, data.class_names, splits, label_noise=label_noise),
         label_noise=label_noise,
+        train_clean=(
+            Split(
+                x=splits[0].x,
+                y=_as_split(train_x, train_y, task=task, num_classes=num_classes).y,
+                num_classes=splits[0].num_classes,
+            )
+            if label_noise
+            else None
+        ),
     )
 
 
