@@ -92,7 +92,7 @@ def _get_gap_info(data: FigureInput) -> GapInfo | None:
 def draw_gap(info: GapInfo) -> Figure:
     """One panel per gap: seeds as dots, the mean with its t interval, a line at zero."""
     from bench.report._fig_style import plt, row_height, sns
-    from bench.report._stats import t_errorbar
+    from bench.report._stats import bounded_errorbar
 
     count = len(info.columns)
     fig, axes = plt.subplots(
@@ -115,7 +115,7 @@ def draw_gap(info: GapInfo) -> Figure:
             x=column,
             y="recipe",
             order=info.order,
-            errorbar=t_errorbar,
+            errorbar=bounded_errorbar(column),
             color="C3",
             markers="D",
             linestyle="none",

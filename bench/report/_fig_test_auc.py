@@ -75,7 +75,7 @@ def _get_test_auc_info(data: FigureInput) -> TestAucInfo | None:
 def draw_test_auc(info: TestAucInfo) -> Figure:
     """Seeds as grey dots, the mean as a diamond with its t interval, one row per recipe."""
     from bench.report._fig_style import plt, row_height, sns
-    from bench.report._stats import t_errorbar
+    from bench.report._stats import bounded_errorbar
 
     fig, ax = plt.subplots(figsize=(8, row_height(len(info.order))))
     sns.stripplot(
@@ -93,7 +93,7 @@ def draw_test_auc(info: TestAucInfo) -> Figure:
         x="test_auc",
         y="recipe",
         order=info.order,
-        errorbar=t_errorbar,
+        errorbar=bounded_errorbar("test_auc"),
         color="C0",
         markers="D",
         linestyle="none",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,6 +91,23 @@ def t_errorbar(values: pd.Series) -> tuple[float, float]:
         mean = float(np.nanmean(values)) if len(values) else math.nan
         return mean, mean
     return low, high
+
+
+def bounded_errorbar(metric: str) -> Callable[[pd.Series], tuple[float, float]]:
+    """:func:`t_errorbar` clipped to ``metric``'s range (:data:`METRIC_RANGES`), as the
+    leaderboard's intervals are.
+
+    Example:
+        >>> bounded_errorbar("test_auc")(pd.Series([0.90, 0.99]))
+        (0.3732..., 1.0)
+    """
+    low_end, high_end = METRIC_RANGES.get(metric, (-math.inf, math.inf))
+
+    def errorbar(values: pd.Series) -> tuple[float, float]:
+        low, high = t_errorbar(values)
+        return max(low, low_end), min(high, high_end)
+
+    return errorbar
 
 
 def summarize(included: pd.DataFrame, *, rank_by: str = "test_auc") -> pd.DataFrame:
