@@ -3,7 +3,8 @@
 Replication r runs the built-in ``optimizers`` spec as ``bench run`` does (default
 workers) into a fresh SQLite file, with its own tuning draws (replication 0: the spec's
 default sampler seed, as the README's command; then ``sampler_seed`` 101, 102, ...) and
-its own final seeds (disjoint: 1-5, 6-10, ...). Each candidate's class in a replication
+its own final seeds (disjoint: 1-5, 6-10, ... with the spec's 5; ``--final-seeds`` changes
+how many). Each candidate's class in a replication
 is ``top`` (best, or not told apart from it) or ``worse``. Prints per replication, then
 ``name=value`` lines:
 
@@ -18,7 +19,7 @@ is ``top`` (best, or not told apart from it) or ``worse``. Prints per replicatio
   spread (80% power, two-sided 0.05 Holm-split over the 7 comparisons, normal
   approximation).
 
-    .venv/bin/python benchmarks/bench_replication.py [--replications 3] [--epochs N]
+    .venv/bin/python benchmarks/bench_replication.py [--replications 3] [--final-seeds N]
 """
 
 from __future__ import annotations
@@ -38,18 +39,17 @@ import optuna
 from scipy import stats
 
 from bench.report import study_leaderboard
-from bench.spec import builtin_spec_paths
+from bench.spec import builtin_spec_paths, load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS_PER_RUN = 5
 DROP = 0.10
 
 
-def replication_spec(folder: Path, index: int) -> tuple[Path, str]:
+def replication_spec(folder: Path, index: int, *, seeds_per_run: int) -> tuple[Path, str]:
     """The built-in spec with replication ``index``'s name, sampler seed and final seeds."""
     text = Path(builtin_spec_paths()["optimizers"]).read_text()
     name = "optimizers" if index == 0 else f"optimizers-r{index}"  # 0: the README's run
-    seeds = list(range(1 + SEEDS_PER_RUN * index, 1 + SEEDS_PER_RUN * (index + 1)))
+    seeds = list(range(1 + seeds_per_run * index, 1 + seeds_per_run * (index + 1)))
     text = re.sub(r'(?m)^name = ".*"$', f'name = "{name}"', text, count=1)
     text = re.sub(r"(?m)^final_seeds = \[.*\]$", f"final_seeds = {seeds}", text, count=1)
     if index:
@@ -59,8 +59,10 @@ def replication_spec(folder: Path, index: int) -> tuple[Path, str]:
     return path, name
 
 
-def run_replication(folder: Path, index: int, *, epochs: int | None) -> tuple[str, str, float]:
-    spec, name = replication_spec(folder, index)
+def run_replication(
+    folder: Path, index: int, *, epochs: int | None, seeds_per_run: int
+) -> tuple[str, str, float]:
+    spec, name = replication_spec(folder, index, seeds_per_run=seeds_per_run)
     url = f"sqlite:///{folder / f'{name}.db'}"
     command = [sys.executable, "-m", "bench", "run", "--study", str(spec), "--storage", url]
     if epochs:
@@ -97,13 +99,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--replications", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument(
+        "--final-seeds", type=int, default=None, help="final seeds per replication (the spec's)"
+    )
     args = parser.parse_args()
+    seeds_per_run = args.final_seeds or len(load_spec("optimizers").tuning.final_seeds)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     classes: list[dict[str, str]] = []
     winners, drops, sds = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for index in range(args.replications):
-            name, url, seconds = run_replication(Path(tmp), index, epochs=args.epochs)
+            name, url, seconds = run_replication(
+                Path(tmp), index, epochs=args.epochs, seeds_per_run=seeds_per_run
+            )
             board = study_leaderboard(name, storage=url)
             top = board["vs_best"].isin(["best", "indistinguishable"])
             labels = top.map({True: "top", False: "worse"})
@@ -133,6 +141,7 @@ def main() -> None:
     }
     z = stats.norm.ppf(1 - 0.05 / 7 / 2) + stats.norm.ppf(0.8)
     print(f"replications={args.replications}")
+    print(f"final_seeds={seeds_per_run}")
     print(f"top_group_agreement={sum(agree) / len(agree):.3f}")
     print(f"worse_recall={sum(drops) / len(drops):.3f}" if drops else "worse_recall=nan")
     print(f"drops={len(drops)}")
