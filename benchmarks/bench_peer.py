@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -35,7 +36,7 @@ def write_spec(folder: Path) -> Path:
     """The base study with one seed, ``EPOCHS`` epochs and early stopping off."""
     text = (ROOT / "studies" / f"{BASE_STUDY}.toml").read_text()
     text = text.replace(f'name = "{BASE_STUDY}"', 'name = "peer"', 1)
-    text = text.replace("seeds = [0, 1, 2]", "seeds = [0]", 1)
+    text = re.sub(r"(?m)^seeds = \[.*\]$", "seeds = [0]", text, count=1)
     text = text.replace("epochs = 20", f"epochs = {EPOCHS}", 1)
     text = text.replace("[fixed]\n", "[fixed]\nearly_stopping = false\n", 1)
     path = folder / "peer.toml"
