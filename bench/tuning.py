@@ -134,13 +134,22 @@ def best_settings(study: optuna.Study, spec: StudySpec, candidate: str) -> dict[
     A trial that diverged is never chosen, even when the weights it kept scored: its
     rate is past the edge of stability, and the final seeds would rerun it.
     """
-    eligible = [
+    tuning = [
         trial
         for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         if (slot := Assignment.of(trial)) is not None
         and slot.phase == TUNE
         and slot.candidate == candidate
-        and TrialRecord.read(trial).stop_reason != DIVERGED
+    ]
+    return _best_of(tuning, spec, candidate)
+
+
+def _best_of(tuning: list[FrozenTrial], spec: StudySpec, candidate: str) -> dict[str, Any] | None:
+    """:func:`best_settings` among ``tuning``, the candidate's tuning trials."""
+    eligible = [
+        trial
+        for trial in tuning
+        if trial.state == TrialState.COMPLETE and TrialRecord.read(trial).stop_reason != DIVERGED
     ]
     direction = spec.objective.direction
 
@@ -198,21 +207,14 @@ def next_assignment(
             seed = next((s for s in tuning.final_seeds if (candidate, s) not in ledger.final), None)
             if seed is None:
                 continue
-            tuned = best_settings(study, spec, candidate)
+            # The ledger holds the candidate's tuning trials: no second read of the study.
+            tuned = _best_of(ledger.tune[candidate], spec, candidate)
             if tuned is not None:
                 # Without a worker, every tuning slot comes before any final seed.
                 phase_order = 1 if worker is None else 0
-                options.append(
-                    (
-                        (phase_order, affinity.rank(candidate), 0, order),
-                        _final(candidate, seed, tuned),
-                    )
-                )
+                slot = Assignment(FINAL, candidate, seed, tuned)
+                options.append(((phase_order, affinity.rank(candidate), 0, order), slot))
     return min(options, key=lambda option: option[0])[1] if options else None
-
-
-def _final(candidate: str, seed: int, tuned: dict[str, Any]) -> Assignment:
-    return Assignment(FINAL, candidate, seed, tuned)
 
 
 @dataclass(frozen=True)
@@ -291,8 +293,8 @@ def count_tuning_trials(study: optuna.Study, spec: StudySpec) -> TrialCounts:
     running = [t for t in held if t.state == TrialState.RUNNING]
     total = spec.total_trials
     for candidate in spec.variants:
-        if ledger.tuning_done(candidate, tuning.budget) and not best_settings(
-            study, spec, candidate
+        if ledger.tuning_done(candidate, tuning.budget) and not _best_of(
+            ledger.tune[candidate], spec, candidate
         ):
             total -= len(tuning.final_seeds)
     return TrialCounts(
