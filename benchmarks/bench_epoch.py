@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _bench_run import ROOT, bench_env, worktree
 
 PROBE = r"""
 import json, statistics, sys, time
@@ -77,7 +75,7 @@ print(json.dumps({"later_epoch_s": later, **parts}))
 
 def run_pair(tree: Path, *, parts: bool) -> dict:
     """Two probes at once in ``tree``; their later epochs pooled, the first one's parts."""
-    env = {**os.environ, "PYTHONPATH": str(tree), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = bench_env(tree)
     modes = ("parts" if parts else "epochs", "epochs")
     probes = [
         subprocess.Popen(
@@ -106,34 +104,24 @@ def main() -> None:
     parser.add_argument("--base", default="86f4c63")
     args = parser.parse_args()
     ratios, base_s, today_s, parts = [], [], [], []
-    with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp) / "base"
-        subprocess.run(
-            ["git", "worktree", "add", "--detach", str(base), args.base],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        )
-        try:
-            for i in range(args.rounds):
-                order = ("base", "today") if i % 2 == 0 else ("today", "base")
-                timed = {}
-                for version in order:
-                    tree = base if version == "base" else ROOT
-                    result = run_pair(tree, parts=version == "today")
-                    timed[version] = statistics.median(result["later_epoch_s"])
-                    if version == "today":
-                        parts.append(result)
-                base_s.append(timed["base"])
-                today_s.append(timed["today"])
-                ratios.append(timed["base"] / timed["today"])
-                print(
-                    f"round {i + 1}: later epoch at {args.base} {timed['base']:.4f} s, "
-                    f"here {timed['today']:.4f} s, ratio {ratios[-1]:.3f}",
-                    flush=True,
-                )
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT)
+    with worktree(args.base) as base:
+        for i in range(args.rounds):
+            order = ("base", "today") if i % 2 == 0 else ("today", "base")
+            timed = {}
+            for version in order:
+                tree = base if version == "base" else ROOT
+                result = run_pair(tree, parts=version == "today")
+                timed[version] = statistics.median(result["later_epoch_s"])
+                if version == "today":
+                    parts.append(result)
+            base_s.append(timed["base"])
+            today_s.append(timed["today"])
+            ratios.append(timed["base"] / timed["today"])
+            print(
+                f"round {i + 1}: later epoch at {args.base} {timed['base']:.4f} s, "
+                f"here {timed['today']:.4f} s, ratio {ratios[-1]:.3f}",
+                flush=True,
+            )
     print(f"base={args.base}")
     print(f"rounds={args.rounds}")
     print(f"base_later_epoch_s={statistics.median(base_s):.4f}")

@@ -21,12 +21,9 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -38,6 +35,8 @@ from optuna.trial import TrialState
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _bench_run import timed_bench_run  # noqa: E402
+
 from bench.recipe import Recipe  # noqa: E402
 from bench.report._stats import t_interval  # noqa: E402
 from bench.spec import SEED, StudySpec, load_spec  # noqa: E402
@@ -48,14 +47,7 @@ _workload = None
 
 def run_pruned_study(spec: StudySpec, storage: str) -> float:
     """Seconds for ``bench run --study NAME`` into ``storage``, as the README runs it."""
-    command = [sys.executable, "-m", "bench", "run", "--study", spec.name, "--storage", storage]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    env.pop("BENCH_STORAGE", None)
-    started = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return time.perf_counter() - started
+    return timed_bench_run(spec.name, storage)
 
 
 def _start_worker(study: str) -> None:

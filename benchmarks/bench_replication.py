@@ -26,22 +26,18 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import re
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import optuna
+from _bench_run import timed_bench_run
 from scipy import stats
 
 from bench.report import study_leaderboard
 from bench.spec import builtin_spec_paths, load_spec
 
-ROOT = Path(__file__).resolve().parents[1]
 DROP = 0.10
 
 
@@ -64,16 +60,8 @@ def run_replication(
 ) -> tuple[str, str, float]:
     spec, name = replication_spec(folder, index, seeds_per_run=seeds_per_run)
     url = f"sqlite:///{folder / f'{name}.db'}"
-    command = [sys.executable, "-m", "bench", "run", "--study", str(spec), "--storage", url]
-    if epochs:
-        command += ["--epochs", str(epochs)]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    env.pop("BENCH_STORAGE", None)
-    started = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return name, url, time.perf_counter() - started
+    extra = ["--epochs", str(epochs)] if epochs else []
+    return name, url, timed_bench_run(str(spec), url, *extra)
 
 
 def paired_sds(name: str, url: str, board) -> list[float]:

@@ -13,16 +13,12 @@ of the rounds' ratios (earlier time over this tree's).
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _bench_run import ROOT, timed_bench_run, worktree
 
 
 def sized_spec(folder: Path) -> Path:
@@ -34,57 +30,35 @@ def sized_spec(folder: Path) -> Path:
     return path
 
 
-def run_study(tree: Path, study: str, *, storage: Path) -> float:
-    """Seconds for one ``bench run`` of ``study`` with the ``bench`` of ``tree``."""
-    command = [sys.executable, "-m", "bench", "run", "--study", study]
-    command += ["--storage", f"sqlite:///{storage}"]
-    env = {**os.environ, "PYTHONPATH": str(tree), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    env.pop("BENCH_STORAGE", None)
-    started = time.perf_counter()
-    done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.exit(
-            f"{' '.join(command)} in {tree} failed ({done.returncode}):\n{done.stderr[-2000:]}"
-        )
-    return time.perf_counter() - started
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--base", default="86f4c63")
     args = parser.parse_args()
     ratios, base_s, here_s = [], [], []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, worktree(args.base) as base:
         folder = Path(tmp)
-        base = folder / "base"
-        subprocess.run(
-            ["git", "worktree", "add", "--detach", str(base), args.base],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        )
         spec = sized_spec(folder)
-        try:
-            for i in range(args.rounds):
-                order = ("base", "here") if i % 2 == 0 else ("here", "base")
-                timed = {}
-                for version in order:
-                    storage = folder / f"{version}-{i}.db"
-                    if version == "base":
-                        timed[version] = run_study(base, "optimizers", storage=storage)
-                    else:
-                        timed[version] = run_study(ROOT, str(spec), storage=storage)
-                base_s.append(timed["base"])
-                here_s.append(timed["here"])
-                ratios.append(timed["base"] / timed["here"])
-                print(
-                    f"round {i + 1}: {args.base} {timed['base']:.1f} s, here "
-                    f"{timed['here']:.1f} s, ratio {ratios[-1]:.2f}",
-                    flush=True,
-                )
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT)
+        for i in range(args.rounds):
+            order = ("base", "here") if i % 2 == 0 else ("here", "base")
+            timed = {}
+            for version in order:
+                storage = f"sqlite:///{folder / f'{version}-{i}.db'}"
+                if version == "base":
+                    # By path: a built-in name would resolve to the installed package's
+                    # studies, this tree's, whatever ``bench`` runs them.
+                    base_spec = str(base / "studies" / "optimizers.toml")
+                    timed[version] = timed_bench_run(base_spec, storage, tree=base)
+                else:
+                    timed[version] = timed_bench_run(str(spec), storage)
+            base_s.append(timed["base"])
+            here_s.append(timed["here"])
+            ratios.append(timed["base"] / timed["here"])
+            print(
+                f"round {i + 1}: {args.base} {timed['base']:.1f} s, here "
+                f"{timed['here']:.1f} s, ratio {ratios[-1]:.2f}",
+                flush=True,
+            )
     print(f"base={args.base}")
     print(f"rounds={args.rounds}")
     print(f"base_s={statistics.median(base_s):.1f}")

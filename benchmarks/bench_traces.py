@@ -12,34 +12,16 @@ among its trials: each worker traces a kind's step once and reuses it (see
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import optuna
+from _bench_run import timed_bench_run
 
 from bench._record import TrialRecord
 from bench.spec import load_spec
 from bench.tuning import candidate_kind
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def run_study(study: str, *, storage: Path) -> float:
-    """Seconds for one ``bench run`` of ``study`` into ``storage``."""
-    command = [sys.executable, "-m", "bench", "run", "--study", study]
-    command += ["--storage", f"sqlite:///{storage}"]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    env.pop("BENCH_STORAGE", None)
-    started = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return time.perf_counter() - started
 
 
 def count_traces(study: str, *, storage: Path) -> tuple[int, int]:
@@ -61,7 +43,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.rounds):
             storage = Path(tmp) / f"round-{i}.db"
-            seconds.append(run_study(args.study, storage=storage))
+            seconds.append(timed_bench_run(args.study, f"sqlite:///{storage}"))
             count, trained = count_traces(args.study, storage=storage)
             traces.append(count)
             print(f"round {i + 1}: {count} traces over {trained} trials, {seconds[-1]:.1f} s")
