@@ -80,18 +80,22 @@ def _check_protocol(trials: list) -> None:
     ]
     assert all("seed" not in t.params for t in trials)
     assert {name for t in tune for name in t.params} == {
+        "variant",
         "adam.learning_rate",
         "sgd.learning_rate",
         "sgd.momentum",
     }
+    # The dashboard names every trial's candidate, and a final trial's settings, as params.
+    assert all(t.params["variant"] == t.user_attrs["candidate"] for t in complete)
     for candidate in ("adam", "sgd"):
         best = max(
             (t for t in tune if t.user_attrs["candidate"] == candidate), key=lambda t: t.value
         )
-        chosen = {k.split(".", 1)[1]: v for k, v in best.params.items()}
+        chosen = {k.split(".", 1)[1]: v for k, v in best.params.items() if k != "variant"}
         for trial in final:
             if trial.user_attrs["candidate"] == candidate:
                 assert trial.user_attrs["tuned"] == pytest.approx(chosen)
+                assert trial.params == {"variant": candidate, **best.params}
                 assert trial.user_attrs["recipe"]["learning_rate"] == pytest.approx(
                     chosen["learning_rate"]
                 )

@@ -139,10 +139,15 @@ class TuningSlots:
 
     Example:
         >>> from bench.spec import load_spec
-        >>> study = optuna.create_study(direction="maximize")
-        >>> sampled, label = TuningSlots(load_spec("optimizers")).recipe(study.ask())
+        >>> from bench.study._setup import make_sampler
+        >>> spec = load_spec("optimizers")
+        >>> study = optuna.create_study(direction="maximize", sampler=make_sampler(spec))
+        >>> trial = study.ask()
+        >>> sampled, label = TuningSlots(spec).recipe(trial)
         >>> sampled["variant"], sampled["seed"], label.split(":")[0]
         ('adam', 0, 'adam (tune')
+        >>> sorted(trial.params)
+        ['adam.learning_rate', 'variant']
     """
 
     def __init__(self, spec: StudySpec) -> None:
@@ -162,11 +167,16 @@ class TuningSlots:
             if is_taken_before(trial.study, self.spec, number=trial.number, slot=assignment):
                 raise _refuse(trial, f"{assignment.phase} slot of {assignment.candidate} taken")
         candidate = assignment.candidate
+        # The sampler answers both from the slot (see ProtocolSampler): they are params so
+        # that Optuna's and the dashboard's views name the candidate and its settings.
+        trial.suggest_categorical(VARIANT, list(self.spec.variants))
+        space = self.spec.candidate_space(candidate)
         if assignment.phase == TUNE:
-            space = self.spec.candidate_space(candidate)
             values = suggest_space(trial, space, prefix=param_name(candidate, ""))
         else:
             values = dict(assignment.tuned or {})
+            rerun = {field: space[field] for field in values if field in space}
+            suggest_space(trial, rerun, prefix=param_name(candidate, ""))
         label = slot_label(candidate, phase=assignment.phase, values=values)
         return {VARIANT: candidate, **values, SEED: assignment.seed}, label
 

@@ -110,11 +110,13 @@ def make_sampler(spec: StudySpec) -> optuna.samplers.BaseSampler:
         'RecipeGridSampler'
     """
     if spec.tuning is not None:
-        if spec.tuning.sampler in ("qmc", "random"):
-            from bench.study._slot_sampler import SlotSampler
+        from bench.study._slot_sampler import ProtocolSampler, SlotSampler
 
-            return SlotSampler(spec, kind=spec.tuning.sampler)
-        return optuna.samplers.TPESampler(n_startup_trials=6, seed=spec.tuning_sampler_seed())
+        if spec.tuning.sampler in ("qmc", "random"):
+            return ProtocolSampler(SlotSampler(spec, kind=spec.tuning.sampler))
+        return ProtocolSampler(
+            optuna.samplers.TPESampler(n_startup_trials=6, seed=spec.tuning_sampler_seed())
+        )
     if spec.sampler == "grid":
         return RecipeGridSampler(grid_space(spec), seed=0)
     return _base_sampler(spec.sampler)

@@ -27,6 +27,7 @@ from optuna.distributions import (
 )
 
 from bench._record import TrialRecord
+from bench._schema import FINAL, VARIANT
 from bench.spec import StudySpec
 
 
@@ -126,3 +127,76 @@ def from_unit(unit: float, distribution: BaseDistribution) -> Any:
     if isinstance(distribution, IntDistribution):
         return int(round(value))
     return float(f"{value:.12g}")
+
+
+class ProtocolSampler(optuna.samplers.BaseSampler):
+    """A tuning-protocol study's sampler: the ``variant`` param and a final seed's settings
+    come from the trial's slot, tuning draws from ``base``.
+
+    Every trial of the protocol carries its candidate as the categorical param
+    ``variant``, and a final-phase trial the settings it reruns as its candidate's params,
+    so Optuna's and the dashboard's views (best trial, slice, importance) name both.
+
+    Example:
+        >>> from bench.spec import load_spec
+        >>> from bench._record import RecordWriter
+        >>> spec = load_spec("optimizers")
+        >>> study = optuna.create_study(sampler=ProtocolSampler(SlotSampler(spec, kind="qmc")))
+        >>> trial = study.ask()
+        >>> tuned = {"learning_rate": 0.002}
+        >>> RecordWriter.write(
+        ...     trial, RecordWriter.slot(phase="final", candidate="adam", seed=1, tuned=tuned))
+        >>> trial.suggest_categorical("variant", list(spec.variants))
+        'adam'
+        >>> trial.suggest_float("adam.learning_rate", 1e-5, 1e-2, log=True)
+        0.002
+    """
+
+    def __init__(self, base: optuna.samplers.BaseSampler) -> None:
+        self.base = base
+
+    def infer_relative_search_space(
+        self, study: optuna.Study, trial: optuna.trial.FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        return self.base.infer_relative_search_space(study, trial)
+
+    def sample_relative(
+        self,
+        study: optuna.Study,
+        trial: optuna.trial.FrozenTrial,
+        search_space: dict[str, BaseDistribution],
+    ) -> dict[str, Any]:
+        # The slot is stored after the trial starts (when relative sampling runs), so a
+        # final trial's settings come through sample_independent below.
+        return self.base.sample_relative(study, trial, search_space)
+
+    def sample_independent(
+        self,
+        study: optuna.Study,
+        trial: optuna.trial.FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        record = TrialRecord.read(trial)
+        if param_name == VARIANT and record.candidate is not None:
+            return record.candidate
+        if record.phase == FINAL and record.tuned:
+            field = param_name.removeprefix(f"{record.candidate}.")
+            if field in record.tuned:
+                return record.tuned[field]
+        return self.base.sample_independent(study, trial, param_name, param_distribution)
+
+    def before_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        self.base.before_trial(study, trial)
+
+    def after_trial(
+        self,
+        study: optuna.Study,
+        trial: optuna.trial.FrozenTrial,
+        state: optuna.trial.TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        self.base.after_trial(study, trial, state, values)
+
+    def reseed_rng(self) -> None:
+        self.base.reseed_rng()
