@@ -148,7 +148,8 @@ def verdict_trials(trials: pd.DataFrame) -> pd.DataFrame:
 
     Under a tuning protocol ``recipe_label`` becomes the trial's ``candidate`` (its stored
     label where it names none), so every per-recipe number is per candidate, and the
-    ``params_*`` columns only tuning trials fill are dropped.
+    ``params_*`` columns are dropped: a final trial's settings are its ``tuned_*`` values
+    (studies stored by earlier versions hold no params on final trials at all).
 
     Example:
         >>> trials = pd.DataFrame(
@@ -170,8 +171,7 @@ def verdict_trials(trials: pd.DataFrame) -> pd.DataFrame:
     final = trials[trials["phase"] == FINAL]
     if "candidate" in final.columns:
         final = final.assign(recipe_label=final["candidate"].fillna(final["recipe_label"]))
-    unfilled = [c for c in final.columns if c.startswith("params_") and final[c].isna().all()]
-    return final.drop(columns=unfilled)
+    return final.drop(columns=[c for c in final.columns if c.startswith("params_")])
 
 
 def tuning_trials(trials: pd.DataFrame) -> pd.DataFrame:
