@@ -21,7 +21,7 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +32,7 @@ from bench._ranking import rank_key
 from bench._record import RecordWriter, TrialRecord
 from bench._schema import DIVERGED, FINAL, TUNE, VARIANT, Phase
 from bench.recovery import FINAL_FAILURES, TrialCounts, TrialOwner, running_elsewhere
-from bench.spec import StudySpec
+from bench.spec import StudySpec, TuningSpec
 
 
 @dataclass(frozen=True)
@@ -99,13 +99,20 @@ def _finished(trial: FrozenTrial) -> bool:
 
 @dataclass(frozen=True)
 class _Ledger:
-    """The slots the storage's trials hold, by phase and candidate."""
+    """The slots the storage's trials hold, by phase and candidate.
 
+    A candidate's tuning trials are its draws (on the tuning seed, one per slot index)
+    and, with ``confirm``, the reruns of its best draws on the confirm seed (each holding
+    the index of the draw it reruns).
+    """
+
+    tuning: TuningSpec
     tune: dict[str, list[FrozenTrial]]
     final: dict[tuple[str, int], list[FrozenTrial]]
 
     @classmethod
     def read(cls, study: optuna.Study, spec: StudySpec, *, skip: int | None = None) -> _Ledger:
+        assert spec.tuning is not None
         tune: dict[str, list[FrozenTrial]] = {c: [] for c in spec.variants}
         final: dict[tuple[str, int], list[FrozenTrial]] = {}
         for trial in study.get_trials(deepcopy=False):
@@ -116,53 +123,102 @@ class _Ledger:
                 tune.setdefault(assignment.candidate, []).append(trial)
             else:
                 final.setdefault((assignment.candidate, assignment.seed), []).append(trial)
-        return cls(tune=tune, final=final)
+        return cls(tuning=spec.tuning, tune=tune, final=final)
+
+    def draws(self, candidate: str) -> list[FrozenTrial]:
+        """The candidate's tuning trials on the tuning seed."""
+        seed = self.tuning.seed
+        return [t for t in self.tune.get(candidate, []) if TrialRecord.read(t).seed == seed]
+
+    def reruns(self, candidate: str) -> dict[int | None, FrozenTrial]:
+        """The candidate's reruns on the confirm seed, by the index of the draw they rerun."""
+        if not self.tuning.confirm:
+            return {}
+        found: dict[int | None, FrozenTrial] = {}
+        for trial in self.tune.get(candidate, []):
+            record = TrialRecord.read(trial)
+            if record.seed == self.tuning.rerun_seed:
+                found[record.slot_index] = trial
+        return found
 
     def free_index(self, candidate: str) -> int:
-        """The lowest slot index of ``candidate`` no tuning trial holds."""
-        held = {TrialRecord.read(t).slot_index for t in self.tune.get(candidate, [])}
+        """The lowest slot index of ``candidate`` no draw holds."""
+        held = {TrialRecord.read(t).slot_index for t in self.draws(candidate)}
         return next(i for i in range(len(held) + 1) if i not in held)
 
-    def tuning_done(self, candidate: str, budget: int) -> bool:
-        trials = self.tune.get(candidate, [])
-        return len(trials) >= budget and all(_finished(t) for t in trials)
+    def draws_done(self, candidate: str) -> bool:
+        draws = self.draws(candidate)
+        return len(draws) >= self.tuning.budget and all(_finished(t) for t in draws)
+
+    def to_confirm(self, candidate: str, direction: str) -> list[FrozenTrial]:
+        """The draws to rerun on the confirm seed: the ``confirm`` best usable ones."""
+        ranked = sorted(filter(_usable, self.draws(candidate)), key=_draw_key(direction))
+        return ranked[: self.tuning.confirm]
+
+    def tuning_done(self, candidate: str, direction: str) -> bool:
+        if not self.draws_done(candidate):
+            return False
+        reruns = self.reruns(candidate)
+        return all(
+            (rerun := reruns.get(TrialRecord.read(draw).slot_index)) is not None
+            and _finished(rerun)
+            for draw in self.to_confirm(candidate, direction)
+        )
 
 
-def best_settings(study: optuna.Study, spec: StudySpec, candidate: str) -> dict[str, Any] | None:
-    """The searched fields of the candidate's best complete tuning trial, or None.
-
-    A trial that diverged is never chosen, even when the weights it kept scored: its
-    rate is past the edge of stability, and the final seeds would rerun it.
-    """
-    tuning = [
-        trial
-        for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        if (slot := Assignment.of(trial)) is not None
-        and slot.phase == TUNE
-        and slot.candidate == candidate
-    ]
-    return _best_of(tuning, spec, candidate)
+def _usable(trial: FrozenTrial) -> bool:
+    # A trial that diverged is never chosen, even when the weights it kept scored: its rate
+    # is past the edge of stability, and the final seeds would rerun it.
+    return trial.state == TrialState.COMPLETE and TrialRecord.read(trial).stop_reason != DIVERGED
 
 
-def _best_of(tuning: list[FrozenTrial], spec: StudySpec, candidate: str) -> dict[str, Any] | None:
-    """:func:`best_settings` among ``tuning``, the candidate's tuning trials."""
-    eligible = [
-        trial
-        for trial in tuning
-        if trial.state == TrialState.COMPLETE and TrialRecord.read(trial).stop_reason != DIVERGED
-    ]
-    direction = spec.objective.direction
-
+def _draw_key(direction: str) -> Callable[[FrozenTrial], tuple[float, int]]:
     def key(trial: FrozenTrial) -> tuple[float, int]:
         # Ties go to the lower slot (the same in every run), else the earlier trial.
         index = TrialRecord.read(trial).slot_index
         return rank_key(trial.value, trial.number if index is None else index, direction=direction)
 
-    best = min(eligible, key=key, default=None)
+    return key
+
+
+def _settings(trial: FrozenTrial, candidate: str) -> dict[str, Any]:
+    prefix = f"{candidate}."
+    return {k[len(prefix) :]: v for k, v in trial.params.items() if k.startswith(prefix)}
+
+
+def best_settings(study: optuna.Study, spec: StudySpec, candidate: str) -> dict[str, Any] | None:
+    """The searched fields of the settings the candidate chose, or None when none is usable.
+
+    Without ``confirm``: its best tuning trial that finished and did not diverge. With
+    ``confirm``: among its ``confirm`` best draws, the one whose worse seed (the tuning
+    seed or the confirm seed) scored best; a draw that failed on the confirm seed comes
+    after every draw that held.
+    """
+    return _best_of(_Ledger.read(study, spec), spec, candidate)
+
+
+def _best_of(ledger: _Ledger, spec: StudySpec, candidate: str) -> dict[str, Any] | None:
+    """:func:`best_settings` from the slots the ledger holds."""
+    direction = spec.objective.direction
+    key = _draw_key(direction)
+    top = ledger.to_confirm(candidate, direction)
+    if not ledger.tuning.confirm:
+        top = sorted(filter(_usable, ledger.draws(candidate)), key=key)[:1]
+    reruns = ledger.reruns(candidate)
+
+    def held(draw: FrozenTrial) -> tuple[bool, tuple[float, int]]:
+        if not ledger.tuning.confirm:
+            return False, key(draw)
+        rerun = reruns.get(TrialRecord.read(draw).slot_index)
+        if rerun is None or not _usable(rerun):
+            return True, key(draw)
+        # The worse of the two seeds; the rerun keeps the draw's index for ties.
+        return False, max(key(draw), (key(rerun)[0], key(draw)[1]))
+
+    best = min(top, key=held, default=None)
     if best is None or key(best)[0] == math.inf:
         return None
-    prefix = f"{candidate}."
-    return {k[len(prefix) :]: v for k, v in best.params.items() if k.startswith(prefix)}
+    return _settings(best, candidate)
 
 
 #: How far below the most-left tuning budget a candidate of a worker's own optimizer kinds
@@ -192,10 +248,13 @@ def next_assignment(
     """
     tuning = spec.tuning
     assert tuning is not None
+    direction = spec.objective.direction
     ledger = _Ledger.read(study, spec, skip=skip)
-    left = {c: tuning.budget - len(ledger.tune[c]) for c in spec.variants}
+    left = {c: tuning.budget - len(ledger.draws(c)) for c in spec.variants}
     most_left = max(left.values())
     affinity = _KindAffinity.read(ledger, spec, worker=worker)
+    # Without a worker, every draw comes before any rerun or final seed.
+    later = 1 if worker is None else 0
     options: list[tuple[tuple, Assignment]] = []
     for order, candidate in enumerate(spec.variants):
         if left[candidate] > 0:
@@ -203,18 +262,31 @@ def next_assignment(
             balanced = left[candidate] >= most_left - KIND_SLACK
             rank = affinity.rank(candidate) if balanced else 3
             options.append(((0, rank, -left[candidate], order), slot))
-        elif ledger.tuning_done(candidate, tuning.budget):
+        elif not ledger.draws_done(candidate):
+            continue
+        elif rerun := _next_rerun(ledger, candidate, direction):
+            options.append(((later, affinity.rank(candidate), 0, order), rerun))
+        elif ledger.tuning_done(candidate, direction):
             seed = next((s for s in tuning.final_seeds if (candidate, s) not in ledger.final), None)
             if seed is None:
                 continue
             # The ledger holds the candidate's tuning trials: no second read of the study.
-            tuned = _best_of(ledger.tune[candidate], spec, candidate)
+            tuned = _best_of(ledger, spec, candidate)
             if tuned is not None:
-                # Without a worker, every tuning slot comes before any final seed.
-                phase_order = 1 if worker is None else 0
                 slot = Assignment(FINAL, candidate, seed, tuned)
-                options.append(((phase_order, affinity.rank(candidate), 0, order), slot))
+                options.append(((later, affinity.rank(candidate), 0, order), slot))
     return min(options, key=lambda option: option[0])[1] if options else None
+
+
+def _next_rerun(ledger: _Ledger, candidate: str, direction: str) -> Assignment | None:
+    """The first of the candidate's best draws that no trial reruns yet, as a slot."""
+    reruns = ledger.reruns(candidate)
+    for draw in ledger.to_confirm(candidate, direction):
+        index = TrialRecord.read(draw).slot_index
+        if index not in reruns:
+            settings = _settings(draw, candidate)
+            return Assignment(TUNE, candidate, ledger.tuning.rerun_seed, settings, index)
+    return None
 
 
 @dataclass(frozen=True)
@@ -266,9 +338,12 @@ def is_taken_before(study: optuna.Study, spec: StudySpec, *, number: int, slot: 
     assignment = slot
     assert spec.tuning is not None
     ledger = _Ledger.read(study, spec)
-    if assignment.phase == TUNE:
-        holders = ledger.tune.get(assignment.candidate, [])
+    if assignment.phase == TUNE and assignment.seed == spec.tuning.seed:
+        holders = ledger.draws(assignment.candidate)
         capacity = spec.tuning.budget
+    elif assignment.phase == TUNE:
+        holders = list(ledger.reruns(assignment.candidate).values())
+        capacity = spec.tuning.confirm
     else:
         holders = ledger.final.get((assignment.candidate, assignment.seed), [])
         capacity = 1
@@ -292,10 +367,12 @@ def count_tuning_trials(study: optuna.Study, spec: StudySpec) -> TrialCounts:
     finished = sum(1 for t in held if _finished(t))
     running = [t for t in held if t.state == TrialState.RUNNING]
     total = spec.total_trials
+    direction = spec.objective.direction
     for candidate in spec.variants:
-        if ledger.tuning_done(candidate, tuning.budget) and not _best_of(
-            ledger.tune[candidate], spec, candidate
-        ):
+        if ledger.draws_done(candidate):
+            # Fewer usable draws than ``confirm``: fewer reruns.
+            total -= tuning.confirm - len(ledger.to_confirm(candidate, direction))
+        if ledger.tuning_done(candidate, direction) and not _best_of(ledger, spec, candidate):
             total -= len(tuning.final_seeds)
     return TrialCounts(
         finished=finished,

@@ -4,7 +4,8 @@ Replication r runs the built-in ``optimizers`` spec as ``bench run`` does (defau
 workers) into a fresh SQLite file, with its own tuning draws (replication 0: the spec's
 default sampler seed, as the README's command; then ``sampler_seed`` 101, 102, ...) and
 its own final seeds (disjoint: 1-5, 6-10, ... with the spec's 5; ``--final-seeds`` changes
-how many). Each candidate's class in a replication
+how many) and confirm seed (the spec's, then 1001, 1002, ...; ``--confirm 0`` chooses by
+the tuning seed alone). Each candidate's class in a replication
 is ``top`` (best, or not told apart from it) or ``worse``. Prints per replication, then
 ``name=value`` lines:
 
@@ -20,6 +21,7 @@ is ``top`` (best, or not told apart from it) or ``worse``. Prints per replicatio
   approximation).
 
     .venv/bin/python benchmarks/bench_replication.py [--replications 3] [--final-seeds N]
+        [--confirm N]
 """
 
 from __future__ import annotations
@@ -41,8 +43,11 @@ from bench.spec import builtin_spec_paths, load_spec
 DROP = 0.10
 
 
-def replication_spec(folder: Path, index: int, *, seeds_per_run: int) -> tuple[Path, str]:
-    """The built-in spec with replication ``index``'s name, sampler seed and final seeds."""
+def replication_spec(
+    folder: Path, index: int, *, seeds_per_run: int, confirm: int | None = None
+) -> tuple[Path, str]:
+    """The built-in spec with replication ``index``'s name, sampler seed, confirm seed and
+    final seeds (and ``confirm``, when given, in place of the spec's)."""
     text = Path(builtin_spec_paths()["optimizers"]).read_text()
     name = "optimizers" if index == 0 else f"optimizers-r{index}"  # 0: the README's run
     seeds = list(range(1 + seeds_per_run * index, 1 + seeds_per_run * (index + 1)))
@@ -50,15 +55,20 @@ def replication_spec(folder: Path, index: int, *, seeds_per_run: int) -> tuple[P
     text = re.sub(r"(?m)^final_seeds = \[.*\]$", f"final_seeds = {seeds}", text, count=1)
     if index:
         text = re.sub(r"(?m)^final_seeds = ", f"sampler_seed = {100 + index}\nfinal_seeds = ", text)
+        text = re.sub(r"(?m)^confirm_seed = .*$", f"confirm_seed = {1000 + index}", text)
+    if confirm is not None:
+        text = re.sub(r"(?m)^confirm = .*$", f"confirm = {confirm}", text)
+        if not confirm:
+            text = re.sub(r"(?m)^confirm_seed = .*\n", "", text)
     path = folder / f"{name}.toml"
     path.write_text(text)
     return path, name
 
 
 def run_replication(
-    folder: Path, index: int, *, epochs: int | None, seeds_per_run: int
+    folder: Path, index: int, *, epochs: int | None, seeds_per_run: int, confirm: int | None
 ) -> tuple[str, str, float]:
-    spec, name = replication_spec(folder, index, seeds_per_run=seeds_per_run)
+    spec, name = replication_spec(folder, index, seeds_per_run=seeds_per_run, confirm=confirm)
     url = f"sqlite:///{folder / f'{name}.db'}"
     extra = ["--epochs", str(epochs)] if epochs else []
     return name, url, timed_bench_run(str(spec), url, *extra)
@@ -90,6 +100,9 @@ def main() -> None:
     parser.add_argument(
         "--final-seeds", type=int, default=None, help="final seeds per replication (the spec's)"
     )
+    parser.add_argument(
+        "--confirm", type=int, default=None, help="best draws rerun per candidate (the spec's)"
+    )
     args = parser.parse_args()
     seeds_per_run = args.final_seeds or len(load_spec("optimizers").tuning.final_seeds)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -98,7 +111,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for index in range(args.replications):
             name, url, seconds = run_replication(
-                Path(tmp), index, epochs=args.epochs, seeds_per_run=seeds_per_run
+                Path(tmp),
+                index,
+                epochs=args.epochs,
+                seeds_per_run=seeds_per_run,
+                confirm=args.confirm,
             )
             board = study_leaderboard(name, storage=url)
             top = board["vs_best"].isin(["best", "indistinguishable"])
@@ -130,6 +147,8 @@ def main() -> None:
     z = stats.norm.ppf(1 - 0.05 / 7 / 2) + stats.norm.ppf(0.8)
     print(f"replications={args.replications}")
     print(f"final_seeds={seeds_per_run}")
+    confirm = load_spec("optimizers").tuning.confirm if args.confirm is None else args.confirm
+    print(f"confirm={confirm}")
     print(f"top_group_agreement={sum(agree) / len(agree):.3f}")
     print(f"worse_recall={sum(drops) / len(drops):.3f}" if drops else "worse_recall=nan")
     print(f"drops={len(drops)}")

@@ -250,7 +250,7 @@ def test_two_workers_keep_to_their_optimizer_kinds_and_still_run_every_slot_once
     study = _simulate_two_workers(spec, durations)
     done = [TrialRecord.read(t) for t in study.get_trials(states=(TrialState.COMPLETE,))]
     assert Counter(r.candidate for r in done if r.phase == "tune") == {
-        c: spec.tuning.budget for c in spec.variants
+        c: spec.tuning.budget + spec.tuning.confirm for c in spec.variants
     }
     finals = Counter((r.candidate, r.seed) for r in done if r.phase == "final")
     assert set(finals.values()) == {1} and len(finals) == len(spec.variants) * len(
@@ -307,3 +307,73 @@ def test_a_candidate_whose_every_setting_diverges_is_worse_with_its_failures_cou
     assert board.loc["adam", "n_failed"] == 0 and board.loc["adam", "vs_best"] == "best"
     out = capsys.readouterr().out
     assert "Top group by mean validation AUC: adam" in out and "Worse: sgd." in out
+
+
+CONFIRMING = SPEC.replace("budget = 2", "budget = 3\nconfirm = 2\nconfirm_seed = 7")
+
+
+def _run_slots(spec, values: dict[tuple[int, float], float | None]) -> optuna.Study:
+    """Run the protocol's slots one by one in memory; ``values`` maps (seed, learning rate)
+    to the objective a trial reports (None: it diverged). Other slots score 0.7."""
+    from bench._record import RecordWriter
+    from bench.study import DuplicateCell, TuningSlots, make_sampler
+
+    study = optuna.create_study(direction="maximize", sampler=make_sampler(spec))
+
+    def objective(trial: optuna.Trial) -> float:
+        sampled, _ = TuningSlots(spec).recipe(trial)  # stops the study when none is left
+        value = values.get((sampled["seed"], sampled["learning_rate"]), 0.7)
+        if value is None:
+            RecordWriter.write(trial, RecordWriter.stopped("diverged"))
+            return float("nan")
+        return value
+
+    study.optimize(objective, catch=(DuplicateCell,))
+    return study
+
+
+def test_confirm_chooses_the_draw_whose_worse_seed_scores_best():
+    import tomllib
+
+    from bench._record import TrialRecord
+    from bench.tuning import best_settings
+
+    spec = parse_spec(tomllib.loads(CONFIRMING), source="protocol.toml")
+    assert spec.total_trials == 2 * (3 + 2 + 2)
+    probe = _run_slots(spec, {})
+    draws = {}
+    for trial in probe.get_trials(states=(TrialState.COMPLETE,)):
+        record = TrialRecord.read(trial)
+        if record.candidate == "adam" and record.seed == 0:
+            draws[record.slot_index] = trial.params["adam.learning_rate"]
+    assert sorted(draws) == [0, 1, 2]
+    # Draw 1 is best on the tuning seed but falls on the confirm seed; draw 0 holds.
+    values = {(0, draws[0]): 0.90, (0, draws[1]): 0.95, (0, draws[2]): 0.80}
+    values |= {(7, draws[1]): 0.60, (7, draws[0]): 0.88, (7, draws[2]): 0.99}
+    study = _run_slots(spec, values)
+    records = [TrialRecord.read(t) for t in study.get_trials(states=(TrialState.COMPLETE,))]
+    reruns = sorted(r.slot_index for r in records if r.candidate == "adam" and r.seed == 7)
+    assert reruns == [0, 1]  # the two best draws only
+    assert best_settings(study, spec, "adam") == {"learning_rate": draws[0]}
+    finals = [r for r in records if r.candidate == "adam" and r.phase == "final"]
+    assert [r.seed for r in finals] == [1, 2]
+    assert all(r.tuned == {"learning_rate": draws[0]} for r in finals)
+    # A rerun that diverged puts its draw behind every draw that held.
+    values |= {(7, draws[1]): 0.999, (7, draws[0]): None}
+    study = _run_slots(spec, values)
+    assert best_settings(study, spec, "adam") == {"learning_rate": draws[1]}
+
+
+def test_confirm_is_checked():
+    import tomllib
+
+    def problem(text: str) -> str:
+        with pytest.raises(BenchInputError) as error:
+            parse_spec(tomllib.loads(text), source="t.toml")
+        return str(error.value)
+
+    assert "tuning.confirm" in problem(SPEC.replace("budget = 2", "budget = 2\nconfirm = 3"))
+    clash = SPEC.replace("budget = 2", "budget = 2\nconfirm = 1\nconfirm_seed = 2")
+    assert "tuning.confirm_seed" in problem(clash)
+    alone = SPEC.replace("budget = 2", "budget = 2\nconfirm_seed = 9")
+    assert "tuning.confirm_seed" in problem(alone)

@@ -251,4 +251,20 @@ def _tuning(table: Any) -> TuningSpec:
             f"got {list(tuning.final_seeds)}; expected seeds other than the tuning seed "
             f"{tuning.seed} (the verdict comes from seeds that did not choose the settings)",
         )
+    if tuning.confirm > tuning.budget:
+        raise SpecProblem(
+            "tuning.confirm",
+            f"got {tuning.confirm}; expected at most tuning.budget ({tuning.budget}): "
+            "the best draws rerun are among the candidate's draws",
+        )
+    if tuning.confirm_seed is not None and not tuning.confirm:
+        raise SpecProblem(
+            "tuning.confirm_seed", "set without tuning.confirm; expected both, or neither"
+        )
+    if tuning.confirm and tuning.rerun_seed in (tuning.seed, *tuning.final_seeds):
+        raise SpecProblem(
+            "tuning.confirm_seed",
+            f"got {tuning.rerun_seed}; expected a seed other than the tuning seed and the "
+            "final seeds",
+        )
     return tuning

@@ -143,9 +143,15 @@ class TuningSpec:
     so two runs of one spec draw the same settings; with ``qmc`` (scrambled Halton) and
     ``random`` a tuning trial's draw depends only on its slot (candidate and index).
 
+    With ``confirm`` > 0, a candidate's ``confirm`` best draws are rerun on
+    ``confirm_seed`` before it chooses, and it chooses among them by the worse of their two
+    seeds: settings that hold beyond the one seed that found them.
+
     Example:
         >>> TuningSpec(budget=6, final_seeds=(1, 2, 3)).to_dict()
         {'budget': 6, 'sampler': 'qmc', 'seed': 0, 'final_seeds': [1, 2, 3], 'sampler_seed': None}
+        >>> TuningSpec(budget=6, final_seeds=(1, 2, 3), confirm=2).rerun_seed
+        4
     """
 
     budget: int = knob_field(6, "tuning trials per candidate", low=1, high=10000)
@@ -155,9 +161,25 @@ class TuningSpec:
     sampler_seed: int | None = knob_field(
         None, "seed of the tuning draws (default: derived from the spec)", low=0, high=2**32 - 1
     )
+    confirm: int = knob_field(
+        0, "best draws per candidate rerun on the confirm seed (0: none)", low=0, high=10000
+    )
+    confirm_seed: int | None = knob_field(
+        None, "the seed the best draws are rerun on (default: one past every other seed)", low=0
+    )
+
+    @property
+    def rerun_seed(self) -> int:
+        """The seed the ``confirm`` best draws are rerun on."""
+        if self.confirm_seed is not None:
+            return self.confirm_seed
+        return max(self.seed, *self.final_seeds) + 1
 
     def to_dict(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self), "final_seeds": list(self.final_seeds)}
+        values = {**dataclasses.asdict(self), "final_seeds": list(self.final_seeds)}
+        if not self.confirm:  # as stored before confirmation existed: the same hash
+            del values["confirm"], values["confirm_seed"]
+        return values
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -198,9 +220,10 @@ class StudySpec:
     @property
     def total_trials(self) -> int:
         """Trials to finish: ``budget.n_trials``, the whole grid for a grid study, or each
-        candidate's tuning budget and final seeds under ``[tuning]``."""
+        candidate's tuning budget, confirmations and final seeds under ``[tuning]``."""
         if self.tuning is not None:
-            per_candidate = self.tuning.budget + len(self.tuning.final_seeds)
+            tuning = self.tuning
+            per_candidate = tuning.budget + tuning.confirm + len(tuning.final_seeds)
             return per_candidate * len(self.variants)
         if self.budget.n_trials is not None:
             return self.budget.n_trials

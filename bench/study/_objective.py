@@ -17,7 +17,7 @@ import optuna
 from optuna.trial import TrialState
 
 from bench._record import RecordWriter, TrialRecord, TrialResult, recipe_label, slot_label
-from bench._schema import DUPLICATE, PRUNED, SEED, TUNE, VARIANT
+from bench._schema import DUPLICATE, PRUNED, SEED, VARIANT
 from bench._signals import raise_if_stop_requested, signal_name
 from bench.recipe import Recipe
 from bench.recovery import FINISHED, TrialOwner, trial_cell
@@ -171,7 +171,7 @@ class TuningSlots:
         # that Optuna's and the dashboard's views name the candidate and its settings.
         trial.suggest_categorical(VARIANT, list(self.spec.variants))
         space = self.spec.candidate_space(candidate)
-        if assignment.phase == TUNE:
+        if assignment.tuned is None:
             values = suggest_space(trial, space, prefix=param_name(candidate, ""))
         else:
             values = dict(assignment.tuned or {})

@@ -27,7 +27,7 @@ from optuna.distributions import (
 )
 
 from bench._record import TrialRecord
-from bench._schema import FINAL, VARIANT
+from bench._schema import VARIANT
 from bench.spec import StudySpec
 
 
@@ -130,8 +130,9 @@ def from_unit(unit: float, distribution: BaseDistribution) -> Any:
 
 
 class ProtocolSampler(optuna.samplers.BaseSampler):
-    """A tuning-protocol study's sampler: the ``variant`` param and a final seed's settings
-    come from the trial's slot, tuning draws from ``base``.
+    """A tuning-protocol study's sampler: the ``variant`` param and the settings a trial
+    reruns (a final seed, or a draw rerun on the confirm seed) come from the trial's slot,
+    tuning draws from ``base``.
 
     Every trial of the protocol carries its candidate as the categorical param
     ``variant``, and a final-phase trial the settings it reruns as its candidate's params,
@@ -180,7 +181,7 @@ class ProtocolSampler(optuna.samplers.BaseSampler):
         record = TrialRecord.read(trial)
         if param_name == VARIANT and record.candidate is not None:
             return record.candidate
-        if record.phase == FINAL and record.tuned:
+        if record.tuned:  # a final seed, or a rerun of a draw on the confirm seed
             field = param_name.removeprefix(f"{record.candidate}.")
             if field in record.tuned:
                 return record.tuned[field]
