@@ -34,6 +34,9 @@ class TuningPlan:
         sampler: The sampler of the tuning phase (``""`` when not said).
         seed: The seed every tuning trial trains with, or ``None``.
         final_seeds: The fresh seeds the chosen settings are rerun with.
+        confirm: How many best draws per candidate were rerun on ``confirm_seed`` before
+            it chose (0: it chose by the tuning seed alone).
+        confirm_seed: The seed of those reruns, or ``None``.
 
     Example:
         >>> plan = spec_tuning({"tuning": {"budget": 20, "sampler": "tpe", "seed": 0,
@@ -46,6 +49,8 @@ class TuningPlan:
     sampler: str
     seed: int | None
     final_seeds: tuple[int, ...]
+    confirm: int = 0
+    confirm_seed: int | None = None
 
 
 def spec_tuning(spec: Mapping[str, Any]) -> TuningPlan | None:
@@ -58,7 +63,8 @@ def spec_tuning(spec: Mapping[str, Any]) -> TuningPlan | None:
         >>> spec_tuning({}) is None
         True
         >>> spec_tuning({"tuning": {"budget": "many", "final_seeds": [1, 2]}})
-        TuningPlan(budget=None, sampler='', seed=None, final_seeds=(1, 2))
+        TuningPlan(budget=None, sampler='', seed=None, final_seeds=(1, 2), confirm=0,
+                   confirm_seed=None)
     """
     table = spec.get("tuning")
     if not isinstance(table, Mapping):
@@ -69,6 +75,8 @@ def spec_tuning(spec: Mapping[str, Any]) -> TuningPlan | None:
         sampler=sampler if isinstance(sampler, str) else "",
         seed=table["seed"] if _is_int(table.get("seed")) else None,
         final_seeds=spec_seeds({"seeds": table.get("final_seeds")}),
+        confirm=table["confirm"] if _is_int(table.get("confirm")) else 0,
+        confirm_seed=table["confirm_seed"] if _is_int(table.get("confirm_seed")) else None,
     )
 
 

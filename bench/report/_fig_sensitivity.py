@@ -13,8 +13,8 @@ from bench.report._fig_axes import knob_is_log
 from bench.report._fig_base import FigureInput, FigureText
 from bench.report._labels import display_label, mathtext_safe
 from bench.report._protocol import searched_knobs
-from bench.report._selection import best_trial_of
-from bench.results import spec_search_spaces
+from bench.report._selection import chosen_tuning_trials
+from bench.results import spec_search_spaces, spec_tuning
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -29,7 +29,7 @@ class SensitivityInfo(FigureText):
         knobs: The numeric knobs searched, one panel each.
         log_knobs: The knobs drawn on a log axis (see ``knob_is_log``).
         tuning: The counted tuning trials with an objective value (the points).
-        chosen: Each candidate's best tuning trial (the stars).
+        chosen: Each candidate's chosen tuning trial (the stars).
         candidates: The candidates, leaderboard order first, one colour each.
         y_label: The y axis label, naming the objective.
     """
@@ -58,6 +58,16 @@ def _objective_words(data: FigureInput) -> str:
     return f"objective ({metric})" if metric else "objective"
 
 
+def _choice_words(data: FigureInput) -> str:
+    plan = spec_tuning(data.results.spec)
+    if plan is not None and plan.confirm:
+        return (
+            f" (of its {plan.confirm} best draws, also run on seed {plan.confirm_seed}, the "
+            "one whose worse seed scored best)"
+        )
+    return " (its best tuning trial)"
+
+
 def _get_sensitivity_info(data: FigureInput) -> SensitivityInfo | None:
     """The tuning trials per numeric searched knob; ``None`` without a tuning protocol.
 
@@ -78,7 +88,7 @@ def _get_sensitivity_info(data: FigureInput) -> SensitivityInfo | None:
     caption = (
         f"Sensitivity: the study {y_label} of every tuning trial (seed {seeds}) against each "
         "searched knob, one colour per candidate; the star is the value each candidate "
-        "chose (its best tuning trial), which its final seeds then rerun. Knobs searched on "
+        f"chose{_choice_words(data)}, which its final seeds then rerun. Knobs searched on "
         "a log scale, or whose values span more than a decade, are drawn on a log axis. Read "
         "the shape around the star: a flat, wide optimum is a robust optimizer, one that "
         "does well without a lucky setting; a narrow peak means its result hangs on the "
@@ -98,7 +108,7 @@ def _get_sensitivity_info(data: FigureInput) -> SensitivityInfo | None:
         knobs=knobs,
         log_knobs=frozenset(log_knobs),
         tuning=tuning,
-        chosen=best_trial_of(tuning, group="candidate", direction=data.results.direction),
+        chosen=chosen_tuning_trials(tuning, data.summary, direction=data.results.direction),
         candidates=list(dict.fromkeys([*ranked, *tuning["candidate"]])),
         y_label=y_label,
     )
@@ -133,7 +143,7 @@ def draw_sensitivity(info: SensitivityInfo) -> Figure:
             markersize=12,
             color="0.5",
             markeredgecolor="black",
-            label="chosen (best tuning trial)",
+            label="chosen (its final seeds rerun it)",
         )
     )
     axes.flat[len(knobs) - 1].legend(

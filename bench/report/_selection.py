@@ -219,6 +219,45 @@ def best_trial_of(trials: pd.DataFrame, *, group: str, direction: str) -> pd.Dat
     return ordered.drop_duplicates(group).sort_values("number")
 
 
+def chosen_tuning_trials(
+    tuning: pd.DataFrame, summary: pd.DataFrame, *, direction: str
+) -> pd.DataFrame:
+    """Each candidate's tuning trial at the settings its final seeds reran (the summary's
+    ``tuned_*`` values), the earliest where a rerun on the confirm seed shares them; its
+    best tuning trial (:func:`best_trial_of`) where no final seed has run.
+
+    Under ``confirm`` the chosen draw need not be the best single tuning trial.
+
+    Example:
+        >>> tuning = pd.DataFrame({"number": [0, 1, 2], "candidate": ["sgd"] * 3,
+        ...                        "value": [0.9, 0.8, 0.85], "params_lr": [0.1, 0.01, 0.01]})
+        >>> summary = pd.DataFrame({"recipe_label": ["sgd"], "tuned_lr": [0.01]})
+        >>> chosen_tuning_trials(tuning, summary, direction="maximize")["number"].tolist()
+        [1]
+    """
+    best = best_trial_of(tuning, group="candidate", direction=direction)
+    tuned = [c for c in summary.columns if c.startswith("tuned_")]
+    picks = []
+    for candidate, fallback in best.groupby("candidate", sort=False):
+        rows = summary.loc[summary["recipe_label"] == candidate, tuned]
+        settings = rows.iloc[0].dropna() if len(rows) else pd.Series(dtype=object)
+        same = tuning[tuning["candidate"] == candidate].dropna(subset=["value"])
+        for column, value in settings.items():
+            knob = f"params_{column.removeprefix('tuned_')}"
+            held = same[knob] if knob in same.columns else pd.Series(index=same.index)
+            same = same[held.map(lambda v, want=value: _same_setting(v, want))]
+        picks.append(same.head(1) if len(settings) and len(same) else fallback)
+    if not picks:
+        return best
+    return pd.concat(picks).sort_values("number")
+
+
+def _same_setting(have: object, want: object) -> bool:
+    if isinstance(have, float) and isinstance(want, float):
+        return abs(have - want) <= 1e-9 * max(abs(have), abs(want))
+    return have == want
+
+
 def missing_seeds(
     trials: pd.DataFrame,
     *,

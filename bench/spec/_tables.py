@@ -179,6 +179,8 @@ class TuningSpec:
         values = {**dataclasses.asdict(self), "final_seeds": list(self.final_seeds)}
         if not self.confirm:  # as stored before confirmation existed: the same hash
             del values["confirm"], values["confirm_seed"]
+        else:
+            values["confirm_seed"] = self.rerun_seed  # what ran, for the report to say
         return values
 
 
