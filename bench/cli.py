@@ -6,6 +6,7 @@ Every user mistake becomes one line on standard error and exit status 2.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -116,6 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="write the full result (history, metrics, predictions) here",
     )
+    train.add_argument(
+        "--save",
+        metavar="PATH.keras",
+        type=Path,
+        help="save the trained model, with the weights it kept, here "
+        "(keras.saving.load_model reads it)",
+    )
     _add_recipe_flags(train)
     train.set_defaults(handler=_cmd_train)
 
@@ -221,9 +229,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     recipe = _recipe_from_args(args)
     if args.json is not None:
         _check_writable_target(args.json, "--json")
+    from bench.workload import check_model_path, load_workload, save_model
+
+    if args.save is not None:
+        check_model_path(args.save, flag="--save")
     from bench.console import EpochDisplay, stderr_console, trial_summary_table
     from bench.trial import run_trial
-    from bench.workload import load_workload
 
     with stderr_console.status(f"loading {args.dataset}"):
         workload = load_workload(
@@ -240,9 +251,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
         f"{sizes['train']}/{sizes['val']}/{sizes['test']}; preset {args.preset}; "
         f"optimizer {recipe.optimizer} lr {recipe.learning_rate:g}, schedule {recipe.schedule}"
     )
+    save = None if args.save is None else functools.partial(save_model, path=args.save)
     with EpochDisplay(epochs=recipe.epochs) as display:
-        result = run_trial(workload, recipe, on_epoch=display.epoch_ended).to_dict()
+        result = run_trial(workload, recipe, on_epoch=display.epoch_ended, on_kept=save).to_dict()
         display.finished(result["epochs_run"])
+    if args.save is not None:
+        result["saved_model"] = str(args.save)
+        stderr_console.print(
+            f"wrote {args.save} (the model, with the weights of epoch {result['kept_epoch']})",
+            markup=False,
+            soft_wrap=True,
+        )
     from bench.console import make_console
 
     make_console().print(trial_summary_table(result))
