@@ -49,7 +49,12 @@ def _add_recipe_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _recipe_from_args(args: argparse.Namespace) -> Recipe:
-    values = {}
+    """The recipe file's knobs (``--recipe``), then the flags given, which win."""
+    values: dict[str, Any] = {}
+    if args.recipe is not None:
+        from bench.spec import read_recipe_file
+
+        values.update(read_recipe_file(args.recipe))
     for knob in knobs():
         raw = getattr(args, f"recipe_{knob.name}")
         if raw is not None:
@@ -116,6 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="OUT",
         type=Path,
         help="write the full result (history, metrics, predictions) here",
+    )
+    train.add_argument(
+        "--recipe",
+        metavar="FILE",
+        type=Path,
+        help="read the recipe from this TOML file of knobs ('bench best' writes one); "
+        "recipe flags given too override its values",
     )
     train.add_argument(
         "--save",
