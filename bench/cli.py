@@ -199,6 +199,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.set_defaults(handler=_cmd_report)
 
+    best = commands.add_parser(
+        "best",
+        help="print the recipe of a study's top candidate as TOML",
+        description="Print the recipe of the study's top candidate (the first of its "
+        "leaderboard: ranked by the objective over the verdict seeds) or of --candidate, as "
+        "TOML for 'bench train --recipe FILE' or a spec's [fixed] table.",
+    )
+    best.add_argument("--study", metavar="NAME", help="the study (default: the only one stored)")
+    best.add_argument(
+        "--candidate",
+        metavar="C",
+        help="a candidate (or recipe label) of the leaderboard instead of the top one",
+    )
+    _add_storage_flag(best)
+    best.set_defaults(handler=_cmd_best)
+
     dashboard = commands.add_parser(
         "dashboard",
         help="browse the stored studies in optuna-dashboard",
@@ -462,6 +478,19 @@ def _cmd_report(args: argparse.Namespace) -> int:
         )
         for warning in result.warnings:
             err.print(f"[yellow]{warning}[/]")
+    return 0
+
+
+def _cmd_best(args: argparse.Namespace) -> int:
+    from bench.report import best_recipe
+    from bench.storage import default_storage_url
+
+    best = best_recipe(
+        storage=args.storage or default_storage_url(),
+        study=args.study,
+        candidate=args.candidate,
+    )
+    sys.stdout.write(best.to_toml())
     return 0
 
 
