@@ -6,6 +6,7 @@ Every user mistake becomes one line on standard error and exit status 2.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -48,7 +49,12 @@ def _add_recipe_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _recipe_from_args(args: argparse.Namespace) -> Recipe:
-    values = {}
+    """The recipe file's knobs (``--recipe``), then the flags given, which win."""
+    values: dict[str, Any] = {}
+    if args.recipe is not None:
+        from bench.spec import read_recipe_file
+
+        values.update(read_recipe_file(args.recipe))
     for knob in knobs():
         raw = getattr(args, f"recipe_{knob.name}")
         if raw is not None:
@@ -116,6 +122,20 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="write the full result (history, metrics, predictions) here",
     )
+    train.add_argument(
+        "--recipe",
+        metavar="FILE",
+        type=Path,
+        help="read the recipe from this TOML file of knobs ('bench best' writes one); "
+        "recipe flags given too override its values",
+    )
+    train.add_argument(
+        "--save",
+        metavar="PATH.keras",
+        type=Path,
+        help="save the trained model, with the weights it kept, here "
+        "(keras.saving.load_model reads it)",
+    )
     _add_recipe_flags(train)
     train.set_defaults(handler=_cmd_train)
 
@@ -179,6 +199,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.set_defaults(handler=_cmd_report)
 
+    best = commands.add_parser(
+        "best",
+        help="print the recipe of a study's top candidate as TOML",
+        description="Print the recipe of the study's top candidate (the first of its "
+        "leaderboard: ranked by the objective over the verdict seeds) or of --candidate, as "
+        "TOML for 'bench train --recipe FILE' or a spec's [fixed] table.",
+    )
+    best.add_argument("--study", metavar="NAME", help="the study (default: the only one stored)")
+    best.add_argument(
+        "--candidate",
+        metavar="C",
+        help="a candidate (or recipe label) of the leaderboard instead of the top one",
+    )
+    _add_storage_flag(best)
+    best.set_defaults(handler=_cmd_best)
+
     dashboard = commands.add_parser(
         "dashboard",
         help="browse the stored studies in optuna-dashboard",
@@ -221,9 +257,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     recipe = _recipe_from_args(args)
     if args.json is not None:
         _check_writable_target(args.json, "--json")
+    from bench.workload import check_model_path, load_workload, save_model
+
+    if args.save is not None:
+        check_model_path(args.save, flag="--save")
     from bench.console import EpochDisplay, stderr_console, trial_summary_table
     from bench.trial import run_trial
-    from bench.workload import load_workload
 
     with stderr_console.status(f"loading {args.dataset}"):
         workload = load_workload(
@@ -240,9 +279,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
         f"{sizes['train']}/{sizes['val']}/{sizes['test']}; preset {args.preset}; "
         f"optimizer {recipe.optimizer} lr {recipe.learning_rate:g}, schedule {recipe.schedule}"
     )
+    save = None if args.save is None else functools.partial(save_model, path=args.save)
     with EpochDisplay(epochs=recipe.epochs) as display:
-        result = run_trial(workload, recipe, on_epoch=display.epoch_ended).to_dict()
+        result = run_trial(workload, recipe, on_epoch=display.epoch_ended, on_kept=save).to_dict()
         display.finished(result["epochs_run"])
+    if args.save is not None:
+        result["saved_model"] = str(args.save)
+        stderr_console.print(
+            f"wrote {args.save} (the model, with the weights of epoch {result['kept_epoch']})",
+            markup=False,
+            soft_wrap=True,
+        )
     from bench.console import make_console
 
     make_console().print(trial_summary_table(result))
@@ -431,6 +478,19 @@ def _cmd_report(args: argparse.Namespace) -> int:
         )
         for warning in result.warnings:
             err.print(f"[yellow]{warning}[/]")
+    return 0
+
+
+def _cmd_best(args: argparse.Namespace) -> int:
+    from bench.report import best_recipe
+    from bench.storage import default_storage_url
+
+    best = best_recipe(
+        storage=args.storage or default_storage_url(),
+        study=args.study,
+        candidate=args.candidate,
+    )
+    sys.stdout.write(best.to_toml())
     return 0
 
 

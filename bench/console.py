@@ -126,7 +126,8 @@ def _fmt(value: float | None) -> str:
 
 
 def trial_summary_table(result: dict[str, Any]) -> Table:
-    """The summary of one ``bench train`` run: each split's loss, accuracy and AUC."""
+    """The summary of one ``bench train`` run: each split's loss, accuracy and AUC, and
+    the file the model was saved to (``saved_model``) when it was."""
     table = Table(
         title=(
             f"{result['workload']['dataset']} ({result['task']}), kept epoch "
@@ -145,6 +146,8 @@ def trial_summary_table(result: dict[str, Any]) -> Table:
         f"loss {gap['loss']:+.4f} (val - train); "
         f"{result['wall_time_s']:.1f} s, {result['images_per_s']:.0f} images/s"
     )
+    if result.get("saved_model"):
+        table.caption += f"; model saved to {result['saved_model']}"
     return table
 
 

@@ -44,6 +44,8 @@ from bench.workload._model import build_vit
 
 #: Called with each epoch's history record; a true answer stops the run as pruned.
 EpochHook = Callable[[dict[str, float]], "bool | None"]
+#: Called once a run is evaluated, with a plain copy of the model it kept (see run_trial).
+KeptHook = Callable[[keras.Model], None]
 
 #: The metrics of the training images with their clean labels (label-noise workloads).
 CLEAN_TRAIN = "train_clean"
@@ -57,12 +59,19 @@ def run_trial(
     recipe: Recipe,
     *,
     on_epoch: EpochHook | None = None,
+    on_kept: KeptHook | None = None,
     reuse: bool | None = None,
 ) -> TrialResult:
     """Train the workload's ViT with ``recipe`` and evaluate the weights it keeps.
 
     ``on_epoch`` gets each epoch's history record (a display follows it, a study reports
     it to its pruner); returning True stops the run and marks it ``pruned``.
+
+    ``on_kept`` gets, once the splits are evaluated, a plain copy of the model: the same
+    layers holding the weights it kept (those evaluated; early stopping's best when it
+    restores them), uncompiled, with Keras's own L2 of the recipe's rate, so that
+    ``model.save`` writes a file Keras loads without bench's optimizers or variables
+    (``bench train --save``).
 
     With ``reuse`` (default: :func:`reuse_enabled`), trials in one process that share the
     model's shape and the optimizer's kind train with the same traced steps; each trial
@@ -82,11 +91,16 @@ def run_trial(
         is ``test_the_documented_one_epoch_run_completes`` in ``tests/test_trial.py``).
     """
     with at_safe_points():
-        return _run_trial(workload, recipe, on_epoch=on_epoch, reuse=reuse)
+        return _run_trial(workload, recipe, on_epoch=on_epoch, on_kept=on_kept, reuse=reuse)
 
 
 def _run_trial(
-    workload: Workload, recipe: Recipe, *, on_epoch: EpochHook | None, reuse: bool | None
+    workload: Workload,
+    recipe: Recipe,
+    *,
+    on_epoch: EpochHook | None,
+    on_kept: KeptHook | None,
+    reuse: bool | None,
 ) -> TrialResult:
     reuse = reuse_enabled() if reuse is None else reuse
     if not reuse:
@@ -141,6 +155,8 @@ def _run_trial(
             model, data.train_clean, task=data.task, loss_fn=loss_fn
         )
         gap["clean_accuracy"] = metrics[CLEAN_TRAIN]["accuracy"] - metrics["val"]["accuracy"]
+    if on_kept is not None:
+        on_kept(compiled.plain_copy(recipe))
     return TrialResult(
         history=history,
         kept_epoch=kept_epoch,
@@ -326,17 +342,16 @@ class _CompiledModel:
     def __init__(self, workload: Workload, recipe: Recipe) -> None:
         data = workload.dataset
         self._regularizer = build_regularizer(recipe)
-        self._build = lambda seed: build_vit(
-            workload.preset,
-            channels=data.input_shape[-1],
-            num_outputs=data.num_outputs,
-            task=data.task,
-            dropout=recipe.dropout,
-            head_dropout=recipe.head_dropout,
-            regularizer=self._regularizer,
-            augment=recipe.augment,
-            seed=seed,
-        )
+        #: What decides the model's layers, but the regularizer and the seed.
+        self._layers = {
+            "preset": workload.preset,
+            "channels": data.input_shape[-1],
+            "num_outputs": data.num_outputs,
+            "task": data.task,
+            "dropout": recipe.dropout,
+            "head_dropout": recipe.head_dropout,
+            "augment": recipe.augment,
+        }
         self.model = self._build(recipe.seed)
         self._initial: OrderedDict[int, list[np.ndarray]] = OrderedDict()
         self._remember(recipe.seed, self.model)
@@ -369,9 +384,21 @@ class _CompiledModel:
         self._signature = signature
         return self.model
 
+    def plain_copy(self, recipe: Recipe) -> keras.Model:
+        """An uncompiled build of the same layers holding the model's current weights,
+        with Keras's own L2 of the recipe's rate instead of the shared variable."""
+        plain = build_vit(
+            **self._layers, regularizer=build_regularizer(recipe, variable=False), seed=recipe.seed
+        )
+        plain.set_weights(self.model.get_weights())
+        return plain
+
     def keep_train_function(self) -> None:
         """Keep the step that ``fit`` traced for the current optimizer signature."""
         self._steps[self._signature].train_function = self.model.train_function
+
+    def _build(self, seed: int) -> keras.Model:
+        return build_vit(**self._layers, regularizer=self._regularizer, seed=seed)
 
     def _weights(self, seed: int) -> list[np.ndarray]:
         if seed not in self._initial:

@@ -144,21 +144,27 @@ def build_loss(recipe: Recipe, *, task: Task) -> keras.losses.Loss:
     return keras.losses.BinaryCrossentropy(label_smoothing=smoothing)
 
 
-def build_regularizer(recipe: Recipe) -> keras.regularizers.Regularizer | None:
+def build_regularizer(
+    recipe: Recipe, *, variable: bool = True
+) -> keras.regularizers.Regularizer | None:
     """The L2 kernel regularizer of the MLP Dense layers, or None when ``l2`` is 0.
 
     Its rate is a variable, so :func:`~bench.recipe.set_regularizer_value` can change it
-    without retracing a training step.
+    without retracing a training step. With ``variable=False`` it is Keras's plain L2,
+    its rate a number: what a saved model carries, loadable without bench.
 
     Example:
         >>> reg = build_regularizer(Recipe(l2=0.01))
         >>> round(float(reg.l2), 6), build_regularizer(Recipe(l2=0.0))
         (0.01, None)
+        >>> build_regularizer(Recipe(l2=0.01), variable=False).get_config()
+        {'l2': 0.01}
     """
     if recipe.l2 <= 0:
         return None
     regularizer = keras.regularizers.L2(recipe.l2)
-    regularizer.l2 = hyperparameter(recipe.l2, "l2")
+    if variable:
+        regularizer.l2 = hyperparameter(recipe.l2, "l2")
     return regularizer
 
 

@@ -12,6 +12,7 @@ Nothing here trains or imports TensorFlow; everything is read through
 * ``_leaderboard``, ``_content``, ``_render``: tables, words, HTML/Markdown/note.
 * ``_report``: the pipeline, built once, and writing the files; ``_note``: the
   dashboard note.
+* ``_best``: the recipe of the top candidate (or a named one) as TOML, ``bench best``.
 
 This package exports what the command line uses.
 
@@ -28,12 +29,15 @@ Example:
 
 from __future__ import annotations
 
+from bench.report._best import BestRecipe, best_recipe
 from bench.report._content import verdict_headline
 from bench.report._leaderboard import leaderboard_table
 from bench.report._report import ReportResult, study_leaderboard, unranked_recipes, write_report
 
 __all__ = [
+    "BestRecipe",
     "ReportResult",
+    "best_recipe",
     "leaderboard_table",
     "study_leaderboard",
     "unranked_recipes",

@@ -100,8 +100,9 @@ def build_report(study_name: str, *, storage: str) -> ReportContent:
 
 
 @dataclass(frozen=True)
-class _Verdicts:
-    """The trials sorted by role, and the ranked leaderboard they give."""
+class Verdicts:
+    """The trials sorted by role, and the ranked leaderboard they give (see
+    :func:`verdicts_of`)."""
 
     selection: TrialSelection
     missing: pd.DataFrame
@@ -109,8 +110,15 @@ class _Verdicts:
     summary: pd.DataFrame
 
 
-def _verdicts(results: StudyResults) -> _Verdicts:
-    """The one pipeline every report, leaderboard and figure starts from."""
+def verdicts_of(results: StudyResults) -> Verdicts:
+    """The one pipeline every report, leaderboard, figure and ``bench best`` starts from.
+
+    Example:
+        >>> from bench.report._example import example_storage
+        >>> verdicts = verdicts_of(load_results("demo", storage=example_storage()))
+        >>> verdicts.ranked_by, verdicts.summary["recipe_label"].tolist()
+        ('val_auc', ['adam', 'sgd'])
+    """
     selection = select_trials(results.trials)
     ranked_by = _rank_metric(selection.included, objective=_objective_metric(results.spec))
     plan = results.tuning
@@ -127,10 +135,10 @@ def _verdicts(results: StudyResults) -> _Verdicts:
         values, ranked_by=ranked_by, missing=missing, planned=results.planned_seeds
     )
     summary.attrs["ranked_by"] = ranked_by  # what verdict_headline names
-    return _Verdicts(selection=selection, missing=missing, ranked_by=ranked_by, summary=summary)
+    return Verdicts(selection=selection, missing=missing, ranked_by=ranked_by, summary=summary)
 
 
-def _figure_input(results: StudyResults, verdicts: _Verdicts) -> FigureInput:
+def _figure_input(results: StudyResults, verdicts: Verdicts) -> FigureInput:
     target_times = time_to_target(verdicts.selection.included, results.histories)
     return FigureInput(
         results=results,
@@ -155,14 +163,14 @@ def figure_input(study_name: str, *, storage: str) -> FigureInput:
         ('val_auc', 4, ['adam', 'sgd'])
     """
     results = load_results(study_name, storage=storage)
-    return _figure_input(results, _verdicts(results))
+    return _figure_input(results, verdicts_of(results))
 
 
 def report_content(results: StudyResults) -> ReportContent:
     """Everything a report says about already-loaded ``results``, figures included."""
     from bench.report._figures import draw_figures  # loads matplotlib: only when drawing
 
-    verdicts = _verdicts(results)
+    verdicts = verdicts_of(results)
     selection = verdicts.selection
     data = _figure_input(results, verdicts)
     return ReportContent(
@@ -239,7 +247,7 @@ def study_leaderboard(study_name: str, *, storage: str) -> pd.DataFrame:
         0         adam  2          2                         0.91
         1          sgd  2          2                         0.71
     """
-    verdicts = _verdicts(load_results(study_name, storage=storage))
+    verdicts = verdicts_of(load_results(study_name, storage=storage))
     if verdicts.summary.empty:  # not one seed counts, nor failed
         return pd.DataFrame()
     return verdicts.summary
@@ -254,7 +262,7 @@ def unranked_recipes(study_name: str, *, storage: str) -> dict[str, str]:
         >>> unranked_recipes("demo", storage=example_storage())
         {}
     """
-    verdicts = _verdicts(load_results(study_name, storage=storage))
+    verdicts = verdicts_of(load_results(study_name, storage=storage))
     ranked = set(verdicts.summary["recipe_label"]) if not verdicts.summary.empty else set()
     why = missing_by_recipe(verdicts.missing)
     return {label: text for label, text in why.items() if label not in ranked}

@@ -13,6 +13,9 @@ Where things live:
 - ``_tables.py``: the dataclasses, and the overrides of the command line.
 - ``_parse.py``: :func:`load_spec`, :func:`parse_spec`, :func:`builtin_spec_paths`.
 - ``_fields.py``: checking one field's value; ``_rules.py``: the rules across fields.
+- ``_recipe_file.py``: a recipe file, a ``[fixed]`` table on its own
+  (:func:`read_recipe_file`, :func:`recipe_toml`): ``bench best`` writes one,
+  ``bench train --recipe`` reads it.
 
 Example:
     >>> raw = {"name": "lr", "description": "two rates"}
@@ -27,6 +30,7 @@ Example:
 from bench._schema import SEED, VARIANT
 from bench.spec._fields import Range
 from bench.spec._parse import builtin_spec_paths, load_spec, parse_spec
+from bench.spec._recipe_file import read_recipe_file, recipe_toml
 from bench.spec._tables import (
     DIRECTIONS,
     OBJECTIVE_METRICS,
@@ -59,4 +63,6 @@ __all__ = [
     "builtin_spec_paths",
     "load_spec",
     "parse_spec",
+    "read_recipe_file",
+    "recipe_toml",
 ]

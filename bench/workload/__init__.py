@@ -11,6 +11,8 @@ Where things live:
   data (task, read-only arrays, content hash), resizing, and :func:`make_pipeline`.
 - ``_splits.py``: stratified, seeded splitting; ``_noise.py``: label noise.
 - ``_presets.py``: :data:`PRESETS`; ``_model.py``: :func:`build_vit` (imports Keras).
+- ``_saved_model.py``: a trained model saved as a ``.keras`` file (:func:`save_model`,
+  :func:`check_model_path`) and :func:`register_layers`, which lets Keras load it.
 - ``_workload.py``: :class:`Workload` and :func:`load_workload`, a dataset with a preset.
 
 Example:
@@ -24,11 +26,18 @@ from bench.workload._dataset import Dataset, Split, make_pipeline
 from bench.workload._load import load_dataset
 from bench.workload._options import WORKLOAD_OPTIONS, WorkloadOption
 from bench.workload._presets import PRESETS, Preset, get_preset
+from bench.workload._saved_model import (
+    MODEL_SUFFIX,
+    check_model_path,
+    register_layers,
+    save_model,
+)
 from bench.workload._workload import DEFAULT_DATASET, DEFAULT_PRESET, Workload, load_workload
 
 __all__ = [
     "DEFAULT_DATASET",
     "DEFAULT_PRESET",
+    "MODEL_SUFFIX",
     "PRESETS",
     "TASKS",
     "WORKLOAD_OPTIONS",
@@ -38,10 +47,13 @@ __all__ = [
     "Workload",
     "WorkloadOption",
     "build_vit",
+    "check_model_path",
     "get_preset",
     "load_dataset",
     "load_workload",
     "make_pipeline",
+    "register_layers",
+    "save_model",
 ]
 
 

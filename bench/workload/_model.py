@@ -3,7 +3,10 @@
 patches -> projection + learned position embedding -> N blocks (LayerNorm -> multi-head
 attention -> residual -> LayerNorm -> MLP -> residual) -> LayerNorm -> Flatten -> Dropout ->
 MLP head -> output. Every MLP Dense layer carries the recipe's L2 kernel regularizer.
-Built from ``keras.layers`` and ``keras.ops`` only.
+Built from ``keras.layers`` and ``keras.ops`` only. Its two layers of its own are
+registered with Keras (package ``bench``), so a saved model loads with
+``keras.saving.load_model`` alone, once bench is imported; each ``get_config`` holds
+every argument of its constructor.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from bench.workload._presets import Preset
 layers, ops = keras.layers, keras.ops
 
 
+@keras.saving.register_keras_serializable(package="bench")
 class Patches(layers.Layer):
     """Cuts images into flattened, non-overlapping square patches.
 
@@ -38,6 +42,7 @@ class Patches(layers.Layer):
         return {**super().get_config(), "patch_size": self.patch_size}
 
 
+@keras.saving.register_keras_serializable(package="bench")
 class PatchEncoder(layers.Layer):
     """Projects each patch and adds a learned position embedding.
 
