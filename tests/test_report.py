@@ -793,6 +793,79 @@ def test_protocol_report_says_how_much_tuning_each_candidate_got(fair: DrawnFigu
     assert note["recipe_label"].tolist()[0] in {"adam", "rmsprop", "sgd"}
 
 
+def _study_section(page: str) -> str:
+    return page.split("<h2>Study</h2>", 1)[1].split("<h2>", 1)[0]
+
+
+def _fact_rows(section: str) -> dict[str, str]:
+    table = section.split('<table class="spec">', 1)[1].split("</table>", 1)[0]
+    cells = [row.split("</th><td>", 1) for row in table.split("<tr><th>")[1:]]
+    return {field: value.split("</td>", 1)[0] for field, value in cells}
+
+
+def test_protocol_study_facts_name_the_tuning_not_the_unused_seeds(fair: DrawnFigures) -> None:
+    section = _study_section(fair.result.index_html.read_text(encoding="utf-8"))
+    facts = _fact_rows(section)
+    assert facts["tuning budget"] == "12 trials per candidate (3 candidates)"
+    assert facts["tuning sampler"] == "tpe, its draws seeded from the spec"
+    assert facts["tuning seed"] == "0"
+    assert facts["final seeds"].startswith("1, 2, 3 ")
+    # The spec stores seeds [0] and sampler grid too; neither describes what ran.
+    assert not {"seeds", "sampler", "grid", "variants", "search space"} & set(facts)
+    assert "search_space" not in "".join(facts.values())  # no JSON dump of the spaces
+
+
+def test_each_candidates_search_space_is_a_table(fair: DrawnFigures) -> None:
+    section = _study_section(fair.result.index_html.read_text(encoding="utf-8"))
+    table = section.split('<h3 id="search-space">Search space</h3>', 1)[1]
+    header = table.split("<thead>", 1)[1].split("</thead>", 1)[0]
+    assert [cell.split("</th>")[0] for cell in header.split("<th>")[1:]] == [
+        "candidate",
+        "knob",
+        "low",
+        "high",
+        "log",
+        "value",
+    ]
+    rows = [
+        [cell.split("</td>")[0] for cell in row.split(">", 1)[1].split("<td")[1:]]
+        for row in table.split("<tbody>", 1)[1].split("</tbody>", 1)[0].split("<tr")[1:]
+    ]
+    cells = [[cell.split(">", 1)[1] for cell in row] for row in rows]
+    assert ["sgd", "momentum", "0.5", "0.99", "no", "–"] in cells
+    assert ["adam", "learning_rate", "1e-05", "0.1", "yes", "–"] in cells
+    assert ["rmsprop", "optimizer", "–", "–", "–", "rmsprop"] in cells
+    assert len(cells) == 7  # 3 optimizers fixed, 4 knobs searched
+    markdown = fair.result.report_md.read_text(encoding="utf-8")
+    assert "| sgd | learning_rate | 0.001 | 1.0 | yes | – |" in markdown
+
+
+def test_grid_study_facts_name_the_grid_and_its_seeds(report: ReportResult) -> None:
+    page = report.index_html.read_text(encoding="utf-8")
+    facts = _fact_rows(_study_section(page))
+    assert facts["grid"] == "2 values of optimizer × 2 values of patience: 4 recipes"
+    assert facts["seeds"] == "0, 1, 2 (each recipe once per seed)"
+    assert not [field for field in facts if field.startswith(("tuning", "final"))]
+    assert "sampler" not in facts  # the grid row says it
+    markdown = report.report_md.read_text(encoding="utf-8")
+    assert "| patience | – | – | – | one of 3, 10 |" in markdown
+
+
+def test_fixture_specs_are_stored_as_the_runner_stores_them(
+    storage: str, fair_storage: str
+) -> None:
+    from bench.spec import load_spec
+
+    for name, url, builtin in (
+        ("sweep", storage, "regularization"),
+        ("fair", fair_storage, "optimizers"),
+    ):
+        stored = load_results(name, storage=url).spec
+        real = load_spec(builtin).to_dict()
+        assert set(stored) == set(real), name
+        assert set(stored.get("tuning") or {}) == set(real.get("tuning") or {}), name
+
+
 def test_protocol_excluded_trials_name_their_phase(fair: DrawnFigures) -> None:
     page = fair.result.index_html.read_text(encoding="utf-8")
     section = page.split("<h2>Excluded trials</h2>", 1)[1].split("<h2>", 1)[0]

@@ -18,7 +18,6 @@ from bench.report._fig_base import ReportFigure
 from bench.report._labels import (
     REASON_WORDS,
     ROW_MARKS,
-    compact_text,
     display_label,
     format_interval,
     missing_by_recipe,
@@ -37,6 +36,7 @@ from bench.report._stats import (
     TEST_NAME,
     TimeToTarget,
 )
+from bench.report._study_facts import search_space_table, study_facts
 from bench.results import StudyResults
 from bench.storage import redact_url
 
@@ -91,7 +91,8 @@ class ReportView:
         storage: The storage URL with its password hidden.
         generated_at: When the report was built, as text.
         lead: What the study holds and which recipe is best, in sentences.
-        spec: The study spec as rows of (field, value).
+        spec: The study's facts as rows of (field, value), those of its kind only.
+        search_space: Each candidate's search space, one row per knob (may be empty).
         spec_json: The whole stored spec, indented JSON.
         leaderboard: The ranked recipes as display strings (empty when none ranks).
         leaderboard_marks: Per leaderboard row: ``best``, ``tied`` or ``""``.
@@ -115,6 +116,7 @@ class ReportView:
     generated_at: str
     lead: str
     spec: pd.DataFrame
+    search_space: pd.DataFrame
     spec_json: str
     leaderboard: pd.DataFrame
     leaderboard_marks: list[str]
@@ -150,7 +152,8 @@ def report_view(content: ReportContent) -> ReportView:
         storage=redact_url(results.storage),
         generated_at=content.generated_at.strftime("%Y-%m-%d %H:%M:%S"),
         lead=_lead(content),
-        spec=pd.DataFrame(_spec_items(content), columns=["", "value"]),
+        spec=study_facts(results.spec, workload=results.workload, spec_hash=results.spec_hash),
+        search_space=search_space_table(results.spec),
         spec_json=json.dumps(results.spec, indent=2, default=str, ensure_ascii=False),
         leaderboard=board,
         leaderboard_marks=[ROW_MARKS.get(s, "") for s in content.summary["vs_best"]],
@@ -298,46 +301,6 @@ def verdict_headline(summary: pd.DataFrame, *, ranked_by: str | None = None) -> 
     if not untested.empty:
         text += f" Not testable (fewer than 2 seeds): {named(untested, values=False)}."
     return text
-
-
-def _spec_items(content: ReportContent) -> list[tuple[str, str]]:
-    spec, workload = content.results.spec, content.results.workload
-    items: list[tuple[str, str]] = []
-    if spec.get("description"):
-        items.append(("description", str(spec["description"])))
-    dataset = workload.get("dataset") or (spec.get("workload") or {}).get("dataset")
-    preset = workload.get("preset") or (spec.get("workload") or {}).get("preset")
-    items.append(
-        ("workload", f"dataset {dataset}, task {workload.get('task', '?')}, preset {preset}")
-    )
-    if workload.get("class_names"):
-        items.append(("classes", ", ".join(str(c) for c in workload["class_names"])))
-    if isinstance(workload.get("sizes"), Mapping):
-        items.append(("splits", pairs_text(workload["sizes"])))
-    if isinstance(spec.get("objective"), Mapping):
-        objective = spec["objective"]
-        items.append(
-            ("objective", f"{objective.get('direction', '')} {objective.get('metric', '')}")
-        )
-    if isinstance(spec.get("search_space"), Mapping) and spec["search_space"]:
-        items.append(("search space", pairs_text(spec["search_space"])))
-    if isinstance(spec.get("variants"), Mapping) and spec["variants"]:
-        variants = (
-            f"{name}: {pairs_text(fields)}"
-            for name, fields in spec["variants"].items()
-            if isinstance(fields, Mapping)
-        )
-        items.append(("variants", "; ".join(variants)))
-    if isinstance(spec.get("fixed"), Mapping) and spec["fixed"]:
-        items.append(("fixed recipe", pairs_text(spec["fixed"])))
-    if isinstance(spec.get("tuning"), Mapping):
-        items.append(("tuning", pairs_text(spec["tuning"])))
-    for key in ("seeds", "epochs", "sampler", "pruner"):
-        if key in spec:
-            items.append((key, compact_text(spec[key])))
-    if content.results.spec_hash:
-        items.append(("spec hash", str(content.results.spec_hash)))
-    return items
 
 
 def _tuning_sentence(content: ReportContent) -> str:
