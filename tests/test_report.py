@@ -245,6 +245,12 @@ def test_pruned_failed_diverged_running_are_excluded_and_listed(
     assert report.n_included == len(_counted(stored)) == report.n_trials - 4
     # The pruned and the diverged seed stay in their recipes' verdicts as failures.
     assert report.leaderboard["n"].sum() == report.n_included + 2
+    assert sum(report.counts.verdict.values()) == report.leaderboard["n"].sum()
+    assert report.counts.outside == {"failed": 1, "running": 1}
+    assert report.status_line.startswith(
+        f"sweep: {report.n_trials} trials: {report.n_included + 2} in the verdict "
+        "(1 pruned, 1 diverged, scored as chance), 1 failed, 1 running; wrote "
+    )
     assert report.leaderboard["n_failed"].sum() == 2
     assert sorted(w for w in report.leaderboard["failures"] if w) == ["1 diverged", "1 pruned"]
     excluded = [t.number for t in stored if t not in _counted(stored)]
@@ -782,7 +788,8 @@ def test_protocol_report_says_how_much_tuning_each_candidate_got(fair: DrawnFigu
     text = fair.result.report_md.read_text(encoding="utf-8")
     sentence = "each candidate: 12 tuning trials (tpe sampler) on seed 0, then 3 final seeds"
     lead = page.split('<p class="lead">', 1)[1].split("</p>", 1)[0]
-    assert sentence in lead and "45 trials (36 tuning, 9 final)" in lead
+    assert sentence in lead
+    assert lead.startswith("45 trials: 36 tuning (1 pruned), 8 in the verdict, 1 failed.")
     assert "<h2>Tuning</h2>" in page and "## Tuning" in text
     assert "Only final-phase trials count" in page
     section = page.split("<h2>Tuning</h2>", 1)[1].split("<h2>", 1)[0]
@@ -864,6 +871,15 @@ def test_fixture_specs_are_stored_as_the_runner_stores_them(
         real = load_spec(builtin).to_dict()
         assert set(stored) == set(real), name
         assert set(stored.get("tuning") or {}) == set(real.get("tuning") or {}), name
+
+
+def test_report_prints_what_the_trials_did(storage: str, tmp_path: Path, capsys) -> None:
+    from bench.cli import main
+
+    out = tmp_path / "out"
+    assert main(["report", "--study", "broken", "--storage", storage, "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert f"broken: 2 trials: 0 in the verdict, 2 failed; wrote {out / 'broken'}" in err
 
 
 def test_protocol_excluded_trials_name_their_phase(fair: DrawnFigures) -> None:

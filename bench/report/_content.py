@@ -18,6 +18,7 @@ from bench.report._fig_base import ReportFigure
 from bench.report._labels import (
     REASON_WORDS,
     ROW_MARKS,
+    counts_text,
     display_label,
     format_interval,
     missing_by_recipe,
@@ -26,7 +27,7 @@ from bench.report._labels import (
 )
 from bench.report._leaderboard import leaderboard_frame
 from bench.report._protocol import TuningProtocol, protocol_sentence
-from bench.report._selection import EXCLUSION_REASONS, RUNNING, has_phases
+from bench.report._selection import RUNNING, TrialCounts, has_phases
 from bench.report._stats import (
     ALPHA,
     CONFIDENCE,
@@ -56,6 +57,7 @@ class ReportContent:
         judged: The trials verdicts come from, with ``excluded``: all of ``trials``, or
             under a tuning protocol the final-phase ones labelled by candidate.
         excluded_counts: Excluded trials per reason (all trials, tuning ones included).
+        counts: Every trial counted once: tuning, in the verdict, or neither.
         missing: The spec's seeds each recipe has no counted trial for, one row each
             (``recipe_label``, ``seed``, ``why``; see ``missing_seeds``).
         time_to_target: Time-to-target results, or ``None``.
@@ -70,6 +72,7 @@ class ReportContent:
     trials: pd.DataFrame
     judged: pd.DataFrame
     excluded_counts: Mapping[str, int]
+    counts: TrialCounts
     missing: pd.DataFrame
     time_to_target: TimeToTarget | None
     protocol: TuningProtocol | None
@@ -141,7 +144,7 @@ def report_view(content: ReportContent) -> ReportView:
         >>> from bench.report._example import example_report
         >>> for sentence in report_view(example_report()).lead.split(". "):
         ...     print(sentence)
-        4 trials: 4 included in the numbers
+        4 trials: 4 in the verdict
         Top group by mean validation AUC: adam (0.910 [0.783, 1.000], n=2)
         Worse: sgd.
     """
@@ -216,20 +219,7 @@ def _lead(content: ReportContent) -> str:
 
 
 def _status_sentence(content: ReportContent) -> str:
-    total = len(content.trials)
-    if content.protocol is None:
-        parts = [f"{total} trials: {content.n_included} included in the numbers"]
-    else:
-        tuning = int(content.protocol.per_candidate["tuning_trials"].sum())
-        parts = [
-            f"{total} trials ({tuning} tuning, {len(content.judged)} final): "
-            f"{content.n_included} final trials included in the numbers"
-        ]
-    for reason in EXCLUSION_REASONS:
-        count = content.excluded_counts.get(reason, 0)
-        if count:
-            parts.append(f"{count} {reason}")
-    text = ", ".join(parts) + "."
+    text = counts_text(content.counts) + "."
     if content.excluded_counts.get(RUNNING):
         text += " The study is still running: this report covers the trials finished so far."
     if content.summary.empty:
