@@ -469,13 +469,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
                 markup=False,
                 soft_wrap=True,
             )
-        excluded = ", ".join(f"{n} {why}" for why, n in result.excluded.items() if n)
-        err.print(
-            f"{name}: {result.n_included} of {result.n_trials} trials reported"
-            + (f" (excluded: {excluded})" if excluded else "")
-            + f"; wrote {result.index_html}, {result.report_md}, {result.trials_csv}, "
-            f"{result.summary_csv}"
-        )
+        err.print(result.status_line, markup=False)
         for warning in result.warnings:
             err.print(f"[yellow]{warning}[/]")
     return 0

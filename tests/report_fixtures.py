@@ -360,23 +360,33 @@ def add_protocol_study(
     candidates = dict(PROTOCOL_CANDIDATES if candidates is None else candidates)
     tune_outcomes, final_outcomes = tune_outcomes or {}, final_outcomes or {}
     study = optuna.create_study(storage=storage, study_name=study_name, direction="maximize")
+    # Shaped as StudySpec.to_dict() stores it: a protocol spec also holds the top-level
+    # sampler and seeds it does not use.
     spec = {
         "name": study_name,
         "description": f"Fair tuning protocol over {', '.join(candidates)}.",
         "workload": {"dataset": "synthetic", "preset": "tiny"},
         "objective": {"metric": "val_auc", "direction": "maximize"},
-        "sampler": "tpe",
+        "sampler": "grid",
         "pruner": "none",
+        "seeds": [0],
         "epochs": epochs,
+        "budget": {"n_trials": None, "timeout": None, "retries": 2},
+        "fixed": {},
+        "search_space": {},
+        "variants": {
+            name: {
+                "optimizer": name,
+                "search_space": {k: {"step": None, **v} for k, v in c.space.items()},
+            }
+            for name, c in candidates.items()
+        },
         "tuning": {
             "budget": budget,
             "sampler": "tpe",
-            "final_seeds": list(final_seeds),
             "seed": tune_seed,
-        },
-        "variants": {
-            name: {"optimizer": name, "search_space": {k: dict(v) for k, v in c.space.items()}}
-            for name, c in candidates.items()
+            "final_seeds": list(final_seeds),
+            "sampler_seed": None,
         },
     }
     _write_spec(study, spec)
@@ -450,17 +460,20 @@ def _write_spec(study: optuna.Study, spec: dict[str, Any]) -> None:
 def _spec(
     name: str, space: Mapping[str, Sequence[Any]], seeds: Sequence[int], epochs: int, task: str
 ) -> dict[str, Any]:
+    # Shaped as StudySpec.to_dict() stores a grid spec.
     return {
         "name": name,
         "description": f"Synthetic {task} study over {', '.join(space)}.",
         "workload": {"dataset": "synthetic", "preset": "tiny"},
-        "fixed": {k: v for k, v in BASE_RECIPE.items() if k not in space},
-        "search_space": {k: {"choices": list(v)} for k, v in space.items()},
+        "objective": {"metric": "val_auc", "direction": "maximize"},
         "sampler": "grid",
         "pruner": "none",
         "seeds": list(seeds),
-        "objective": {"metric": "val_auc", "direction": "maximize"},
         "epochs": epochs,
+        "budget": {"n_trials": None, "timeout": None, "retries": 2},
+        "fixed": {k: v for k, v in BASE_RECIPE.items() if k not in space},
+        "search_space": {k: list(v) for k, v in space.items()},
+        "variants": {},
     }
 
 

@@ -245,6 +245,12 @@ def test_pruned_failed_diverged_running_are_excluded_and_listed(
     assert report.n_included == len(_counted(stored)) == report.n_trials - 4
     # The pruned and the diverged seed stay in their recipes' verdicts as failures.
     assert report.leaderboard["n"].sum() == report.n_included + 2
+    assert sum(report.counts.verdict.values()) == report.leaderboard["n"].sum()
+    assert report.counts.outside == {"failed": 1, "running": 1}
+    assert report.status_line.startswith(
+        f"sweep: {report.n_trials} trials: {report.n_included + 2} in the verdict "
+        "(1 pruned, 1 diverged, scored as chance), 1 failed, 1 running; wrote "
+    )
     assert report.leaderboard["n_failed"].sum() == 2
     assert sorted(w for w in report.leaderboard["failures"] if w) == ["1 diverged", "1 pruned"]
     excluded = [t.number for t in stored if t not in _counted(stored)]
@@ -782,7 +788,8 @@ def test_protocol_report_says_how_much_tuning_each_candidate_got(fair: DrawnFigu
     text = fair.result.report_md.read_text(encoding="utf-8")
     sentence = "each candidate: 12 tuning trials (tpe sampler) on seed 0, then 3 final seeds"
     lead = page.split('<p class="lead">', 1)[1].split("</p>", 1)[0]
-    assert sentence in lead and "45 trials (36 tuning, 9 final)" in lead
+    assert sentence in lead
+    assert lead.startswith("45 trials: 36 tuning (1 pruned), 8 in the verdict, 1 failed.")
     assert "<h2>Tuning</h2>" in page and "## Tuning" in text
     assert "Only final-phase trials count" in page
     section = page.split("<h2>Tuning</h2>", 1)[1].split("<h2>", 1)[0]
@@ -791,6 +798,88 @@ def test_protocol_report_says_how_much_tuning_each_candidate_got(fair: DrawnFigu
     assert "learning_rate=" in section
     note = fair.result.leaderboard  # the terminal board names candidates
     assert note["recipe_label"].tolist()[0] in {"adam", "rmsprop", "sgd"}
+
+
+def _study_section(page: str) -> str:
+    return page.split("<h2>Study</h2>", 1)[1].split("<h2>", 1)[0]
+
+
+def _fact_rows(section: str) -> dict[str, str]:
+    table = section.split('<table class="spec">', 1)[1].split("</table>", 1)[0]
+    cells = [row.split("</th><td>", 1) for row in table.split("<tr><th>")[1:]]
+    return {field: value.split("</td>", 1)[0] for field, value in cells}
+
+
+def test_protocol_study_facts_name_the_tuning_not_the_unused_seeds(fair: DrawnFigures) -> None:
+    section = _study_section(fair.result.index_html.read_text(encoding="utf-8"))
+    facts = _fact_rows(section)
+    assert facts["tuning budget"] == "12 trials per candidate (3 candidates)"
+    assert facts["tuning sampler"] == "tpe, its draws seeded from the spec"
+    assert facts["tuning seed"] == "0"
+    assert facts["final seeds"].startswith("1, 2, 3 ")
+    # The spec stores seeds [0] and sampler grid too; neither describes what ran.
+    assert not {"seeds", "sampler", "grid", "variants", "search space"} & set(facts)
+    assert "search_space" not in "".join(facts.values())  # no JSON dump of the spaces
+
+
+def test_each_candidates_search_space_is_a_table(fair: DrawnFigures) -> None:
+    section = _study_section(fair.result.index_html.read_text(encoding="utf-8"))
+    table = section.split('<h3 id="search-space">Search space</h3>', 1)[1]
+    header = table.split("<thead>", 1)[1].split("</thead>", 1)[0]
+    assert [cell.split("</th>")[0] for cell in header.split("<th>")[1:]] == [
+        "candidate",
+        "knob",
+        "low",
+        "high",
+        "log",
+        "value",
+    ]
+    rows = [
+        [cell.split("</td>")[0] for cell in row.split(">", 1)[1].split("<td")[1:]]
+        for row in table.split("<tbody>", 1)[1].split("</tbody>", 1)[0].split("<tr")[1:]
+    ]
+    cells = [[cell.split(">", 1)[1] for cell in row] for row in rows]
+    assert ["sgd", "momentum", "0.5", "0.99", "no", "–"] in cells
+    assert ["adam", "learning_rate", "1e-05", "0.1", "yes", "–"] in cells
+    assert ["rmsprop", "optimizer", "–", "–", "–", "rmsprop"] in cells
+    assert len(cells) == 7  # 3 optimizers fixed, 4 knobs searched
+    markdown = fair.result.report_md.read_text(encoding="utf-8")
+    assert "| sgd | learning_rate | 0.001 | 1.0 | yes | – |" in markdown
+
+
+def test_grid_study_facts_name_the_grid_and_its_seeds(report: ReportResult) -> None:
+    page = report.index_html.read_text(encoding="utf-8")
+    facts = _fact_rows(_study_section(page))
+    assert facts["grid"] == "2 values of optimizer × 2 values of patience: 4 recipes"
+    assert facts["seeds"] == "0, 1, 2 (each recipe once per seed)"
+    assert not [field for field in facts if field.startswith(("tuning", "final"))]
+    assert "sampler" not in facts  # the grid row says it
+    markdown = report.report_md.read_text(encoding="utf-8")
+    assert "| patience | – | – | – | one of 3, 10 |" in markdown
+
+
+def test_fixture_specs_are_stored_as_the_runner_stores_them(
+    storage: str, fair_storage: str
+) -> None:
+    from bench.spec import load_spec
+
+    for name, url, builtin in (
+        ("sweep", storage, "regularization"),
+        ("fair", fair_storage, "optimizers"),
+    ):
+        stored = load_results(name, storage=url).spec
+        real = load_spec(builtin).to_dict()
+        assert set(stored) == set(real), name
+        assert set(stored.get("tuning") or {}) == set(real.get("tuning") or {}), name
+
+
+def test_report_prints_what_the_trials_did(storage: str, tmp_path: Path, capsys) -> None:
+    from bench.cli import main
+
+    out = tmp_path / "out"
+    assert main(["report", "--study", "broken", "--storage", storage, "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert f"broken: 2 trials: 0 in the verdict, 2 failed; wrote {out / 'broken'}" in err
 
 
 def test_protocol_excluded_trials_name_their_phase(fair: DrawnFigures) -> None:

@@ -213,7 +213,7 @@ def test_tuning_plan_and_final_seeds_from_the_stored_spec(fair_storage: str) -> 
 def test_search_spaces_per_candidate(fair_storage: str) -> None:
     spaces = spec_search_spaces(load_results("fair", storage=fair_storage).spec)
     assert sorted(spaces) == ["adam", "rmsprop", "sgd"]
-    assert spaces["sgd"]["learning_rate"] == {"low": 1e-3, "high": 1.0, "log": True}
+    assert spaces["sgd"]["learning_rate"] == {"low": 1e-3, "high": 1.0, "log": True, "step": None}
     assert set(spaces["sgd"]) == {"learning_rate", "momentum"}
     assert spec_search_spaces({"search_space": {"l2": [0.0, 0.1]}}) == {"": {"l2": [0.0, 0.1]}}
     assert spec_search_spaces({}) == {}

@@ -7,6 +7,8 @@ Nothing here trains or imports TensorFlow; everything is read through
 * ``_stats``: every statistic (intervals, tests, time to target, ROC curves).
 * ``_labels``: every label and number format.
 * ``_protocol``: what the tuning phase did per candidate.
+* ``_study_facts``: the Study section: the spec's facts by the study's kind, and each
+  candidate's search space as a table.
 * ``_fig_<figure>``: one figure each, data prepared apart from drawing; ``_figures``
   draws them all (and is the only path that loads matplotlib).
 * ``_leaderboard``, ``_content``, ``_render``: tables, words, HTML/Markdown/note.

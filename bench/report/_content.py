@@ -18,7 +18,7 @@ from bench.report._fig_base import ReportFigure
 from bench.report._labels import (
     REASON_WORDS,
     ROW_MARKS,
-    compact_text,
+    counts_text,
     display_label,
     format_interval,
     missing_by_recipe,
@@ -27,7 +27,7 @@ from bench.report._labels import (
 )
 from bench.report._leaderboard import leaderboard_frame
 from bench.report._protocol import TuningProtocol, protocol_sentence
-from bench.report._selection import EXCLUSION_REASONS, RUNNING, has_phases
+from bench.report._selection import RUNNING, TrialCounts, has_phases
 from bench.report._stats import (
     ALPHA,
     CONFIDENCE,
@@ -37,6 +37,7 @@ from bench.report._stats import (
     TEST_NAME,
     TimeToTarget,
 )
+from bench.report._study_facts import search_space_table, study_facts
 from bench.results import StudyResults
 from bench.storage import redact_url
 
@@ -56,6 +57,7 @@ class ReportContent:
         judged: The trials verdicts come from, with ``excluded``: all of ``trials``, or
             under a tuning protocol the final-phase ones labelled by candidate.
         excluded_counts: Excluded trials per reason (all trials, tuning ones included).
+        counts: Every trial counted once: tuning, in the verdict, or neither.
         missing: The spec's seeds each recipe has no counted trial for, one row each
             (``recipe_label``, ``seed``, ``why``; see ``missing_seeds``).
         time_to_target: Time-to-target results, or ``None``.
@@ -70,6 +72,7 @@ class ReportContent:
     trials: pd.DataFrame
     judged: pd.DataFrame
     excluded_counts: Mapping[str, int]
+    counts: TrialCounts
     missing: pd.DataFrame
     time_to_target: TimeToTarget | None
     protocol: TuningProtocol | None
@@ -91,7 +94,8 @@ class ReportView:
         storage: The storage URL with its password hidden.
         generated_at: When the report was built, as text.
         lead: What the study holds and which recipe is best, in sentences.
-        spec: The study spec as rows of (field, value).
+        spec: The study's facts as rows of (field, value), those of its kind only.
+        search_space: Each candidate's search space, one row per knob (may be empty).
         spec_json: The whole stored spec, indented JSON.
         leaderboard: The ranked recipes as display strings (empty when none ranks).
         leaderboard_marks: Per leaderboard row: ``best``, ``tied`` or ``""``.
@@ -115,6 +119,7 @@ class ReportView:
     generated_at: str
     lead: str
     spec: pd.DataFrame
+    search_space: pd.DataFrame
     spec_json: str
     leaderboard: pd.DataFrame
     leaderboard_marks: list[str]
@@ -139,7 +144,7 @@ def report_view(content: ReportContent) -> ReportView:
         >>> from bench.report._example import example_report
         >>> for sentence in report_view(example_report()).lead.split(". "):
         ...     print(sentence)
-        4 trials: 4 included in the numbers
+        4 trials: 4 in the verdict
         Top group by mean validation AUC: adam (0.910 [0.783, 1.000], n=2)
         Worse: sgd.
     """
@@ -150,7 +155,8 @@ def report_view(content: ReportContent) -> ReportView:
         storage=redact_url(results.storage),
         generated_at=content.generated_at.strftime("%Y-%m-%d %H:%M:%S"),
         lead=_lead(content),
-        spec=pd.DataFrame(_spec_items(content), columns=["", "value"]),
+        spec=study_facts(results.spec, workload=results.workload, spec_hash=results.spec_hash),
+        search_space=search_space_table(results.spec),
         spec_json=json.dumps(results.spec, indent=2, default=str, ensure_ascii=False),
         leaderboard=board,
         leaderboard_marks=[ROW_MARKS.get(s, "") for s in content.summary["vs_best"]],
@@ -213,20 +219,7 @@ def _lead(content: ReportContent) -> str:
 
 
 def _status_sentence(content: ReportContent) -> str:
-    total = len(content.trials)
-    if content.protocol is None:
-        parts = [f"{total} trials: {content.n_included} included in the numbers"]
-    else:
-        tuning = int(content.protocol.per_candidate["tuning_trials"].sum())
-        parts = [
-            f"{total} trials ({tuning} tuning, {len(content.judged)} final): "
-            f"{content.n_included} final trials included in the numbers"
-        ]
-    for reason in EXCLUSION_REASONS:
-        count = content.excluded_counts.get(reason, 0)
-        if count:
-            parts.append(f"{count} {reason}")
-    text = ", ".join(parts) + "."
+    text = counts_text(content.counts) + "."
     if content.excluded_counts.get(RUNNING):
         text += " The study is still running: this report covers the trials finished so far."
     if content.summary.empty:
@@ -298,46 +291,6 @@ def verdict_headline(summary: pd.DataFrame, *, ranked_by: str | None = None) -> 
     if not untested.empty:
         text += f" Not testable (fewer than 2 seeds): {named(untested, values=False)}."
     return text
-
-
-def _spec_items(content: ReportContent) -> list[tuple[str, str]]:
-    spec, workload = content.results.spec, content.results.workload
-    items: list[tuple[str, str]] = []
-    if spec.get("description"):
-        items.append(("description", str(spec["description"])))
-    dataset = workload.get("dataset") or (spec.get("workload") or {}).get("dataset")
-    preset = workload.get("preset") or (spec.get("workload") or {}).get("preset")
-    items.append(
-        ("workload", f"dataset {dataset}, task {workload.get('task', '?')}, preset {preset}")
-    )
-    if workload.get("class_names"):
-        items.append(("classes", ", ".join(str(c) for c in workload["class_names"])))
-    if isinstance(workload.get("sizes"), Mapping):
-        items.append(("splits", pairs_text(workload["sizes"])))
-    if isinstance(spec.get("objective"), Mapping):
-        objective = spec["objective"]
-        items.append(
-            ("objective", f"{objective.get('direction', '')} {objective.get('metric', '')}")
-        )
-    if isinstance(spec.get("search_space"), Mapping) and spec["search_space"]:
-        items.append(("search space", pairs_text(spec["search_space"])))
-    if isinstance(spec.get("variants"), Mapping) and spec["variants"]:
-        variants = (
-            f"{name}: {pairs_text(fields)}"
-            for name, fields in spec["variants"].items()
-            if isinstance(fields, Mapping)
-        )
-        items.append(("variants", "; ".join(variants)))
-    if isinstance(spec.get("fixed"), Mapping) and spec["fixed"]:
-        items.append(("fixed recipe", pairs_text(spec["fixed"])))
-    if isinstance(spec.get("tuning"), Mapping):
-        items.append(("tuning", pairs_text(spec["tuning"])))
-    for key in ("seeds", "epochs", "sampler", "pruner"):
-        if key in spec:
-            items.append((key, compact_text(spec[key])))
-    if content.results.spec_hash:
-        items.append(("spec hash", str(content.results.spec_hash)))
-    return items
 
 
 def _tuning_sentence(content: ReportContent) -> str:

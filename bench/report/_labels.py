@@ -14,7 +14,14 @@ from typing import Any
 
 import pandas as pd
 
-from bench.report._selection import DIVERGED, FAILED, INCOMPLETE, PRUNED, RUNNING
+from bench.report._selection import (
+    DIVERGED,
+    FAILED,
+    INCOMPLETE,
+    PRUNED,
+    RUNNING,
+    TrialCounts,
+)
 
 #: Why a trial is excluded, as the Excluded trials table says it.
 REASON_WORDS: dict[str, str] = {
@@ -157,6 +164,37 @@ def compact_text(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def counts_text(counts: TrialCounts) -> str:
+    """What a study's trials did, every trial counted once: tuning (under a protocol), in
+    the verdict (failures it scores as chance named), then the rest by how they ended.
+
+    Example:
+        >>> print(counts_text(TrialCounts(
+        ...     total=72, protocol=True, tuning={"": 47, "pruned": 1}, verdict={"": 24},
+        ...     outside={},
+        ... )))
+        72 trials: 48 tuning (1 pruned), 24 in the verdict
+        >>> print(counts_text(TrialCounts(
+        ...     total=12, protocol=False, tuning={}, verdict={"": 9, "diverged": 1},
+        ...     outside={"failed": 1, "running": 1},
+        ... )))
+        12 trials: 10 in the verdict (1 diverged, scored as chance), 1 failed, 1 running
+    """
+    parts = []
+    if counts.protocol:
+        parts.append(f"{sum(counts.tuning.values())} tuning{_endings(counts.tuning)}")
+    failures = _endings(counts.verdict, then=", scored as chance")
+    parts.append(f"{sum(counts.verdict.values())} in the verdict{failures}")
+    parts.extend(f"{n} {why}" for why, n in counts.outside.items())
+    return f"{counts.total} trials: {', '.join(parts)}"
+
+
+def _endings(counts: Mapping[str, int], *, then: str = "") -> str:
+    """`` (1 pruned, 2 diverged{then})`` for the counts other than ``""``; else nothing."""
+    words = [f"{n} {why}" for why, n in counts.items() if why and n]
+    return f" ({', '.join(words)}{then})" if words else ""
 
 
 def missing_by_recipe(missing: pd.DataFrame) -> pd.Series:

@@ -18,15 +18,17 @@ import pandas as pd
 from bench.errors import BenchInputError
 from bench.report._content import FIGURE_DIR, ReportContent
 from bench.report._fig_base import FigureInput
-from bench.report._labels import missing_by_recipe
+from bench.report._labels import counts_text, missing_by_recipe
 from bench.report._note import save_leaderboard_note
 from bench.report._protocol import tuning_protocol
 from bench.report._render import render_html, render_markdown, render_note
 from bench.report._selection import (
+    TrialCounts,
     TrialSelection,
     exclusion_counts,
     missing_seeds,
     select_trials,
+    trial_counts,
     unusable_candidates,
     verdict_values,
 )
@@ -60,6 +62,7 @@ class ReportResult:
             the final-phase trials that count).
         excluded: Excluded trials per reason (``pruned``, ``failed``, ``diverged``,
             ``running``, ``incomplete``), zero counts included.
+        counts: Every trial counted once: tuning, in the verdict, or neither (yet).
         note_written: Whether the leaderboard was saved as the study's dashboard note.
         warnings: One-line messages for the user (e.g. why the note was not written).
 
@@ -78,8 +81,18 @@ class ReportResult:
     n_trials: int
     n_included: int
     excluded: dict[str, int]
+    counts: TrialCounts
     note_written: bool
     warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def status_line(self) -> str:
+        """The line ``bench report`` ends a study with: what its trials did (tuning, in
+        the verdict, neither) and which files it wrote. :func:`write_report` shows one.
+        """
+        files = (self.index_html, self.report_md, self.trials_csv, self.summary_csv)
+        wrote = ", ".join(str(path) for path in files)
+        return f"{self.study_name}: {counts_text(self.counts)}; wrote {wrote}"
 
 
 def build_report(study_name: str, *, storage: str) -> ReportContent:
@@ -180,6 +193,7 @@ def report_content(results: StudyResults) -> ReportContent:
         trials=selection.trials,
         judged=selection.judged,
         excluded_counts=exclusion_counts(selection.trials["excluded"]),
+        counts=trial_counts(selection),
         missing=verdicts.missing,
         time_to_target=data.time_to_target,
         protocol=tuning_protocol(
@@ -307,6 +321,8 @@ def write_report(
         >>> result = write_report("demo", storage=example_storage(), out_dir=out)
         >>> result.index_html.relative_to(out).as_posix(), result.n_included, result.note_written
         ('demo/index.html', 4, True)
+        >>> print(result.status_line.replace(out, "OUT"))
+        demo: 4 trials: 4 in the verdict; wrote OUT/demo/index.html, OUT/demo/report.md, ...
     """
     content = build_report(study_name, storage=storage)
     target = Path(out_dir) / report_dir_name(study_name)
@@ -339,6 +355,7 @@ def write_report(
         n_trials=len(content.trials),
         n_included=content.n_included,
         excluded=dict(content.excluded_counts),
+        counts=content.counts,
         note_written=note_written,
         warnings=tuple(warnings),
     )

@@ -61,6 +61,7 @@ __all__ = [
     "NO_SETTINGS",
     "PRUNED",
     "RUNNING",
+    "TrialCounts",
     "TrialSelection",
     "best_trial_of",
     "counted",
@@ -69,6 +70,7 @@ __all__ = [
     "has_phases",
     "missing_seeds",
     "select_trials",
+    "trial_counts",
     "tuning_trials",
     "verdict_trials",
     "verdict_values",
@@ -361,6 +363,65 @@ def select_trials(trials: pd.DataFrame) -> TrialSelection:
         tuning=tuning,
         tuning_counted=counted(tuning),
     )
+
+
+@dataclass(frozen=True)
+class TrialCounts:
+    """Every trial of a study counted once, by the part it plays in the report.
+
+    Each mapping counts trials by how they ended: ``""`` for those that count, else the
+    exclusion reason, in the order of :data:`EXCLUSION_REASONS`.
+
+    Attributes:
+        total: All trials.
+        protocol: Whether the study ran under a tuning protocol.
+        tuning: The tune-phase trials (none without a protocol).
+        verdict: The judged trials the verdict is computed from: those that count, and the
+            failures (pruned, diverged, crashed) it scores as chance.
+        outside: The other judged trials: failed ones (retried, not failures), running
+            ones, duplicates, records without metrics.
+    """
+
+    total: int
+    protocol: bool
+    tuning: Mapping[str, int]
+    verdict: Mapping[str, int]
+    outside: Mapping[str, int]
+
+
+def trial_counts(selection: TrialSelection) -> TrialCounts:
+    """How many trials tuned, judge, or neither (yet), and how they ended.
+
+    Example:
+        >>> trials = pd.DataFrame(
+        ...     {
+        ...         "number": [0, 1, 2, 3],
+        ...         "state": ["COMPLETE", "PRUNED", "COMPLETE", "FAIL"],
+        ...         "stop_reason": ["completed", "pruned", "completed", None],
+        ...         "phase": ["tune", "tune", "final", "final"],
+        ...         "candidate": ["sgd"] * 4,
+        ...         "recipe_label": ["sgd"] * 4,
+        ...         **{m: [0.8, 0.6, 0.8, None] for m in _RESULT_METRICS},
+        ...     }
+        ... )
+        >>> counts = trial_counts(select_trials(trials))
+        >>> counts.tuning, counts.verdict, counts.outside
+        ({'': 1, 'pruned': 1}, {'': 1}, {'failed': 1})
+    """
+    judged = selection.judged["excluded"]
+    in_verdict = judged.isin(["", *FAILURE_ENDINGS])
+    return TrialCounts(
+        total=len(selection.trials),
+        protocol=has_phases(selection.trials),
+        tuning=_by_ending(selection.tuning["excluded"]),
+        verdict=_by_ending(judged[in_verdict]),
+        outside=_by_ending(judged[~in_verdict]),
+    )
+
+
+def _by_ending(reasons: pd.Series) -> dict[str, int]:
+    counts = reasons.value_counts().to_dict()
+    return {r: int(counts[r]) for r in ("", *EXCLUSION_REASONS) if counts.get(r)}
 
 
 def unusable_candidates(tuning: pd.DataFrame, *, budget: int | None) -> list[str]:
