@@ -248,9 +248,51 @@ def test_a_broken_or_missing_figure_is_caught(
 
 # ----------------------------------------------------------------------------- the dashboard
 
-#: The candidates of the dashboard's study: variants of a grid, stored as the param
+#: The candidates of the dashboard's grid study: variants of a grid, stored as the param
 #: ``variant`` the way the study runner stores them.
 CANDIDATES = ("adamw", "sgd", "rmsprop")
+
+#: A protocol study as small as runs for real: the dashboard must name the best trial's
+#: candidate and the settings it ran, which under the protocol are its params too.
+PROTOCOL_SPEC = """
+name = "optimizers"
+description = "two optimizers under the tuning protocol, for the dashboard"
+epochs = 1
+
+[workload]
+dataset = "digits"
+train_size = 120
+
+[tuning]
+budget = 2
+confirm = 1
+final_seeds = [1, 2]
+
+[[variants]]
+name = "adam"
+optimizer = "adam"
+[variants.search_space]
+learning_rate = { low = 1e-4, high = 1e-2, log = true }
+
+[[variants]]
+name = "rmsprop"
+optimizer = "rmsprop"
+[variants.search_space]
+learning_rate = { low = 1e-4, high = 1e-2, log = true }
+"""
+
+
+@pytest.fixture(scope="module")
+def protocol_storage(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A real ``bench run`` of :data:`PROTOCOL_SPEC` (10 one-epoch trials)."""
+    from bench.cli import main
+
+    folder = tmp_path_factory.mktemp("protocol")
+    spec = folder / "optimizers.toml"
+    spec.write_text(PROTOCOL_SPEC)
+    storage = f"sqlite:///{folder / 'bench.db'}"
+    assert main(["run", "--study", str(spec), "--storage", storage, "--jobs", "1"]) == 0
+    return storage
 
 
 def _free_port() -> int:
@@ -283,12 +325,17 @@ def _study_id(port: int, study_name: str, server: subprocess.Popen[bytes], log: 
     raise AssertionError(f"bench dashboard did not answer within 30 s: {log.read_text()}")
 
 
-@pytest.fixture
-def dashboard(tmp_path: Path) -> Iterator[Dashboard]:
-    """``bench dashboard`` on a free port, stopped after the test whatever happens."""
-    storage = build_storage(
-        tmp_path / "bench.db", study_name="variants", space={"variant": list(CANDIDATES)}
-    )
+@pytest.fixture(params=["variants", "optimizers"])
+def dashboard(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Dashboard]:
+    """``bench dashboard`` on a free port, stopped after the test whatever happens: a grid
+    study (``variants``) or a protocol study run for real (``optimizers``)."""
+    study_name = request.param
+    if study_name == "variants":
+        storage = build_storage(
+            tmp_path / "bench.db", study_name=study_name, space={"variant": list(CANDIDATES)}
+        )
+    else:
+        storage = request.getfixturevalue("protocol_storage")
     port = _free_port()
     log = tmp_path / "dashboard.log"
     command = [sys.executable, "-m", "bench", "dashboard", "--storage", storage]
@@ -297,9 +344,9 @@ def dashboard(tmp_path: Path) -> Iterator[Dashboard]:
             [*command, "--port", str(port)], stdout=output, stderr=subprocess.STDOUT
         )
     try:
-        study_id = _study_id(port, "variants", server, log)
+        study_id = _study_id(port, study_name, server, log)
         url = dashboard_url(host="127.0.0.1", port=port)
-        yield Dashboard(storage=storage, study_name="variants", url=url, study_id=study_id)
+        yield Dashboard(storage=storage, study_name=study_name, url=url, study_id=study_id)
     finally:
         server.terminate()
         try:
@@ -322,10 +369,14 @@ def test_dashboard_study_page_shows_the_best_trials_candidate(
     )
     heading = page.get_by_text(re.compile(r"^Best Trial \(number=\d+\)$"))
     expect(heading).to_be_visible(timeout=PAGE_TIMEOUT_MS)
-    watched.screenshot("dashboard-study")
+    watched.screenshot(f"dashboard-study-{dashboard.study_name}")
     assert heading.inner_text() == f"Best Trial (number={best.number})"
     card = heading.locator("xpath=..").inner_text()
     candidate = best.params["variant"]
     assert f"variant: {candidate}" in card
-    assert not [other for other in CANDIDATES if other != candidate and other in card]
+    others = [name for name in best.distributions["variant"].choices if name != candidate]
+    assert others and not [other for other in others if other in card]
+    # Under the protocol the settings the best trial ran are its params too.
+    for name in best.params:
+        assert f"{name}: " in card
     assert watched.problems == []
