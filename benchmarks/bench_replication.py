@@ -103,15 +103,25 @@ def main() -> None:
     parser.add_argument(
         "--confirm", type=int, default=None, help="best draws rerun per candidate (the spec's)"
     )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="keep the replications' SQLite files in this folder; run again with the same "
+        "folder, the studies resume (nothing finished reruns) and only the verdicts are made "
+        "again, by this tree's rules",
+    )
     args = parser.parse_args()
     seeds_per_run = args.final_seeds or len(load_spec("optimizers").tuning.final_seeds)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     classes: list[dict[str, str]] = []
     winners, drops, sds = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) if args.keep is None else args.keep
+        folder.mkdir(parents=True, exist_ok=True)
         for index in range(args.replications):
             name, url, seconds = run_replication(
-                Path(tmp),
+                folder,
                 index,
                 epochs=args.epochs,
                 seeds_per_run=seeds_per_run,
