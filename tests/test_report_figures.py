@@ -162,8 +162,9 @@ def test_learning_curves_info_is_none_without_the_metric() -> None:
 def test_test_auc_info_marks_the_best_when_ranked_by_test_auc() -> None:
     info = _get_test_auc_info(_data())
     assert info is not None and info.name == "test_auc"
-    assert info.order == ["★ a", "b"]
-    assert set(info.trials["recipe"]) == {"★ a", "b"}
+    # Two seeds: on the log-odds scale b's drop (1.35 and 1.64) is not told apart (p 0.06).
+    assert info.order == ["★ a", "≈ b"]
+    assert set(info.trials["recipe"]) == {"★ a", "≈ b"}
     assert "★ marks the best recipe" in info.caption
     plain = _get_test_auc_info(_data(ranked_by="val_auc"))
     assert plain.order == ["a", "b"] and "★" not in plain.caption

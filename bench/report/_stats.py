@@ -51,7 +51,12 @@ METRIC_RANGES: dict[str, tuple[float, float]] = {
     "gap_clean_accuracy": (-1.0, 1.0),
 }
 
-TEST_NAME = "paired t-test over the seeds both share (Welch's t-test where they share none)"
+TEST_NAME = (
+    "paired t-test over the seeds both share (Welch's t-test where they share none), on the "
+    "log-odds of a metric bounded by 0 and 1"
+)
+#: Where a bounded metric is clipped before its log-odds: a seed at 1.0 counts as 0.999.
+LOGIT_CLIP = 1e-3
 CORRECTION_NAME = "Holm–Bonferroni"
 
 
@@ -217,7 +222,8 @@ def compare_to_best(
     """Test each recipe's per-seed ``metric`` against the best (first) recipe's.
 
     Seeds pair up: one seed gives two recipes the same initial weights and data order, so
-    the test is a paired t-test (two-sided) over the seeds both recipes have, and
+    the test is a paired t-test (two-sided) over the seeds both recipes have, on the
+    log-odds of a metric bounded by 0 and 1 (:func:`_log_odds`), and
     Welch's unequal-variances t-test only where they share fewer than 2 seeds (or the
     trials carry no ``seed``). The p-values of all the comparisons are corrected
     together with :func:`holm`: ``p_holm >= 0.05`` means the recipe is not told apart
@@ -234,14 +240,16 @@ def compare_to_best(
         ...         "test_auc": [0.90, 0.91, 0.92, 0.89, 0.91, 0.93, 0.5],
         ...     }
         ... )
-        >>> compare_to_best(included, ["a", "b", "c"])[["recipe_label", "p_holm", "vs_best"]]
+        >>> compared = compare_to_best(included, ["a", "b", "c"]).round(2)
+        >>> compared[["recipe_label", "p_holm", "vs_best"]]
           recipe_label  p_holm            vs_best
         0            a     NaN               best
-        1            b     1.0  indistinguishable
+        1            b    0.88  indistinguishable
         2            c     NaN       not testable
     """
+    scale = _log_odds if METRIC_RANGES.get(metric) == (0.0, 1.0) else _identity
     values = {
-        label: _per_seed(group, metric)
+        label: scale(_per_seed(group, metric))
         for label, group in included.groupby("recipe_label", sort=False)
     }
     empty = pd.Series(dtype=float)
@@ -269,6 +277,26 @@ def _per_seed(group: pd.DataFrame, metric: str) -> pd.Series:
         return group[metric].astype(float).dropna().reset_index(drop=True).rename(None)
     valued = group.dropna(subset=[metric, "seed"])
     return valued[metric].astype(float).groupby(valued["seed"].astype(int).rename("seed")).mean()
+
+
+def _log_odds(values: pd.Series) -> pd.Series:
+    """The log-odds of a metric bounded by 0 and 1 (AUC, accuracy): the scale its tests use.
+
+    On the metric's own scale a seed that failed (AUC 0.5 among seeds near 0.95) or one
+    near the bound spreads a t-test's variance as far as a real difference; log-odds is
+    the usual variance-stabilizing scale for a proportion and an AUC (as in logit-based
+    AUC intervals), so such differences keep their size relative to the spread.
+
+    Example:
+        >>> _log_odds(pd.Series([0.5, 0.9, 1.0])).round(3).tolist()
+        [0.0, 2.197, 6.907]
+    """
+    clipped = values.clip(LOGIT_CLIP, 1 - LOGIT_CLIP)
+    return np.log(clipped / (1 - clipped))
+
+
+def _identity(values: pd.Series) -> pd.Series:
+    return values
 
 
 def holm(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
