@@ -384,3 +384,16 @@ class TrialRecord:
 assert tuple(f.name for f in dataclasses.fields(TrialRecord)) == tuple(
     a.key for a in TRIAL_ATTRS
 ), "TrialRecord's fields are the declared attributes, in their order"
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries a result depends on."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in ("bench", "tensorflow", "keras", "numpy", "scikit-learn", "optuna"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found

@@ -14,14 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from bench._cli_run import run_command
 from bench._schema import SPLITS
-from bench.errors import DEBUG_ENV, BenchInputError, describe_error
+from bench.errors import DEBUG_ENV, EXIT_FAILURE, BenchInputError, describe_error
 from bench.recipe import Knob, Recipe, knobs
 from bench.workload import DEFAULT_DATASET, DEFAULT_PRESET, PRESETS
 
 EXIT_USAGE = 2
-#: The run failed (a trial's error, a worker's, the storage's); what finished is kept.
-EXIT_FAILURE = 1
 
 
 class _Parser(argparse.ArgumentParser):
@@ -168,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
         "[one per core, at most one per trial left]",
     )
     run.add_argument("--dataset", help="override the spec's dataset")
-    run.set_defaults(handler=_cmd_run)
+    run.set_defaults(handler=run_command)
 
     studies = commands.add_parser("studies", help="list the built-in studies")
     studies.set_defaults(handler=_cmd_studies)
@@ -297,121 +296,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
         _write_json_atomically(args.json, result)
         stderr_console.print(f"wrote {args.json}")
     return 0
-
-
-def _cmd_run(args: argparse.Namespace) -> int:
-    import datetime
-
-    from bench import study as studies
-    from bench._signals import stop_on_sigterm
-
-    stop_on_sigterm(sigint=True)  # a supervisor's stop queues the running trials again
-    from bench.spec import load_spec
-    from bench.storage import default_storage_url, redact_url
-
-    if args.jobs is not None and args.jobs < 1:
-        raise BenchInputError(f"--jobs: got {args.jobs}; expected an integer >= 1")
-    spec = load_spec(args.study).with_overrides(
-        epochs=args.epochs,
-        dataset=args.dataset,
-        n_trials=args.n_trials,
-        timeout=args.timeout,
-        retries=args.retries,
-    )
-    url = args.storage or default_storage_url()
-    shown_url = redact_url(url)
-    from bench.console import StudyDisplay, stderr_console
-
-    run = studies.prepare_run(spec, storage_url=url)
-    handle, budget, counts = run.handle, run.budget, run.counts()
-    jobs = args.jobs or studies.default_jobs(trials_left=counts.to_run)
-    if handle.renamed_from:
-        stderr_console.print(
-            f"[yellow]study {handle.renamed_from!r} in {shown_url} was run with a different "
-            f"spec; this spec runs as {handle.name!r}[/]",
-            markup=True,
-            soft_wrap=True,
-        )
-    verb = "created" if handle.created else "resuming"
-    stderr_console.print(
-        f"{verb} study [bold]{handle.name}[/] ({spec.description}): {counts.finished} of "
-        f"{budget} trials done"
-        + (f", {counts.running} running" if counts.running else "")
-        + f", {counts.to_run} to run"
-        + (f", {run.requeued} interrupted trial(s) queued again" if run.requeued else "")
-        + f"; {jobs} worker(s)",
-        soft_wrap=True,
-    )
-    started = datetime.datetime.now()
-    if counts.to_run or counts.running:
-        try:
-            with StudyDisplay(
-                total=budget,
-                finished=counts.finished,
-                metric=spec.objective.metric,
-                direction=spec.objective.direction,
-            ) as display:
-                run.run_remaining(jobs=jobs, reporter=display)
-        except KeyboardInterrupt as interrupt:
-            return _interrupted(run, interrupt, args)
-        except studies.WorkersFailed as failed:
-            print(f"bench: error: {failed}; the study is kept, rerun to resume", file=sys.stderr)
-            return EXIT_FAILURE
-    _print_leaderboard(handle.name, url)
-    stderr_console.print(
-        f"results: {shown_url} (study {handle.name!r}). Open them with "
-        f"'bench report --study {handle.name} --storage {shown_url}' or "
-        f"'optuna-dashboard {shown_url}'.",
-        soft_wrap=True,
-        markup=False,
-    )
-    errored = run.errored_trials(since=started)
-    if errored:
-        shown = "; ".join(f"trial {number}: {error}" for number, error in errored)
-        print(
-            f"bench: {len(errored)} trial(s) failed with an error ({shown}); each error and "
-            f"its traceback are stored in the trial's user attribute 'error'",
-            file=sys.stderr,
-        )
-        return EXIT_FAILURE
-    return 0
-
-
-def _interrupted(run: Any, interrupt: KeyboardInterrupt, args: argparse.Namespace) -> int:
-    """Queue the stopped trials again and say how to resume; the exit status names the signal."""
-    from bench._signals import exit_status, signal_name
-    from bench.storage import redact_url
-
-    queued = run.recover()
-    resume = ["bench", "run", "--study", args.study]
-    if args.storage:
-        resume += ["--storage", redact_url(args.storage)]
-    print(
-        f"bench: stopped by {signal_name(interrupt)}; {queued} interrupted trial(s) queued "
-        f"again; resume with: {' '.join(resume)}",
-        file=sys.stderr,
-    )
-    return exit_status(interrupt)
-
-
-def _print_leaderboard(study_name: str, url: str) -> None:
-    from bench.console import make_console
-    from bench.report import (
-        leaderboard_table,
-        study_leaderboard,
-        unranked_recipes,
-        verdict_headline,
-    )
-
-    board = study_leaderboard(study_name, storage=url)
-    if board.empty:
-        make_console(stderr=True).print(f"study {study_name!r} has no finished trials to rank yet")
-    else:
-        out = make_console()
-        out.print(leaderboard_table(board, title=f"{study_name}: leaderboard"))
-        out.print(verdict_headline(board), markup=False, soft_wrap=True)
-    for label, why in unranked_recipes(study_name, storage=url).items():
-        print(f"not ranked, no seed counts: {label}: {why}", file=sys.stderr)
 
 
 def _cmd_studies(args: argparse.Namespace) -> int:

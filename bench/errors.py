@@ -1,6 +1,10 @@
-"""The one error type a user can cause."""
+"""The one error type a user can cause, and how the command line reports errors."""
 
 from __future__ import annotations
+
+#: The exit status of a run that failed (a trial's error, a worker's, the storage's);
+#: what finished is kept.
+EXIT_FAILURE = 1
 
 
 class BenchInputError(ValueError):

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from bench._keras import keras
-from bench._record import TrialResult
+from bench._record import TrialResult, library_versions
 from bench._schema import (
     COMPLETED,
     DIVERGED,
@@ -67,11 +67,9 @@ def run_trial(
     ``on_epoch`` gets each epoch's history record (a display follows it, a study reports
     it to its pruner); returning True stops the run and marks it ``pruned``.
 
-    ``on_kept`` gets, once the splits are evaluated, a plain copy of the model: the same
-    layers holding the weights it kept (those evaluated; early stopping's best when it
-    restores them), uncompiled, with Keras's own L2 of the recipe's rate, so that
-    ``model.save`` writes a file Keras loads without bench's optimizers or variables
-    (``bench train --save``).
+    ``on_kept`` gets, once the splits are evaluated, an uncompiled copy of the model with
+    the weights it kept and Keras's own L2, which ``model.save`` writes as a file Keras
+    loads without bench's optimizers or variables (``bench train --save``).
 
     With ``reuse`` (default: :func:`reuse_enabled`), trials in one process that share the
     model's shape and the optimizer's kind train with the same traced steps; each trial
@@ -228,19 +226,6 @@ def roc_auc(y_true: np.ndarray, y_score: np.ndarray, *, task: Task) -> float | N
         return float(roc_auc_score(y_true, y_score, average="macro"))
     except ValueError:
         return None
-
-
-def library_versions() -> dict[str, str]:
-    """Versions of the libraries a result depends on."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {}
-    for name in ("bench", "tensorflow", "keras", "numpy", "scikit-learn", "optuna"):
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            continue
-    return found
 
 
 def seed_everything(seed: int) -> None:

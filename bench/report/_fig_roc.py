@@ -17,8 +17,8 @@ from bench.report._fig_base import (
     top_labels,
 )
 from bench.report._labels import display_label, mathtext_safe, wrapped_label
+from bench.report._roc import roc_curves
 from bench.report._selection import best_trial_of
-from bench.report._stats import roc_curves
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
