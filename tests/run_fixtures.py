@@ -191,3 +191,13 @@ def stand_in_trial(workload: object, recipe: Recipe, *, on_epoch=None, **_: Any)
         wall_time_s=0.02,
         images_per_s=1.0,
     )
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """Stop a server the test started: SIGTERM, then SIGKILL after 10 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)

@@ -27,6 +27,7 @@ import optuna
 import pandas as pd
 import pytest
 from report_fixtures import FAILED, PRUNED, add_protocol_study, build_storage
+from run_fixtures import PROTOCOL, stop_process
 
 from bench.dashboard import dashboard_url
 from bench.report import ReportResult, write_report
@@ -252,34 +253,14 @@ def test_a_broken_or_missing_figure_is_caught(
 #: ``variant`` the way the study runner stores them.
 CANDIDATES = ("adamw", "sgd", "rmsprop")
 
-#: A protocol study as small as runs for real: the dashboard must name the best trial's
-#: candidate and the settings it ran, which under the protocol are its params too.
-PROTOCOL_SPEC = """
-name = "optimizers"
-description = "two optimizers under the tuning protocol, for the dashboard"
-epochs = 1
-
-[workload]
-dataset = "digits"
-train_size = 120
-
-[tuning]
-budget = 2
-confirm = 1
-final_seeds = [1, 2]
-
-[[variants]]
-name = "adam"
-optimizer = "adam"
-[variants.search_space]
-learning_rate = { low = 1e-4, high = 1e-2, log = true }
-
-[[variants]]
-name = "rmsprop"
-optimizer = "rmsprop"
-[variants.search_space]
-learning_rate = { low = 1e-4, high = 1e-2, log = true }
-"""
+#: A protocol study as small as runs for real, named as the built-in one: the dashboard
+#: must name the best trial's candidate and the settings it ran, which are its params too.
+PROTOCOL_SPEC = (
+    PROTOCOL.replace('name = "protocol"', 'name = "optimizers"')
+    .replace("epochs = 3", "epochs = 1")
+    .replace("train_size = 200", "train_size = 120")
+    .replace("final_seeds =", "confirm = 1\nfinal_seeds =")
+)
 
 
 @pytest.fixture(scope="module")
@@ -348,12 +329,7 @@ def dashboard(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Dashbo
         url = dashboard_url(host="127.0.0.1", port=port)
         yield Dashboard(storage=storage, study_name=study_name, url=url, study_id=study_id)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
+        stop_process(server)
 
 
 def test_dashboard_study_page_shows_the_best_trials_candidate(

@@ -28,6 +28,7 @@ from report_fixtures import (
     build_storage,
 )
 from rich.console import Console
+from run_fixtures import stop_process
 from scipy import stats
 
 import bench.report._figures as figures_module
@@ -479,12 +480,7 @@ def test_dashboard_serves_the_study(storage: str) -> None:
         assert body is not None, "the dashboard did not answer within 20 s"
         assert "sweep" in {s["study_name"] for s in body["study_summaries"]}
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
+        stop_process(server)
 
 
 def test_dashboard_rejects_a_bad_port(storage: str) -> None:
