@@ -6,6 +6,7 @@ against one study; each finished trial counts toward the shared budget.
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from collections.abc import Callable
@@ -94,6 +95,12 @@ def run_worker(
     set_thread_budget(jobs)
     if workload is None:
         workload = spec.workload.load()
+    if train is None:
+        import bench.trial  # noqa: F401  (TensorFlow and Keras, before the freeze below)
+    # What is loaded so far lives as long as the worker. Out of the collector's reach, the
+    # collection after each trial (``gc_after_trial``, which frees a trial's graphs) scans
+    # only what trials create: about 0.01 s instead of 0.3 s with TensorFlow loaded.
+    gc.freeze()
     study = optuna.load_study(
         study_name=study_name,
         storage=storage_factory(storage_url),
