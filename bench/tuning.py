@@ -152,8 +152,11 @@ class _Ledger:
 
     def to_confirm(self, candidate: str, direction: str) -> list[FrozenTrial]:
         """The draws to rerun on the confirm seed: the ``confirm`` best usable ones."""
-        ranked = sorted(filter(_usable, self.draws(candidate)), key=_draw_key(direction))
-        return ranked[: self.tuning.confirm]
+        return self.best_draws(candidate, direction)[: self.tuning.confirm]
+
+    def best_draws(self, candidate: str, direction: str) -> list[FrozenTrial]:
+        """The candidate's usable draws, best first."""
+        return sorted(filter(_usable, self.draws(candidate)), key=_draw_key(direction))
 
     def tuning_done(self, candidate: str, direction: str) -> bool:
         if not self.draws_done(candidate):
@@ -201,14 +204,11 @@ def _best_of(ledger: _Ledger, spec: StudySpec, candidate: str) -> dict[str, Any]
     """:func:`best_settings` from the slots the ledger holds."""
     direction = spec.objective.direction
     key = _draw_key(direction)
-    top = ledger.to_confirm(candidate, direction)
-    if not ledger.tuning.confirm:
-        top = sorted(filter(_usable, ledger.draws(candidate)), key=key)[:1]
+    # Without ``confirm`` there are no reruns, and the best draw stands alone.
+    top = ledger.best_draws(candidate, direction)[: ledger.tuning.confirm or 1]
     reruns = ledger.reruns(candidate)
 
     def held(draw: FrozenTrial) -> tuple[bool, tuple[float, int]]:
-        if not ledger.tuning.confirm:
-            return False, key(draw)
         rerun = reruns.get(TrialRecord.read(draw).slot_index)
         if rerun is None or not _usable(rerun):
             return True, key(draw)
