@@ -8,7 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -64,3 +64,25 @@ def worktree(commit: str) -> Iterator[Path]:
             yield path
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT)
+
+
+def side_by_side(
+    rounds: int, measure: Callable[[str, int], float], *, label: Callable[[str], str]
+) -> tuple[list[float], list[float], list[float]]:
+    """``measure("base", i)`` and ``measure("here", i)`` for each round ``i``, in an order
+    that alternates between rounds (so neither version always runs on a warmer machine);
+    prints each round and returns the base values, this tree's values and their ratios.
+    ``label`` formats one value for the round's line."""
+    base_s, here_s, ratios = [], [], []
+    for i in range(rounds):
+        order = ("base", "here") if i % 2 == 0 else ("here", "base")
+        timed = {version: measure(version, i) for version in order}
+        base_s.append(timed["base"])
+        here_s.append(timed["here"])
+        ratios.append(timed["base"] / timed["here"])
+        print(
+            f"round {i + 1}: base {label(timed['base'])}, here {label(timed['here'])}, "
+            f"ratio {ratios[-1]:.3f}",
+            flush=True,
+        )
+    return base_s, here_s, ratios

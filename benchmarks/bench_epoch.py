@@ -24,7 +24,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from _bench_run import ROOT, bench_env, worktree
+from _bench_run import ROOT, bench_env, side_by_side, worktree
 
 PROBE = r"""
 import json, statistics, sys, time
@@ -103,25 +103,18 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--base", default="86f4c63")
     args = parser.parse_args()
-    ratios, base_s, today_s, parts = [], [], [], []
+    parts: list[dict] = []
     with worktree(args.base) as base:
-        for i in range(args.rounds):
-            order = ("base", "today") if i % 2 == 0 else ("today", "base")
-            timed = {}
-            for version in order:
-                tree = base if version == "base" else ROOT
-                result = run_pair(tree, parts=version == "today")
-                timed[version] = statistics.median(result["later_epoch_s"])
-                if version == "today":
-                    parts.append(result)
-            base_s.append(timed["base"])
-            today_s.append(timed["today"])
-            ratios.append(timed["base"] / timed["today"])
-            print(
-                f"round {i + 1}: later epoch at {args.base} {timed['base']:.4f} s, "
-                f"here {timed['today']:.4f} s, ratio {ratios[-1]:.3f}",
-                flush=True,
-            )
+
+        def measure(version: str, _round: int) -> float:
+            result = run_pair(base if version == "base" else ROOT, parts=version == "here")
+            if version == "here":
+                parts.append(result)
+            return statistics.median(result["later_epoch_s"])
+
+        base_s, today_s, ratios = side_by_side(
+            args.rounds, measure, label=lambda s: f"later epoch {s:.4f} s"
+        )
     print(f"base={args.base}")
     print(f"rounds={args.rounds}")
     print(f"base_later_epoch_s={statistics.median(base_s):.4f}")

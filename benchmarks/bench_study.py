@@ -18,7 +18,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from _bench_run import ROOT, timed_bench_run, worktree
+from _bench_run import ROOT, side_by_side, timed_bench_run, worktree
 
 
 def sized_spec(folder: Path) -> Path:
@@ -35,30 +35,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--base", default="86f4c63")
     args = parser.parse_args()
-    ratios, base_s, here_s = [], [], []
     with tempfile.TemporaryDirectory() as tmp, worktree(args.base) as base:
         folder = Path(tmp)
         spec = sized_spec(folder)
-        for i in range(args.rounds):
-            order = ("base", "here") if i % 2 == 0 else ("here", "base")
-            timed = {}
-            for version in order:
-                storage = f"sqlite:///{folder / f'{version}-{i}.db'}"
-                if version == "base":
-                    # By path: a built-in name would resolve to the installed package's
-                    # studies, this tree's, whatever ``bench`` runs them.
-                    base_spec = str(base / "studies" / "optimizers.toml")
-                    timed[version] = timed_bench_run(base_spec, storage, tree=base)
-                else:
-                    timed[version] = timed_bench_run(str(spec), storage)
-            base_s.append(timed["base"])
-            here_s.append(timed["here"])
-            ratios.append(timed["base"] / timed["here"])
-            print(
-                f"round {i + 1}: {args.base} {timed['base']:.1f} s, here "
-                f"{timed['here']:.1f} s, ratio {ratios[-1]:.2f}",
-                flush=True,
-            )
+
+        def measure(version: str, i: int) -> float:
+            storage = f"sqlite:///{folder / f'{version}-{i}.db'}"
+            if version == "base":
+                # By path: a built-in name would resolve to the installed package's
+                # studies, this tree's, whatever ``bench`` runs them.
+                base_spec = str(base / "studies" / "optimizers.toml")
+                return timed_bench_run(base_spec, storage, tree=base)
+            return timed_bench_run(str(spec), storage)
+
+        base_s, here_s, ratios = side_by_side(args.rounds, measure, label=lambda s: f"{s:.1f} s")
     print(f"base={args.base}")
     print(f"rounds={args.rounds}")
     print(f"base_s={statistics.median(base_s):.1f}")
