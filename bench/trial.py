@@ -6,7 +6,6 @@ record and answers whether to stop (prune) the run.
 
 from __future__ import annotations
 
-import gc
 import math
 import os
 import time
@@ -103,7 +102,6 @@ def _run_trial(
 ) -> TrialResult:
     reuse = reuse_enabled() if reuse is None else reuse
     if not reuse:
-        _release_to_collector()
         keras.backend.clear_session()
     seed_everything(recipe.seed)
     data = workload.dataset
@@ -277,19 +275,7 @@ def reuse_enabled(*, environ: Mapping[str, str] | None = None) -> bool:
 
 def clear_reuse_cache() -> None:
     """Forget every model and traced step kept for reuse (the next trial builds anew)."""
-    _release_to_collector()
     _CACHE.clear()
-
-
-def _release_to_collector() -> None:
-    """Hand what a worker froze back to the garbage collector, before dropping a model.
-
-    A worker freezes what outlives each trial (``gc.freeze``, see
-    :mod:`bench.study._worker`) so that the collection after the next trial skips it. A
-    Keras model and its traced steps are reference cycles, which only a collection frees:
-    frozen, a dropped one would never be freed. Unfrozen, the next collection frees it.
-    """
-    gc.unfreeze()
 
 
 #: Images per evaluation step (each epoch's validation, and every split after training).
@@ -330,7 +316,6 @@ def _compiled_model(workload: Workload, recipe: Recipe, *, reuse: bool) -> _Comp
     if reuse:
         _CACHE[key] = compiled
         while len(_CACHE) > _MAX_MODELS:
-            _release_to_collector()
             _CACHE.popitem(last=False)
     return compiled
 

@@ -2,9 +2,8 @@
 each preset need?
 
 Runs 40 short trials (tiny preset, 160 training images, 1 epoch) cycling through the
-eight optimizers, two schedules and a new seed every trial, collecting garbage and
-freezing what survives after each as a study's worker does, and reads the process's
-peak resident memory after trials 5 and 40. Then, in one fresh process per preset, runs two
+eight optimizers, two schedules and a new seed every trial, and reads the process's peak
+resident memory after trials 5 and 40. Then, in one fresh process per preset, runs two
 one-epoch trials and reads its peak resident memory.
 
     .venv/bin/python benchmarks/bench_memory.py [--trials 40]
@@ -13,7 +12,6 @@ one-epoch trials and reads its peak resident memory.
 from __future__ import annotations
 
 import argparse
-import gc
 import subprocess
 import sys
 from pathlib import Path
@@ -50,8 +48,6 @@ def sequence(trials: int) -> dict[int, float]:
             seed=i,
         )
         run_trial(workload, recipe, reuse=True)
-        gc.collect()
-        gc.freeze()
         peaks[i] = peak_rss_mib()
         print(f"trial {i}: peak RSS {peaks[i]:.0f} MiB", flush=True)
     return peaks

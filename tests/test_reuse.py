@@ -94,24 +94,3 @@ def test_the_targets_ran_on_steps_traced_for_other_recipes(reused):
 
 def test_early_stopping_target_does_stop_early(reused):
     assert reused[0]["early_stopping"].stop_reason == "early_stopped"
-
-
-def test_a_model_dropped_from_the_cache_is_freed_though_the_worker_froze_it(small_workload):
-    """Workers freeze what outlives a trial (``gc.freeze``); a compiled model the reuse
-    cache drops later must still be freed, or each new model shape would leak one."""
-    import gc
-    import weakref
-
-    trial.clear_reuse_cache()
-    shapes = [Recipe(dropout=0.05 * (i + 1), seed=0) for i in range(trial._MAX_MODELS + 1)]
-    first = weakref.ref(trial._compiled_model(small_workload, shapes[0], reuse=True).model)
-    gc.collect()
-    gc.freeze()
-    try:
-        for recipe in shapes[1:]:
-            trial._compiled_model(small_workload, recipe, reuse=True)
-        gc.collect()
-        assert first() is None
-    finally:
-        gc.unfreeze()
-        trial.clear_reuse_cache()

@@ -160,10 +160,6 @@ def _work(
                 catch=(DuplicateCell, TrialError),
                 gc_after_trial=True,
             )
-            # What survived the collection after the trial (traced steps, the storage's
-            # cache) is frozen too: each later collection scans only the next trial's
-            # objects. A dropped model is handed back first (bench.trial).
-            gc.freeze()
             continue
         if counts.running == 0:
             if counts.to_run > 0:
