@@ -3,9 +3,9 @@ running them one after another as ``bench run`` does?
 
 The default ``optimizers`` study runs, per optimizer, 6 tuning trials (seed 0, six
 learning rates) and 5 final trials (one rate, seeds 1-5), nearly all for their full 20
-epochs. This script takes one such group (adam, 6 rates on seed 0, 20 epochs) and trains
-it three ways, each in a process of its own with one thread, as one worker of a
-``bench run`` on a 2-core machine:
+epochs. This script takes a group of that shape (adam, 6 rates from 1e-4 to 1e-2 on a log
+scale, seed 0, 20 epochs) and trains it three ways, each in a process of its own with
+one thread, as one worker of a ``bench run`` on a 2-core machine:
 
 - ``sequential``: six ``run_trial`` calls, as a worker runs them (one traced step,
   reused; Keras's ``fit`` with the recipe's callbacks, early stopping off so that every
