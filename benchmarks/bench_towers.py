@@ -44,7 +44,7 @@ tf.config.threading.set_intra_op_parallelism_threads(1)
 tf.config.threading.set_inter_op_parallelism_threads(1)
 import keras
 from bench.recipe import Recipe, build_loss
-from bench.trial import run_trial, seed_everything
+from bench.trial import EVAL_BATCH_SIZE, roc_auc, run_trial, seed_everything
 from bench.workload import build_vit, get_preset, load_workload, make_pipeline
 
 mode, towers, epochs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -89,21 +89,20 @@ else:
     def predict_step(x):
         return tf.stack([model(x, training=False) for model in models])
 
-    train = make_pipeline(data.train, batch_size=32, shuffle=True, seed=0)
-    val = make_pipeline(data.val, batch_size=256, shuffle=False, seed=0)
-    from sklearn.metrics import roc_auc_score
+    train = make_pipeline(data.train, batch_size=recipe.batch_size, shuffle=True, seed=0)
+    val = make_pipeline(data.val, batch_size=EVAL_BATCH_SIZE, shuffle=False, seed=0)
     ends, last = [], None
     for _ in range(epochs):
         for x, y in train:
             last = train_step(x, y)
         scores = np.concatenate([predict_step(x).numpy() for x, _ in val], axis=1)
-        aucs = [roc_auc_score(data.val.y, s[:, 0]) for s in scores]
+        aucs = [roc_auc(data.val.y, s[:, 0], task=data.task) for s in scores]
         ends.append(time.perf_counter() - started)
     epoch_s = np.diff([0.0] + ends)
     out["first_epoch_s"] = float(epoch_s[0])
     out["later_epoch_s"] = float(statistics.median(epoch_s[1:]))
     out["final_losses"] = [float(v) for v in last.numpy()]
-    out["val_aucs"] = [float(a) for a in aucs]
+    out["val_aucs"] = aucs
 out["seconds"] = time.perf_counter() - started
 print(json.dumps(out))
 """
