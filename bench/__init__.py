@@ -7,8 +7,8 @@ studies, every trial lands in an Optuna storage, and ``bench report`` compares t
 
 import os
 
-# TensorFlow prints pages of start-up logs otherwise; a user's own setting wins.
+# TensorFlow prints pages of start-up logs otherwise; a user's own setting wins. The Keras
+# backend is chosen when Keras is first needed (bench.backend, bench._keras).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 __version__ = "0.1.0"

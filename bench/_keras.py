@@ -1,4 +1,8 @@
-"""Keras, imported with TensorFlow's start-up chatter kept off the user's terminal.
+"""Keras, loaded with the backend :mod:`bench.backend` chose, and with TensorFlow's
+start-up chatter kept off the user's terminal.
+
+Keras already loaded by the caller keeps its backend. Otherwise the backend is the one
+``bench`` was told (``--backend``, ``$BENCH_BACKEND``, ``$KERAS_BACKEND``) or the default.
 
 TensorFlow's C++ runtime writes oneDNN and CUDA notices straight to file descriptor 2
 while it loads, before any logging setting is read, so they can only be silenced by
@@ -10,6 +14,8 @@ from __future__ import annotations
 
 import os
 import sys
+
+from bench.backend import KERAS_BACKEND_ENV, active_backend, choose_backend, use_backend
 
 
 def _import_tensorflow_quietly() -> None:
@@ -26,9 +32,11 @@ def _import_tensorflow_quietly() -> None:
         os.close(saved)
 
 
-_import_tensorflow_quietly()
+if active_backend() is None:
+    use_backend(choose_backend(None))
+if os.environ.get(KERAS_BACKEND_ENV) == "tensorflow" and active_backend() is None:
+    _import_tensorflow_quietly()
 
 import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
-__all__ = ["keras", "tf"]
+__all__ = ["keras"]

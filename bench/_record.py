@@ -84,6 +84,9 @@ METRICS: Final[Attr[dict]] = Attr("metrics", dict)
 GAP: Final[Attr[dict]] = Attr("gap", dict)
 TEST_PREDICTIONS: Final[Attr[dict]] = Attr("test_predictions", dict)
 WORKLOAD: Final[Attr[dict]] = Attr("workload", dict)
+#: The Keras backend that trained the trial (``jax``, ``tensorflow``); on a study, the
+#: backend all of its trials train with (numbers differ across backends).
+BACKEND: Final[Attr[str]] = Attr("backend", str)
 VERSIONS: Final[Attr[dict]] = Attr("versions", dict)
 WALL_TIME_S: Final[Attr[float]] = Attr("wall_time_s", (int, float))
 IMAGES_PER_S: Final[Attr[float]] = Attr("images_per_s", (int, float))
@@ -112,6 +115,7 @@ TRIAL_ATTRS: Final[tuple[Attr, ...]] = (
     GAP,
     TEST_PREDICTIONS,
     WORKLOAD,
+    BACKEND,
     VERSIONS,
     WALL_TIME_S,
     IMAGES_PER_S,
@@ -132,6 +136,7 @@ RESULT_ATTRS: Final[tuple[Attr, ...]] = (
     WORKLOAD,
     WALL_TIME_S,
     IMAGES_PER_S,
+    BACKEND,
     VERSIONS,
 )
 #: Attributes of who ran a trial: a queued copy of a trial must never carry them.
@@ -171,6 +176,7 @@ class TrialResult:
     workload: dict[str, Any]
     wall_time_s: float
     images_per_s: float
+    backend: str = ""
     versions: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -247,9 +253,16 @@ class RecordWriter:
         return {RECIPE.key: dict(recipe), EPOCHS_RUN.key: 0, STOP_REASON.key: stop_reason}
 
     @staticmethod
-    def study(*, spec: Mapping[str, Any], description: str, spec_hash: str) -> dict[str, Any]:
+    def study(
+        *, spec: Mapping[str, Any], description: str, spec_hash: str, backend: str
+    ) -> dict[str, Any]:
         """The study's own attributes; the hash goes last, as a resuming run waits for it."""
-        return {SPEC.key: dict(spec), DESCRIPTION.key: description, SPEC_HASH.key: spec_hash}
+        return {
+            SPEC.key: dict(spec),
+            DESCRIPTION.key: description,
+            BACKEND.key: backend,
+            SPEC_HASH.key: spec_hash,
+        }
 
     @staticmethod
     def error(error: BaseException) -> dict[str, Any]:
@@ -356,6 +369,7 @@ class TrialRecord:
     gap: dict[str, Any] | None = None
     test_predictions: dict[str, Any] | None = None
     workload: dict[str, Any] | None = None
+    backend: str | None = None
     versions: dict[str, Any] | None = None
     wall_time_s: float | None = None
     images_per_s: float | None = None
@@ -386,12 +400,22 @@ assert tuple(f.name for f in dataclasses.fields(TrialRecord)) == tuple(
 ), "TrialRecord's fields are the declared attributes, in their order"
 
 
-def library_versions() -> dict[str, str]:
-    """Versions of the libraries a result depends on."""
+#: The libraries each Keras backend's results depend on, beside the common ones.
+_BACKEND_LIBRARIES = {"jax": ("jax", "jaxlib"), "tensorflow": ("tensorflow",)}
+
+
+def library_versions(backend: str) -> dict[str, str]:
+    """Versions of the libraries a result of ``backend`` depends on.
+
+    Example:
+        >>> "numpy" in library_versions("jax")
+        True
+    """
     from importlib.metadata import PackageNotFoundError, version
 
     found = {}
-    for name in ("bench", "tensorflow", "keras", "numpy", "scikit-learn", "optuna"):
+    names = ("bench", *_BACKEND_LIBRARIES.get(backend, ()), "keras", "numpy", "scikit-learn")
+    for name in (*names, "optuna"):
         try:
             found[name] = version(name)
         except PackageNotFoundError:

@@ -135,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="save the trained model, with the weights it kept, here "
         "(keras.saving.load_model reads it)",
     )
+    _add_backend_flag(train)
     _add_recipe_flags(train)
     train.set_defaults(handler=_cmd_train)
 
@@ -167,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
         "[one per core, at most one per trial left]",
     )
     run.add_argument("--dataset", help="override the spec's dataset")
+    _add_backend_flag(run)
     run.set_defaults(handler=run_command)
 
     studies = commands.add_parser("studies", help="list the built-in studies")
@@ -223,6 +225,17 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard.add_argument("--port", type=int, default=8080, help="port to listen on [8080]")
     dashboard.set_defaults(handler=_cmd_dashboard)
     return parser
+
+
+def _add_backend_flag(parser: argparse.ArgumentParser) -> None:
+    from bench.backend import BACKEND_ENV, BACKENDS, DEFAULT_BACKEND
+
+    parser.add_argument(
+        "--backend",
+        metavar="{" + ",".join(BACKENDS) + "}",
+        help=f"the Keras backend that trains [${BACKEND_ENV}, else $KERAS_BACKEND, else "
+        f"{DEFAULT_BACKEND} where installed, else tensorflow]",
+    )
 
 
 def _add_storage_flag(parser: argparse.ArgumentParser) -> None:
@@ -402,6 +415,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.debug:
         os.environ[DEBUG_ENV] = "1"  # the worker processes inherit it
     try:
+        if hasattr(args, "backend"):
+            from bench.backend import choose_backend, use_backend
+
+            # Before Keras loads; the worker processes inherit the choice.
+            use_backend(choose_backend(args.backend))
         return args.handler(args)
     except BenchInputError as error:
         print(f"bench: error: {error}", file=sys.stderr)

@@ -453,7 +453,9 @@ def _write_spec(study: optuna.Study, spec: dict[str, Any]) -> None:
     spec_hash = hashlib.sha256(str(spec["name"]).encode()).hexdigest()[:12]
     RecordWriter.write(
         study,
-        RecordWriter.study(spec=spec, description=spec["description"], spec_hash=spec_hash),
+        RecordWriter.study(
+            spec=spec, description=spec["description"], spec_hash=spec_hash, backend="jax"
+        ),
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench import trial
+from bench import _compiled, trial
 from bench.recipe import Recipe
 from bench.trial import run_trial
 
@@ -24,6 +24,8 @@ WARM_UP = (
         epochs=3,
         seed=0,
     ),
+    Recipe(optimizer="adam", learning_rate=1e-3, l2=0.01, epochs=2, seed=1),
+    Recipe(optimizer="rmsprop", schedule="step", step_every=1, step_factor=0.9, epochs=2, seed=1),
 )
 TARGETS = {
     "adam": Recipe(optimizer="adam", learning_rate=5e-3, weight_decay=0.05, epochs=2, seed=0),
@@ -48,6 +50,20 @@ TARGETS = {
         monitor="val_auc",
         seed=2,
     ),
+    # The L2 rate and a step schedule's numbers are state of the compiled step, not
+    # constants of the first recipe that compiled it.
+    "l2": Recipe(optimizer="adam", learning_rate=2e-3, l2=0.2, epochs=2, seed=0),
+    "step": Recipe(
+        optimizer="rmsprop", schedule="step", step_every=1, step_factor=0.3, epochs=3, seed=0
+    ),
+    "reduce_on_plateau": Recipe(
+        optimizer="rmsprop",
+        schedule="reduce_on_plateau",
+        plateau_patience=0,
+        plateau_factor=0.2,
+        epochs=3,
+        seed=0,
+    ),
 }
 
 
@@ -61,7 +77,7 @@ def reused(small_workload):
     for recipe in WARM_UP:
         run_trial(small_workload, recipe, reuse=True)
     results = {name: run_trial(small_workload, r, reuse=True) for name, r in TARGETS.items()}
-    signatures = [len(c._steps) for c in trial._CACHE.values()]
+    signatures = [len(c._steps) for c in _compiled._CACHE.values()]
     trial.clear_reuse_cache()
     return results, signatures
 
@@ -87,9 +103,10 @@ def test_a_trial_after_others_matches_the_same_trial_on_a_fresh_build(reused, sm
 
 
 def test_the_targets_ran_on_steps_traced_for_other_recipes(reused):
-    # One model shape; one traced step each for adam with decay, sgd with momentum (any
-    # value) and adamw with warmup.
-    assert reused[1] == [3]
+    # Two model shapes (with and without L2). Without: one step each for adam with decay,
+    # sgd with momentum (any value), adamw with warmup, rmsprop with a step schedule and
+    # rmsprop at a constant rate; with: adam.
+    assert sorted(reused[1]) == [1, 5]
 
 
 def test_early_stopping_target_does_stop_early(reused):

@@ -65,6 +65,14 @@ def build_optimizer(recipe: Recipe, *, steps_per_epoch: int) -> keras.optimizers
         value = getattr(optimizer, attribute, None)
         if isinstance(value, float):
             setattr(optimizer, attribute, hyperparameter(value, attribute))
+    if isinstance(lr, keras.optimizers.schedules.LearningRateSchedule):
+        # The schedule's variables are the optimizer's state too, so that a backend that
+        # compiles a step from its state alone (JAX) reads them at every step rather than
+        # baking the first recipe's numbers into the program.
+        for attribute in schedule_numbers(recipe, steps_per_epoch=steps_per_epoch):
+            variable = getattr(lr, attribute)
+            if isinstance(variable, keras.Variable):
+                optimizer._track_variable(variable)
     return optimizer
 
 
@@ -138,10 +146,13 @@ def build_loss(recipe: Recipe, *, task: Task) -> keras.losses.Loss:
         >>> type(build_loss(Recipe(label_smoothing=0.1), task="multiclass")).__name__
         'CategoricalCrossentropy'
     """
-    smoothing = recipe.label_smoothing
+    # Averaged over the images' weights: a batch filled up with zero-weight images
+    # (bench._backend_ops.FixedShapeBatches) has the loss of its real images alone; with
+    # no weights it is the plain mean over the batch.
+    options = {"label_smoothing": recipe.label_smoothing, "reduction": "mean_with_sample_weight"}
     if task == "multiclass":
-        return keras.losses.CategoricalCrossentropy(label_smoothing=smoothing)
-    return keras.losses.BinaryCrossentropy(label_smoothing=smoothing)
+        return keras.losses.CategoricalCrossentropy(**options)
+    return keras.losses.BinaryCrossentropy(**options)
 
 
 def build_regularizer(

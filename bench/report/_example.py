@@ -64,7 +64,10 @@ def example_storage() -> str:
     RecordWriter.write(
         study,
         RecordWriter.study(
-            spec=spec.to_dict(), description=spec.description, spec_hash=spec.content_hash()
+            spec=spec.to_dict(),
+            description=spec.description,
+            spec_hash=spec.content_hash(),
+            backend="jax",
         ),
     )
     study.add_trials([_trial(name, seed) for name in _QUALITY for seed in _SEEDS])

@@ -19,6 +19,7 @@ Example:
     40
 """
 
+from bench.backend import default_jobs
 from bench.study._objective import (
     DuplicateCell,
     SeedCopies,
@@ -42,13 +43,13 @@ from bench.study._setup import (
     make_pruner,
     make_sampler,
     open_study,
+    study_backend,
     suggest,
     suggest_space,
 )
 from bench.study._worker import (
     WAIT_POLL_S,
     StorageFactory,
-    default_jobs,
     run_worker,
     set_thread_budget,
     study_counts,
@@ -74,6 +75,7 @@ __all__ = [
     "make_pruner",
     "make_sampler",
     "open_study",
+    "study_backend",
     "prepare_run",
     "run_worker",
     "set_thread_budget",

@@ -3,12 +3,14 @@ remaining trials here or in worker processes, and stop them on Ctrl-C or SIGTERM
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import multiprocessing
 import os
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,12 +18,13 @@ import optuna
 
 from bench._record import TrialRecord
 from bench._signals import at_safe_points, exit_status, sleep_until_stopped, stop_on_sigterm
+from bench.backend import worker_environments
 from bench.errors import DEBUG_ENV, describe_error
 from bench.recovery import TrialCounts, recover_stale_trials, requeue_interrupted
 from bench.spec import StudySpec
 from bench.storage import open_storage, redact_url
 from bench.study._objective import TrialReporter
-from bench.study._setup import StudyHandle, open_study
+from bench.study._setup import StudyHandle, open_study, study_backend
 from bench.study._worker import run_worker, study_counts
 from bench.workload import Workload
 
@@ -53,7 +56,10 @@ def _worker_process(spec: StudySpec, **options: Any) -> None:
 
 
 def _start_workers(run: PreparedRun, *, jobs: int, timeout: float | None) -> list:
+    """Start ``jobs`` worker processes, each with its environment from
+    :func:`bench.backend.worker_environments` (its GPU, or its share of the cores)."""
     context = multiprocessing.get_context("spawn")
+    environments = worker_environments(jobs=jobs, backend=run.backend)
     processes = [
         context.Process(
             target=_worker_process,
@@ -70,9 +76,25 @@ def _start_workers(run: PreparedRun, *, jobs: int, timeout: float | None) -> lis
         )
         for i in range(jobs)
     ]
-    for process in processes:
-        process.start()
+    for process, environment in zip(processes, environments, strict=True):
+        # A spawned process starts with this one's environment as it is at start().
+        with _environment(environment):
+            process.start()
     return processes
+
+
+@contextlib.contextmanager
+def _environment(changes: dict[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in changes}
+    os.environ.update(changes)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 #: Seconds a worker gets to end its trial after a stop, before it is killed.
@@ -117,6 +139,11 @@ class PreparedRun:
     workload: Workload
     budget: int
     requeued: int
+
+    @property
+    def backend(self) -> str:
+        """The Keras backend the study's trials train with."""
+        return study_backend(self.handle.study)
 
     def counts(self) -> TrialCounts:
         """Finished, running and still-to-run trials, read from the storage now."""
@@ -180,13 +207,14 @@ class PreparedRun:
             return None
 
 
-def prepare_run(spec: StudySpec, *, storage_url: str) -> PreparedRun:
+def prepare_run(spec: StudySpec, *, storage_url: str, backend: str | None = None) -> PreparedRun:
     """Load the workload, then open or resume the spec's study and queue again the trials
     an interrupted or crashed run left behind. The data is loaded first, so a bad
-    dataset writes nothing to the storage."""
+    dataset writes nothing to the storage. ``backend``: as :func:`bench.study.open_study`
+    takes it."""
     workload = spec.workload.load()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    handle = open_study(spec, storage=open_storage(storage_url))
+    handle = open_study(spec, storage=open_storage(storage_url), backend=backend)
     retries = spec.budget.retries
     recovered = recover_stale_trials(handle.study, retries=retries)
     return PreparedRun(

@@ -15,9 +15,15 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from bench._record import SPEC_HASH, Attr, RecordWriter
+from bench._record import BACKEND, SPEC_HASH, Attr, RecordWriter
 from bench._schema import VARIANT
+from bench.backend import active_backend, choose_backend
+from bench.errors import BenchInputError
 from bench.spec import Range, StudySpec
+
+#: The backend of studies stored before a study recorded its own: TensorFlow, the only
+#: one bench trained with then.
+LEGACY_BACKEND = "tensorflow"
 
 
 @dataclass(frozen=True)
@@ -30,12 +36,19 @@ class StudyHandle:
     renamed_from: str | None = None
 
 
-def open_study(spec: StudySpec, *, storage: optuna.storages.BaseStorage) -> StudyHandle:
+def open_study(
+    spec: StudySpec, *, storage: optuna.storages.BaseStorage, backend: str | None = None
+) -> StudyHandle:
     """Create the spec's study, or resume the one with the same spec.
 
     A stored study whose spec differs (another search space, workload or epochs) is never
     mixed with this one: the run goes to ``NAME-v2`` (then ``-v3``...), and re-running
     the changed spec resumes that versioned study.
+
+    The study records the Keras ``backend`` its trials train with (default: the one
+    Keras runs on here, else the one :func:`bench.backend.choose_backend` picks);
+    resuming it under another backend is a :class:`BenchInputError` that names both,
+    since their numbers differ.
 
     Example:
         >>> from bench.spec import load_spec
@@ -45,6 +58,7 @@ def open_study(spec: StudySpec, *, storage: optuna.storages.BaseStorage) -> Stud
         >>> open_study(load_spec("optimizers-fixed"), storage=storage).created
         False
     """
+    backend = backend or active_backend() or choose_backend(None)
     content_hash = spec.content_hash()
     version = 1
     while True:
@@ -66,6 +80,7 @@ def open_study(spec: StudySpec, *, storage: optuna.storages.BaseStorage) -> Stud
             )
             stored_hash = _wait_for_attr(study, SPEC_HASH)
             if stored_hash == content_hash:
+                _check_backend(study, name, backend=backend)
                 return StudyHandle(
                     study, name, created=False, renamed_from=spec.name if version > 1 else None
                 )
@@ -77,11 +92,33 @@ def open_study(spec: StudySpec, *, storage: optuna.storages.BaseStorage) -> Stud
         RecordWriter.write(
             study,
             RecordWriter.study(
-                spec=spec.to_dict(), description=spec.description, spec_hash=content_hash
+                spec=spec.to_dict(),
+                description=spec.description,
+                spec_hash=content_hash,
+                backend=backend,
             ),
         )
         return StudyHandle(
             study, name, created=True, renamed_from=spec.name if version > 1 else None
+        )
+
+
+def study_backend(study: optuna.Study) -> str:
+    """The Keras backend a stored study's trials train with.
+
+    Example:
+        >>> study_backend(optuna.create_study())
+        'tensorflow'
+    """
+    return BACKEND.get(study.user_attrs) or LEGACY_BACKEND
+
+
+def _check_backend(study: optuna.Study, name: str, *, backend: str) -> None:
+    stored = study_backend(study)
+    if stored != backend:
+        raise BenchInputError(
+            f"study '{name}' was run with the {stored} backend, not {backend}: resume it "
+            f"with --backend {stored}, or run this one into another --storage"
         )
 
 

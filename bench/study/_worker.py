@@ -16,6 +16,7 @@ from optuna.trial import TrialState
 
 from bench._record import TrialRecord
 from bench._signals import at_safe_points, raise_if_stop_requested, sleep_until_stopped
+from bench.backend import cpu_share
 from bench.recovery import (
     TrialCounts,
     count_trials,
@@ -43,28 +44,12 @@ WAIT_POLL_S = 5.0
 StorageFactory = Callable[[str], optuna.storages.BaseStorage]
 
 
-def default_jobs(*, trials_left: int) -> int:
-    """Worker processes ``bench run`` starts by default: one per core, at most one per
-    trial left (measured fastest on a 2-core machine; see BENCHMARKS.md).
-
-    Example:
-        >>> default_jobs(trials_left=1)
-        1
-    """
-    return max(1, min(os.cpu_count() or 1, trials_left))
-
-
 def set_thread_budget(jobs: int) -> None:
-    """Share this machine's cores among ``jobs`` workers; call before TensorFlow starts."""
-    cores = os.cpu_count() or 1
-    per_worker = max(1, cores // max(1, jobs))
-    from bench._keras import tf
+    """Share this machine's cores among ``jobs`` workers; call before TensorFlow starts
+    (a JAX worker's share is set by its environment: bench.backend.worker_environments)."""
+    from bench._backend_ops import set_cpu_threads
 
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(per_worker)
-        tf.config.threading.set_inter_op_parallelism_threads(1 if jobs > 1 else 0)
-    except RuntimeError:
-        pass  # TensorFlow already started in this process; its threads are fixed now
+    set_cpu_threads(threads=cpu_share(jobs), jobs=jobs)
 
 
 def run_worker(
@@ -96,7 +81,7 @@ def run_worker(
     if workload is None:
         workload = spec.workload.load()
     if train is None:
-        import bench.trial  # noqa: F401  (TensorFlow and Keras, before the freeze below)
+        import bench.trial  # noqa: F401  (Keras and its backend, before the freeze below)
     # What is loaded so far lives as long as the worker. Out of the collector's reach, the
     # collection after each trial (``gc_after_trial``, which frees a trial's graphs) scans
     # only what trials create: about 0.01 s instead of 0.3 s with TensorFlow loaded.

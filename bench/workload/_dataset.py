@@ -258,13 +258,21 @@ def make_pipeline(split: Split, *, batch_size: int, shuffle: bool, seed: int) ->
     """
     import tensorflow as tf
 
-    data = tf.data.Dataset.from_tensor_slices((split.x, _model_targets(split))).cache()
+    data = tf.data.Dataset.from_tensor_slices((split.x, model_targets(split))).cache()
     if shuffle:
         data = data.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
     return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def _model_targets(split: Split) -> np.ndarray:
+def model_targets(split: Split) -> np.ndarray:
+    """The split's labels as the model's loss takes them: multiclass one-hot (float32,
+    ``K`` columns), binary and multilabel as they are.
+
+    Example:
+        >>> model_targets(Split(x=np.zeros((2, 4, 4, 1), np.float32), y=np.array([0, 2]),
+        ...                     num_classes=3)).tolist()
+        [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
+    """
     if not np.issubdtype(split.y.dtype, np.integer):
         return split.y
     num_classes = split.num_classes or int(split.y.max()) + 1
