@@ -168,6 +168,8 @@ class CompiledModel:
         set_regularizer_value(self._regularizer, recipe)
         self.model.optimizer = steps.optimizer
         self.model.train_function = steps.train_function
+        if steps.train_function is None:
+            self.model.train_step = _own_train_step(self.model)
         self._signature = signature
         return self.model
 
@@ -211,6 +213,23 @@ class CompiledModel:
 
     def _weight_bytes(self) -> int:
         return sum(a.nbytes for values in self._initial.values() for a in values)
+
+
+def _own_train_step(model: keras.Model) -> Any:
+    """The model's training step as a function object of its own.
+
+    Why: ``fit`` compiles ``model.train_step`` with ``jax.jit`` under JAX, and JAX shares
+    one trace among wrappers of equal functions, and bound methods of one object are
+    equal. The step of a second optimizer whose state has the same shapes as the first's
+    (SGD with momentum, RMSprop with weight decay) would then run the first one's update.
+    A new function per optimizer signature gets a trace of its own.
+    """
+    step = type(model).train_step
+
+    def train_step(*args: Any) -> Any:
+        return step(model, *args)
+
+    return train_step
 
 
 @dataclass

@@ -24,7 +24,7 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from bench._record import SPEC, SPEC_HASH, TrialRecord, recipe_label
+from bench._record import BACKEND, SPEC, SPEC_HASH, TrialRecord, recipe_label
 from bench._schema import FINAL, HISTORY_FIELDS, METRIC_NAMES, SEED, SPLITS, TUNE
 from bench._stored_spec import TuningPlan, spec_search_spaces, spec_seeds, spec_tuning
 from bench.errors import BenchInputError
@@ -112,6 +112,9 @@ class StudyResults:
         histories: One row per trial and epoch (see :func:`load_histories`).
         workload: The ``workload`` user attribute of the first trial that has one.
         versions: The ``versions`` user attribute of the first trial that has one.
+        backend: The Keras backend the study's trials train with (its own attribute,
+            else its first trial's; ``None`` for studies stored before either held it,
+            which all trained with TensorFlow).
 
     Example:
         >>> from bench.report._example import example_storage
@@ -129,6 +132,7 @@ class StudyResults:
     histories: pd.DataFrame
     workload: dict[str, Any]
     versions: dict[str, Any]
+    backend: str | None = None
     _raw_predictions: Mapping[int, Mapping[str, Any]] = field(default_factory=dict, repr=False)
 
     @property
@@ -221,6 +225,8 @@ def load_results(study_name: str, *, storage: str) -> StudyResults:
         histories=_histories_frame(records),
         workload=next((r.workload for _, r in records if r.workload is not None), {}),
         versions=next((r.versions for _, r in records if r.versions is not None), {}),
+        backend=BACKEND.get(study.user_attrs)
+        or next((r.backend for _, r in records if r.backend is not None), None),
         _raw_predictions={
             t.number: r.test_predictions for t, r in records if r.test_predictions is not None
         },

@@ -50,11 +50,18 @@ def study_kind(spec: Mapping[str, Any]) -> StudyKind:
 
 
 def study_facts(
-    spec: Mapping[str, Any], *, workload: Mapping[str, Any], spec_hash: str | None = None
+    spec: Mapping[str, Any],
+    *,
+    workload: Mapping[str, Any],
+    spec_hash: str | None = None,
+    backend: str | None = None,
+    versions: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """The Study table: one row per fact (``""`` names it, ``value`` says it).
 
     ``workload`` is what the trials stored about their data, which wins over the spec.
+    ``backend`` is the Keras backend the trials trained with, shown with its library's
+    version from ``versions`` (studies that stored none trained with TensorFlow).
 
     Example:
         >>> from bench.spec import load_spec
@@ -71,15 +78,24 @@ def study_facts(
         fixed recipe: weight_decay: 0.0
         epochs: 20
         pruner: none
+        backend: tensorflow (stored before studies named their backend)
     """
     rows = [
         *_workload_rows(spec, workload),
         *_kind_rows(spec),
         *_common_rows(spec),
     ]
+    rows.append(("backend", _backend_text(backend, versions or {})))
     if spec_hash:
         rows.append(("spec hash", str(spec_hash)))
     return pd.DataFrame(rows, columns=["", "value"])
+
+
+def _backend_text(backend: str | None, versions: Mapping[str, Any]) -> str:
+    name = backend or "tensorflow"
+    library = {"jax": "jaxlib"}.get(name, name)
+    shown = f"{name} {versions[library]}" if versions.get(library) else name
+    return shown if backend else f"{shown} (stored before studies named their backend)"
 
 
 def _workload_rows(spec: Mapping[str, Any], workload: Mapping[str, Any]) -> list[tuple[str, str]]:
