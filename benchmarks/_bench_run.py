@@ -17,20 +17,28 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def bench_env(tree: Path | None = None) -> dict[str, str]:
     """This environment for a ``bench`` process: TensorFlow's start-up chatter off, no
-    ``$BENCH_STORAGE`` from the caller, and ``tree``'s ``bench`` first when given."""
+    ``$BENCH_STORAGE`` or backend choice from the caller (each version runs on its
+    default backend), and ``tree``'s ``bench`` first when given."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    env.pop("BENCH_STORAGE", None)
+    for name in ("BENCH_STORAGE", "BENCH_BACKEND", "KERAS_BACKEND"):
+        env.pop(name, None)
     if tree is not None:
         env["PYTHONPATH"] = str(tree)
     return env
 
 
-def timed_bench_run(study: str, storage: str, *extra: str, tree: Path = ROOT) -> float:
+def timed_bench_run(
+    study: str,
+    storage: str,
+    *extra: str,
+    tree: Path = ROOT,
+    env: dict[str, str] | None = None,
+) -> float:
     """Seconds for one ``bench run --study STUDY --storage URL`` in a process of its own,
     with ``tree``'s ``bench``; exits with its error output when it fails.
 
     With another ``tree``, name its spec by path: a built-in name resolves through the
-    installed (editable) package to this tree's ``studies/``.
+    installed (editable) package to this tree's ``studies/``. ``env`` adds variables.
     """
     command = [sys.executable, "-m", "bench", "run", "--study", study, "--storage", storage]
     command += list(extra)
@@ -38,7 +46,7 @@ def timed_bench_run(study: str, storage: str, *extra: str, tree: Path = ROOT) ->
     done = subprocess.run(
         command,
         cwd=tree,
-        env=bench_env(None if tree == ROOT else tree),
+        env={**bench_env(None if tree == ROOT else tree), **(env or {})},
         capture_output=True,
         text=True,
     )

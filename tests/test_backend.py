@@ -116,12 +116,17 @@ def test_the_same_recipe_on_the_same_backend_gives_the_same_numbers(backend, tmp
     assert first["test_predictions"] == second["test_predictions"]
 
 
-def test_gpus_are_found_by_nvidia_smi_and_narrowed_by_cuda_visible_devices(tmp_path, monkeypatch):
-    fake = tmp_path / "nvidia-smi"
+def _two_gpus(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stand-in ``nvidia-smi`` first on PATH that lists GPUs 0 and 1."""
+    fake = folder / "nvidia-smi"
     fake.write_text("#!/bin/sh\nprintf '0\\n1\\n'\n")
     fake.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+
+
+def test_gpus_are_found_by_nvidia_smi_and_narrowed_by_cuda_visible_devices(tmp_path, monkeypatch):
+    _two_gpus(tmp_path, monkeypatch)
     assert backends.list_gpus() == ["0", "1"]
     assert backends.default_jobs(trials_left=88) == 2
     assert backends.default_jobs(trials_left=1) == 1
@@ -147,11 +152,9 @@ def test_each_worker_process_starts_on_its_own_gpu(backend, tmp_path, monkeypatc
 
     from bench.study import _processes
 
-    monkeypatch.setattr(backends, "list_gpus", lambda: ["0", "1"])
-    monkeypatch.setattr(_processes, "worker_environments", _with_gpus(["0", "1"]))
+    _two_gpus(tmp_path, monkeypatch)
     monkeypatch.setattr(_processes, "_worker_process", _env_worker.record_environment)
     monkeypatch.setenv("BENCH_TEST_ENV_DIR", str(tmp_path))
-    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     run = _StubRun(backend)
     processes = _processes._start_workers(
         run, jobs=backends.default_jobs(trials_left=9), timeout=None
@@ -170,13 +173,6 @@ def test_each_worker_process_starts_on_its_own_gpu(backend, tmp_path, monkeypatc
         assert env["TF_FORCE_GPU_ALLOW_GROWTH"] == "true"
         assert env["XLA_FLAGS"] == os.environ.get("XLA_FLAGS")  # no CPU thread cap on a GPU
     assert "CUDA_VISIBLE_DEVICES" not in os.environ  # the parent's own is left as it was
-
-
-def _with_gpus(gpus):
-    def environments(*, jobs, backend):
-        return backends.worker_environments(jobs=jobs, backend=backend, gpus=gpus)
-
-    return environments
 
 
 class _StubRun:
