@@ -96,7 +96,7 @@ class FixedShapeBatches(keras.utils.PyDataset):
     Example:
         >>> split = Split(x=np.zeros((40, 8, 8, 1), np.float32), y=np.arange(40) % 2 * 1.0)
         >>> batches = FixedShapeBatches(split, batch_size=32, seed=0)
-        >>> len(batches), batches[1][0].shape, batches[1][2].sum()
+        >>> len(batches), batches[1][0].shape, float(batches[1][2].sum())
         (2, (32, 8, 8, 1), 8.0)
     """
 

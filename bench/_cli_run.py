@@ -52,7 +52,7 @@ def run_command(args: argparse.Namespace) -> int:
         + (f", {counts.running} running" if counts.running else "")
         + f", {counts.to_run} to run"
         + (f", {run.requeued} interrupted trial(s) queued again" if run.requeued else "")
-        + f"; {jobs} worker(s)",
+        + f"; {jobs} worker(s), backend {run.backend}",
         soft_wrap=True,
     )
     started = datetime.datetime.now()

@@ -273,6 +273,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     if args.save is not None:
         check_model_path(args.save, flag="--save")
+    from bench.backend import KERAS_BACKEND_ENV
     from bench.console import EpochDisplay, stderr_console, trial_summary_table
     from bench.trial import run_trial
 
@@ -289,7 +290,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         f"[bold]{args.dataset}[/]: {workload.dataset.task}, "
         f"{len(workload.dataset.class_names)} classes, train/val/test = "
         f"{sizes['train']}/{sizes['val']}/{sizes['test']}; preset {args.preset}; "
-        f"optimizer {recipe.optimizer} lr {recipe.learning_rate:g}, schedule {recipe.schedule}"
+        f"optimizer {recipe.optimizer} lr {recipe.learning_rate:g}, schedule {recipe.schedule}; "
+        f"backend {os.environ.get(KERAS_BACKEND_ENV)}"
     )
     save = None if args.save is None else functools.partial(save_model, path=args.save)
     with EpochDisplay(epochs=recipe.epochs) as display:

@@ -40,7 +40,9 @@ def test_every_trial_is_stored_with_its_result_for_optuna(tiny_study):
         assert attrs["recipe_label"] == t.params["variant"]
         assert attrs["workload"]["sizes"] == {"train": 120, "val": 60, "test": 60}
         assert len(attrs["test_predictions"]["y_score"]) == attrs["workload"]["sizes"]["test"]
-        assert {"tensorflow", "keras", "optuna"} <= set(attrs["versions"])
+        assert attrs["backend"] == study.user_attrs["backend"]
+        library = {"jax": "jaxlib", "tensorflow": "tensorflow"}[attrs["backend"]]
+        assert {library, "keras", "optuna"} <= set(attrs["versions"])
     assert study.user_attrs["spec"]["name"] == "tiny"
 
 

@@ -262,7 +262,7 @@ def test_two_workers_keep_to_their_optimizer_kinds_and_still_run_every_slot_once
 
 DIVERGING = """
 name = "diverging"
-description = "adam, and sgd at rates that surely diverge"
+description = "adam, and sgd at rates (with an L2 rate) that surely diverge"
 epochs = 6
 
 [workload]
@@ -283,6 +283,7 @@ learning_rate = { low = 1e-3, high = 3e-3, log = true }
 [[variants]]
 name = "sgd"
 optimizer = "sgd"
+l2 = 1.0
 [variants.search_space]
 learning_rate = { low = 5.0, high = 10.0, log = true }
 """
