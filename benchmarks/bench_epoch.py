@@ -27,7 +27,8 @@ from pathlib import Path
 from _bench_run import ROOT, bench_env, side_by_side, worktree
 
 PROBE = r"""
-import json, statistics, sys, time
+import json, os, statistics, sys, time
+os.environ["KERAS_BACKEND"] = "tensorflow"  # the TensorFlow path, in every version
 import numpy as np
 import tensorflow as tf
 tf.config.threading.set_intra_op_parallelism_threads(1)
@@ -49,9 +50,14 @@ if sys.argv[1] == "parts":
     import bench.trial as trial
     from bench.workload import make_pipeline
 
+    try:
+        from bench._compiled import compiled_model
+    except ImportError:  # versions before the split of bench.trial
+        compiled_model = trial._compiled_model
+
     data = workload.dataset
     recipe = Recipe(optimizer="adam", learning_rate=1e-3, weight_decay=0.0, seed=1)
-    model = trial._compiled_model(workload, recipe, reuse=True).prepare(
+    model = compiled_model(workload, recipe, reuse=True).prepare(
         recipe, steps_per_epoch=int(np.ceil(len(data.train.x) / recipe.batch_size))
     )
     train = make_pipeline(data.train, batch_size=recipe.batch_size, shuffle=True, seed=1)

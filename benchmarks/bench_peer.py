@@ -5,8 +5,10 @@ The trials: the eight optimizers of ``optimizers-fixed`` at its learning rates, 
 side is ``bench run`` on that study (written to a temporary spec file); the other is
 KerasTuner's ``GridSearch`` over an ``optimizer`` choice, fitting NumPy arrays as its
 documentation does. Both run as fresh processes, so process start and imports count on
-each side; they alternate order per round. Printed at the end: ``peer_ratio`` (median of
-KerasTuner's time over ``bench run``'s) and both medians.
+each side; they alternate order per round. ``bench run`` runs on its default backend
+(JAX); KerasTuner runs on Keras's own default, TensorFlow, as a user who sets nothing
+gets it, and (``--peer-backend jax``) on JAX too. Printed at the end: ``peer_ratio``
+(median of KerasTuner's time over ``bench run``'s) and both medians.
 
 KerasTuner is a benchmark-only dependency: ``pip install -e '.[benchmarks]'``.
 
@@ -44,15 +46,18 @@ def write_spec(folder: Path) -> Path:
     return path
 
 
-def _env() -> dict[str, str]:
+def _env(backend: str | None = None) -> dict[str, str]:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    env.pop("BENCH_STORAGE", None)
+    for name in ("BENCH_STORAGE", "BENCH_BACKEND", "KERAS_BACKEND"):
+        env.pop(name, None)
+    if backend is not None:
+        env["KERAS_BACKEND"] = backend
     return env
 
 
-def timed(command: list[str]) -> float:
+def timed(command: list[str], *, backend: str | None = None) -> float:
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, env=_env(), capture_output=True, text=True)
+    done = subprocess.run(command, cwd=ROOT, env=_env(backend), capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
     return time.perf_counter() - started
@@ -63,19 +68,20 @@ def run_bench(spec: Path, folder: Path) -> float:
     return timed([sys.executable, "-m", "bench", "run", "--study", str(spec), "--storage", storage])
 
 
-def run_kerastuner(spec: Path, folder: Path) -> float:
+def run_kerastuner(spec: Path, folder: Path, *, backend: str) -> float:
     directory = folder / f"kerastuner-{time.monotonic_ns()}"
-    return timed([sys.executable, __file__, "--kerastuner", str(spec), str(directory)])
+    command = [sys.executable, __file__, "--kerastuner", str(spec), str(directory)]
+    return timed(command, backend=backend)
 
 
 def kerastuner_search(spec_path: Path, directory: Path) -> None:
     """KerasTuner's side, in its own process: GridSearch over the spec's variants."""
     import keras_tuner
 
+    from bench._compiled import _metrics
     from bench._keras import keras
     from bench.recipe import build_loss, build_optimizer
     from bench.spec import load_spec
-    from bench.trial import _metrics
     from bench.workload import build_vit
 
     spec = load_spec(str(spec_path))
@@ -120,6 +126,7 @@ def kerastuner_search(spec_path: Path, directory: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--peer-backend", default="tensorflow", choices=("tensorflow", "jax"))
     parser.add_argument("--kerastuner", nargs=2, metavar=("SPEC", "DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.kerastuner:
@@ -131,9 +138,11 @@ def main() -> None:
         spec = write_spec(folder)
         for i in range(args.rounds):
             if i % 2 == 0:
-                bench_s, peer_s = run_bench(spec, folder), run_kerastuner(spec, folder)
+                bench_s = run_bench(spec, folder)
+                peer_s = run_kerastuner(spec, folder, backend=args.peer_backend)
             else:
-                peer_s, bench_s = run_kerastuner(spec, folder), run_bench(spec, folder)
+                peer_s = run_kerastuner(spec, folder, backend=args.peer_backend)
+                bench_s = run_bench(spec, folder)
             ours.append(bench_s)
             theirs.append(peer_s)
             ratios.append(peer_s / bench_s)
@@ -143,6 +152,7 @@ def main() -> None:
                 flush=True,
             )
     print(f"rounds={args.rounds}")
+    print(f"peer_backend={args.peer_backend}")
     print(f"bench_s={statistics.median(ours):.1f}")
     print(f"kerastuner_s={statistics.median(theirs):.1f}")
     print(f"peer_ratio={statistics.median(ratios):.3f}")

@@ -6,7 +6,9 @@ Keras variables, so that a training step traced for one recipe serves every reci
 the same :func:`optimizer_signature` once :func:`set_optimizer_values` (and
 :func:`set_regularizer_value`) has written that recipe's numbers. The builders in
 ``_builders.py`` make their objects with :func:`hyperparameter` and
-:class:`VariableMomentumSGD`; :mod:`bench.trial` keeps the traced steps per signature.
+:class:`VariableMomentumSGD`; :mod:`bench._compiled` keeps the steps per signature. Under
+JAX a step reads only the state passed to it, so every such variable is tracked by the
+optimizer (or, for the L2 rate, by the model).
 """
 
 from __future__ import annotations
