@@ -8,6 +8,7 @@ from optuna.trial import TrialState
 from bench._record import SPEC_HASH
 from bench.spec import StudySpec
 from bench.storage import is_missing_sqlite_file, open_storage, redact_url
+from bench.study._setup import study_backend
 from bench.study._worker import study_counts
 
 
@@ -35,5 +36,5 @@ def study_progress(spec: StudySpec, *, storage_url: str) -> str:
     total = spec.total_trials
     return (
         f"study {matching[0]!r} in {redact_url(storage_url)}: {progress.finished} of {total} "
-        f"trials done ({shown or 'no trials'})"
+        f"trials done ({shown or 'no trials'}); backend {study_backend(study)}"
     )
