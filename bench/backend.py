@@ -231,7 +231,7 @@ def worker_environments(
             env["CUDA_VISIBLE_DEVICES"] = gpus[index % len(gpus)]
             env["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
             env["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
-        elif backend == "jax":
+        elif backend == "jax" and xla_cpu_flags(threads=cpu_share(jobs, cores=cores)):
             env["XLA_FLAGS"] = xla_cpu_flags(threads=cpu_share(jobs, cores=cores))
         envs.append(env)
     return envs
@@ -249,15 +249,15 @@ def cpu_share(jobs: int, *, cores: int | None = None) -> int:
 
 
 def xla_cpu_flags(*, threads: int) -> str:
-    """``XLA_FLAGS`` that keep XLA's CPU kernels to ``threads`` threads (appended to any
-    flags the user set).
+    """``XLA_FLAGS`` for a JAX worker with ``threads`` cores of its own: with one core, XLA's
+    CPU kernels run on one thread (appended to any flags the user set); with more, XLA's
+    own thread pool is left as it is.
 
     Example:
         >>> "--xla_cpu_multi_thread_eigen=false" in xla_cpu_flags(threads=1)
         True
     """
     user = os.environ.get("XLA_FLAGS", "")
-    own = f"intra_op_parallelism_threads={threads}"
-    if threads == 1:
-        own = f"--xla_cpu_multi_thread_eigen=false {own}"
-    return f"{user} {own}".strip()
+    if threads > 1:
+        return user
+    return f"{user} --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1".strip()
