@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -98,11 +98,15 @@ class ModelShape:
 
     def layers(self) -> dict[str, Any]:
         """:func:`bench.workload.build_vit`'s arguments, but the regularizer and seed."""
-        fields = asdict(self)
-        fields["preset"] = self.preset
-        for name in ("has_l2", "label_smoothing"):
-            del fields[name]
-        return fields
+        return {
+            "preset": self.preset,
+            "channels": self.channels,
+            "num_outputs": self.num_outputs,
+            "task": self.task,
+            "dropout": self.dropout,
+            "head_dropout": self.head_dropout,
+            "augment": self.augment,
+        }
 
 
 def compiled_model(workload: Workload, recipe: Recipe, *, reuse: bool) -> CompiledModel:

@@ -34,8 +34,8 @@ def _import_tensorflow_quietly() -> None:
 
 if active_backend() is None:
     use_backend(choose_backend(None))
-if os.environ.get(KERAS_BACKEND_ENV) == "tensorflow" and active_backend() is None:
-    _import_tensorflow_quietly()
+    if os.environ[KERAS_BACKEND_ENV] == "tensorflow":
+        _import_tensorflow_quietly()
 
 import keras  # noqa: E402
 

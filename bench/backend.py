@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping
 from importlib.metadata import PackageNotFoundError, version
 from importlib.util import find_spec
 from pathlib import Path
@@ -161,10 +161,6 @@ def jax_cache_dir(*, environ: Mapping[str, str] | None = None) -> Path:
     return base / "bench" / "jax"
 
 
-#: Lists the GPUs the machine has, by index (``nvidia-smi`` by default).
-GpuLister = Callable[[], list[str]]
-
-
 def list_gpus() -> list[str]:
     """The indices of this machine's NVIDIA GPUs as ``nvidia-smi`` lists them (none when
     it is absent or fails); ``$CUDA_VISIBLE_DEVICES``, where set, narrows them.
@@ -231,8 +227,10 @@ def worker_environments(
             env["CUDA_VISIBLE_DEVICES"] = gpus[index % len(gpus)]
             env["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
             env["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
-        elif backend == "jax" and xla_cpu_flags(threads=cpu_share(jobs, cores=cores)):
-            env["XLA_FLAGS"] = xla_cpu_flags(threads=cpu_share(jobs, cores=cores))
+        elif backend == "jax":
+            flags = xla_cpu_flags(threads=cpu_share(jobs, cores=cores))
+            if flags:
+                env["XLA_FLAGS"] = flags
         envs.append(env)
     return envs
 

@@ -78,7 +78,7 @@ def kerastuner_search(spec_path: Path, directory: Path) -> None:
     """KerasTuner's side, in its own process: GridSearch over the spec's variants."""
     import keras_tuner
 
-    from bench._compiled import _metrics
+    from bench._compiled import ModelShape, _metrics
     from bench._keras import keras
     from bench.recipe import build_loss, build_optimizer
     from bench.spec import load_spec
@@ -91,15 +91,7 @@ def kerastuner_search(spec_path: Path, directory: Path) -> None:
 
     def build_model(hp: keras_tuner.HyperParameters) -> keras.Model:
         recipe = spec.recipe({"variant": hp.Choice("variant", list(spec.variants))})
-        model = build_vit(
-            workload.preset,
-            channels=data.input_shape[-1],
-            num_outputs=data.num_outputs,
-            task=data.task,
-            dropout=recipe.dropout,
-            head_dropout=recipe.head_dropout,
-            seed=recipe.seed,
-        )
+        model = build_vit(**ModelShape.of(workload, recipe).layers(), seed=recipe.seed)
         model.compile(
             optimizer=build_optimizer(recipe, steps_per_epoch=steps_per_epoch),
             loss=build_loss(recipe, task=data.task),
