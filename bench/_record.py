@@ -400,10 +400,6 @@ assert tuple(f.name for f in dataclasses.fields(TrialRecord)) == tuple(
 ), "TrialRecord's fields are the declared attributes, in their order"
 
 
-#: The libraries each Keras backend's results depend on, beside the common ones.
-_BACKEND_LIBRARIES = {"jax": ("jax", "jaxlib"), "tensorflow": ("tensorflow",)}
-
-
 def library_versions(backend: str) -> dict[str, str]:
     """Versions of the libraries a result of ``backend`` depends on.
 
@@ -413,8 +409,10 @@ def library_versions(backend: str) -> dict[str, str]:
     """
     from importlib.metadata import PackageNotFoundError, version
 
+    from bench.backend import BACKEND_LIBRARIES
+
     found = {}
-    names = ("bench", *_BACKEND_LIBRARIES.get(backend, ()), "keras", "numpy", "scikit-learn")
+    names = ("bench", *BACKEND_LIBRARIES.get(backend, ()), "keras", "numpy", "scikit-learn")
     for name in (*names, "optuna"):
         try:
             found[name] = version(name)

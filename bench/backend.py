@@ -6,8 +6,9 @@ here and written to the environment, where worker processes inherit it. Nothing 
 module imports Keras, TensorFlow or JAX.
 
 The choice, strongest first: ``--backend``, ``$BENCH_BACKEND``, an explicit
-``$KERAS_BACKEND``, then :data:`DEFAULT_BACKEND` where it is installed (JAX trains the
-shared ViT about 3x faster per epoch on a CPU; BENCHMARKS.md), else TensorFlow.
+``$KERAS_BACKEND``, then :data:`DEFAULT_BACKEND` where it is installed (JAX trained the
+shared ViT's epochs 1.8x faster than TensorFlow on a 2-core CPU; BENCHMARKS.md), else
+TensorFlow.
 
 Example:
     >>> choose_backend(None, environ={"BENCH_BACKEND": "tensorflow"})
@@ -40,12 +41,9 @@ KERAS_BACKEND_ENV = "KERAS_BACKEND"
 #: The folder JAX keeps compiled programs in, shared by every worker, run and study.
 JAX_CACHE_ENV = "BENCH_JAX_CACHE"
 
-#: The distribution whose version a trial records for each backend, and what to install.
-_PACKAGES = {
-    "jax": ("jaxlib", "pip install jax"),
-    "tensorflow": ("tensorflow", "pip install tensorflow"),
-}
-_MODULES = {"jax": "jax", "tensorflow": "tensorflow"}
+#: The libraries each backend's results depend on (a trial records their versions); the
+#: last one's version is the backend's own.
+BACKEND_LIBRARIES = {"jax": ("jax", "jaxlib"), "tensorflow": ("tensorflow",)}
 
 
 def choose_backend(requested: str | None, *, environ: Mapping[str, str] | None = None) -> str:
@@ -73,8 +71,9 @@ def _checked(name: str, *, source: str) -> str:
     if name not in BACKENDS:
         raise BenchInputError(f"{source} {name}: unknown; expected one of {', '.join(BACKENDS)}")
     if not is_installed(name):
-        install = _PACKAGES[name][1]
-        raise BenchInputError(f"{source} {name}: not installed; install it with '{install}'")
+        raise BenchInputError(
+            f"{source} {name}: not installed; install it with 'pip install {name}'"
+        )
     return name
 
 
@@ -85,7 +84,7 @@ def is_installed(backend: str) -> bool:
         >>> is_installed("jax") in (True, False)
         True
     """
-    return find_spec(_MODULES[backend]) is not None
+    return find_spec(backend) is not None
 
 
 def use_backend(backend: str, *, environ: MutableMapping[str, str] | None = None) -> None:
@@ -133,15 +132,25 @@ def active_backend() -> str | None:
     return keras.backend.backend()
 
 
+def backend_library(backend: str) -> str:
+    """The library whose version is the backend's own.
+
+    Example:
+        >>> backend_library("jax"), backend_library("tensorflow")
+        ('jaxlib', 'tensorflow')
+    """
+    return BACKEND_LIBRARIES[backend][-1]
+
+
 def backend_version(backend: str) -> str | None:
-    """The installed version of the backend's library (JAX: jaxlib's), or None.
+    """The installed version of :func:`backend_library`, or None.
 
     Example:
         >>> backend_version("jax") is None or backend_version("jax")[0].isdigit()
         True
     """
     try:
-        return version(_PACKAGES[backend][0])
+        return version(backend_library(backend))
     except PackageNotFoundError:
         return None
 

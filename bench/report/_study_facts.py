@@ -22,6 +22,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from bench._stored_spec import TuningPlan, spec_seeds, spec_tuning
+from bench.backend import BACKEND_LIBRARIES, backend_library
 from bench.report._labels import compact_text, pairs_text
 
 StudyKind = Literal["protocol", "grid", "sampled", "unknown"]
@@ -93,7 +94,7 @@ def study_facts(
 
 def _backend_text(backend: str | None, versions: Mapping[str, Any]) -> str:
     name = backend or "tensorflow"
-    library = {"jax": "jaxlib"}.get(name, name)
+    library = backend_library(name) if name in BACKEND_LIBRARIES else name
     shown = f"{name} {versions[library]}" if versions.get(library) else name
     return shown if backend else f"{shown} (stored before studies named their backend)"
 
