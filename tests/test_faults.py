@@ -270,7 +270,8 @@ def test_the_protocol_with_two_workers_survives_a_killed_worker_in_each_phase_an
     log = tmp_path / "rerun.log"
     logs.append(log)
     assert start_run(spec, url, "--jobs", "2", log=log).wait(timeout=600) == 0, log.read_text()
-    assert not any("Traceback" in path.read_text() for path in logs)
+    for path in logs:
+        assert "Traceback" not in path.read_text(), f"{path.name}:\n{path.read_text()}"
 
     assert_protocol_ran_once(url)
 
