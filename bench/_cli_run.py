@@ -16,7 +16,7 @@ def run_command(args: argparse.Namespace) -> int:
     import datetime
 
     from bench import study as studies
-    from bench._signals import stop_on_sigterm
+    from bench._signals import at_safe_points, stop_on_sigterm
 
     stop_on_sigterm(sigint=True)  # a supervisor's stop queues the running trials again
     from bench.spec import load_spec
@@ -35,7 +35,8 @@ def run_command(args: argparse.Namespace) -> int:
     shown_url = redact_url(url)
     from bench.console import StudyDisplay, stderr_console
 
-    run = studies.prepare_run(spec, storage_url=url)
+    with at_safe_points():  # a stop mid-query would print the driver's traceback
+        run = studies.prepare_run(spec, storage_url=url)
     handle, budget, counts = run.handle, run.budget, run.counts()
     jobs = args.jobs or studies.default_jobs(trials_left=counts.to_run)
     if handle.renamed_from:

@@ -76,33 +76,38 @@ def run_worker(
     :func:`bench.storage.open_storage` and ``bench.trial.run_trial``). A worker process
     of ``bench run --jobs N`` passes its main process as ``parent_pid``: once that
     process is gone (exited, killed or crashed), the worker ends after its current trial.
+
+    A stop (Ctrl-C, SIGTERM) waits for a safe point from the first line on: raised during
+    the set-up, inside a library's garbage-collection callback, it would be printed and
+    swallowed ("Exception ignored in ...") and the worker would go on.
     """
-    set_thread_budget(jobs)
-    if workload is None:
-        workload = spec.workload.load()
-    if train is None:
-        import bench.trial  # noqa: F401  (Keras and its backend, before the freeze below)
-    # What is loaded so far lives as long as the worker. Out of the collector's reach, the
-    # collection after each trial (``gc_after_trial``, which frees a trial's graphs) scans
-    # only what trials create: about 0.01 s instead of 0.3 s with TensorFlow loaded.
-    gc.freeze()
-    study = optuna.load_study(
-        study_name=study_name,
-        storage=storage_factory(storage_url),
-        sampler=make_sampler(spec),
-        pruner=make_pruner(spec),
-    )
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    deadline = None if timeout is None else time.monotonic() + timeout
-    orphaned = _Orphaned(parent_pid)
-    callbacks: list[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] = [
-        _retry_errored(retries=spec.budget.retries),
-        _BudgetCallback(spec, budget, orphaned=orphaned),
-    ]
-    if reporter is not None:
-        callbacks.append(lambda _study, frozen: reporter.trial_ended(frozen))
-    objective = TrialObjective(spec, workload, reporter=reporter, train=train)
-    with at_safe_points():  # Ctrl-C and SIGTERM act between trials, batches and polls
+    with at_safe_points():
+        set_thread_budget(jobs)
+        if workload is None:
+            workload = spec.workload.load()
+        if train is None:
+            import bench.trial  # noqa: F401  (Keras and its backend, before the freeze below)
+        # What is loaded so far lives as long as the worker. Out of the collector's reach, the
+        # collection after each trial (``gc_after_trial``, which frees a trial's graphs) scans
+        # only what trials create: about 0.01 s instead of 0.3 s with TensorFlow loaded.
+        gc.freeze()
+        study = optuna.load_study(
+            study_name=study_name,
+            storage=storage_factory(storage_url),
+            sampler=make_sampler(spec),
+            pruner=make_pruner(spec),
+        )
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        orphaned = _Orphaned(parent_pid)
+        callbacks: list[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] = [
+            _retry_errored(retries=spec.budget.retries),
+            _BudgetCallback(spec, budget, orphaned=orphaned),
+        ]
+        if reporter is not None:
+            callbacks.append(lambda _study, frozen: reporter.trial_ended(frozen))
+        objective = TrialObjective(spec, workload, reporter=reporter, train=train)
+        # Ctrl-C and SIGTERM act between trials, batches and polls.
         _work(
             study,
             spec,
