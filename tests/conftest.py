@@ -7,13 +7,18 @@ and the helpers every test file shares (import them with ``from conftest import 
   can press Ctrl-C.
 
 Each fixture is built once per test session: training is the slow part of the suite.
+
+Where ``BENCH_NO_SKIPS`` is set (``.ci/run`` sets it), a skipped test fails the run: a
+test that cannot run there hides what it checks.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -174,3 +179,29 @@ def tiny_study(tmp_path_factory):
     url = f"sqlite:///{folder / 'bench.db'}"
     assert main(["run", "--study", str(spec), "--storage", url, "--jobs", "1"]) == 0
     return spec, url
+
+
+#: Set (to anything but 0) where a skipped test must fail the run (CI).
+NO_SKIPS = "BENCH_NO_SKIPS"
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        _skipped.append(report.nodeid)
+
+
+def _skips_fail() -> bool:
+    return bool(_skipped) and os.environ.get(NO_SKIPS, "").strip() not in ("", "0")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _skips_fail():
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _skips_fail():
+        terminalreporter.section(f"{NO_SKIPS} is set: skipped tests fail the run", red=True)
+        for nodeid in _skipped:
+            terminalreporter.write_line(nodeid)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -14,6 +15,11 @@ from optuna.trial import TrialState
 from bench.cli import main
 from bench.errors import BenchInputError
 from bench.spec import load_spec, parse_spec
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
 
 SPEC = """
 name = "protocol"
@@ -171,8 +177,6 @@ def test_the_builtin_tuned_optimizers_study_gives_every_optimizer_an_equal_budge
 
 
 def _two_candidates():
-    import tomllib
-
     return parse_spec(tomllib.loads(SPEC), source="protocol.toml")
 
 
@@ -334,8 +338,6 @@ def _run_slots(spec, values: dict[tuple[int, float], float | None]) -> optuna.St
 
 
 def test_confirm_chooses_the_draw_whose_worse_seed_scores_best():
-    import tomllib
-
     from bench._record import TrialRecord
     from bench.tuning import best_settings
 
@@ -366,8 +368,6 @@ def test_confirm_chooses_the_draw_whose_worse_seed_scores_best():
 
 
 def test_confirm_is_checked():
-    import tomllib
-
     def problem(text: str) -> str:
         with pytest.raises(BenchInputError) as error:
             parse_spec(tomllib.loads(text), source="t.toml")
