@@ -73,9 +73,12 @@ CASES = {
     ),
     "report into a read-only folder": (
         ["report", "--out", "{read_only}/reports"],
-        "--out",
+        "--out {read_only}/reports: cannot write there (",
     ),
-    "report --out is a file": (["report", "--out", "{spec}"], "--out"),
+    "report --out is a file": (
+        ["report", "--out", "{spec}"],
+        "--out {spec}: {spec} is a file; expected a folder to write the report into",
+    ),
     "dashboard port out of range": (["dashboard", "--port", "70000"], "--port: got 70000"),
 }
 
@@ -102,7 +105,7 @@ def test_bad_input_is_one_line_and_leaves_the_storage_untouched(case, stored, ca
     ]
     before = _digest(db)
     assert main([*argv, "--storage", f"sqlite:///{db}"]) == 2
-    assert fragment in error_line(capsys).format(**values)
+    assert fragment.format(**values) in error_line(capsys)
     assert _digest(db) == before
 
 

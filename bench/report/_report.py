@@ -374,13 +374,20 @@ def _write_files(directory: Path, content: ReportContent) -> None:
 
 
 def _write_atomically(target: Path, content: ReportContent) -> None:
-    if target.exists() and not target.is_dir():
-        raise BenchInputError(f"--out: {target} exists and is not a directory")
+    for path in (target.parent, target):
+        if path.exists() and not path.is_dir():
+            raise BenchInputError(
+                f"--out {target.parent}: {path} is a file; expected a folder to write the "
+                "report into"
+            )
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     except OSError as exc:
-        raise BenchInputError(f"--out: cannot write to {target.parent} ({exc.strerror})") from exc
+        raise BenchInputError(
+            f"--out {target.parent}: cannot write there ({exc.strerror}); expected a folder "
+            "you may write to"
+        ) from exc
     try:
         staging.chmod(0o755)  # mkdtemp makes it private; a report is meant to be read
         _write_files(staging, content)
