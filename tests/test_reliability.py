@@ -87,7 +87,9 @@ def test_a_signal_to_the_main_process_stops_every_worker_and_the_rerun_recovers(
     lines = log.read_text().strip().splitlines()
     assert lines[-1].startswith(f"bench: stopped by {signal.Signals(signum).name};")
     assert f"resume with: bench run --study {spec} --storage {url}" in lines[-1]
-    assert "Traceback" not in log.read_text()
+    # A stop raised at an arbitrary instruction shows as a traceback or a corrupted
+    # interpreter (SystemError); stops wait for safe points.
+    assert "Traceback" not in log.read_text() and "SystemError" not in log.read_text()
     stopped = [t for t in stored_trials(url) if t.state == TrialState.FAIL]
     requeued = [
         t.system_attrs["failed_trial"]
