@@ -99,7 +99,7 @@ def test_a_signal_to_the_main_process_stops_every_worker_and_the_rerun_recovers(
     # Each stopped trial is queued again once (other seeds' copies may be waiting too).
     assert len(stopped) == 2 and sorted(requeued) == sorted(t.number for t in stopped)
 
-    assert main(["run", "--study", str(spec), "--storage", url]) == 0
+    assert main(["run", "--study", str(spec), "--storage", url, "--jobs", "1"]) == 0
     _each_cell_complete_once(url)
 
 
