@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from bench._ranking import best_of
 from bench._record import TrialRecord
 from bench._schema import SPLITS
 
@@ -177,6 +178,7 @@ class StudyDisplay:
         self.console = console
         self.plain = not console.is_terminal
         self.best: tuple[float, str] | None = None
+        self._best_trial: Any = None
         self._current = ""
         self._last_plain = ""
         self.progress = Progress(
@@ -271,13 +273,11 @@ class StudyDisplay:
         return f"; best {self.metric} {self.best[0]:.4f}: {self.best[1]}" if self.best else ""
 
     def _offer_best(self, trial: Any) -> None:
-        value = trial.value
-        if value is not None and math.isfinite(value):
-            better = self.best is None or (
-                value > self.best[0] if self.direction == "maximize" else value < self.best[0]
-            )
-            if better:
-                self.best = (value, TrialRecord.read(trial).recipe_label or "")
+        candidates = [trial] if self._best_trial is None else [self._best_trial, trial]
+        best = best_of(candidates, direction=self.direction)
+        if best is not None and best is not self._best_trial:
+            self._best_trial = best
+            self.best = (best.value, TrialRecord.read(best).recipe_label or "")
         if self.best:
             info = f"best {self.metric} {self.best[0]:.4f}: {self.best[1]}"
             self.progress.update(self.trials, info=info)

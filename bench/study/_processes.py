@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import optuna
+from optuna.trial import TrialState
 
+from bench._ranking import best_of
 from bench._record import TrialRecord
 from bench._signals import at_safe_points, exit_status, sleep_until_stopped, stop_on_sigterm
 from bench.backend import worker_environments
@@ -201,10 +203,8 @@ class PreparedRun:
         return errored
 
     def _best_trial(self) -> optuna.trial.FrozenTrial | None:
-        try:
-            return self.handle.study.best_trial
-        except ValueError:  # no trial has completed yet
-            return None
+        complete = self.handle.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        return best_of(complete, direction=self.spec.objective.direction)
 
 
 def prepare_run(spec: StudySpec, *, storage_url: str, backend: str | None = None) -> PreparedRun:
