@@ -26,6 +26,34 @@ def spec_seeds(spec: Mapping[str, Any]) -> tuple[int, ...]:
 
 
 @dataclass(frozen=True)
+class StoredObjective:
+    """A stored spec's ``[objective]``: the metric Optuna optimized and its direction, each
+    ``None`` when the spec does not say (or says something else than a valid value).
+
+    Example:
+        >>> spec_objective({"objective": {"metric": "val_auc", "direction": "maximize"}})
+        StoredObjective(metric='val_auc', direction='maximize')
+        >>> spec_objective({"objective": {"direction": "up"}})
+        StoredObjective(metric=None, direction=None)
+    """
+
+    metric: str | None
+    direction: str | None
+
+
+def spec_objective(spec: Mapping[str, Any]) -> StoredObjective:
+    """The objective of a stored spec, read leniently (see :class:`StoredObjective`)."""
+    objective = spec.get("objective")
+    if not isinstance(objective, Mapping):
+        return StoredObjective(metric=None, direction=None)
+    metric, direction = objective.get("metric"), objective.get("direction")
+    return StoredObjective(
+        metric=metric if isinstance(metric, str) and metric else None,
+        direction=direction if direction in ("maximize", "minimize") else None,
+    )
+
+
+@dataclass(frozen=True)
 class TuningPlan:
     """A spec's tuning protocol: each candidate's equal tuning budget, then final seeds.
 

@@ -26,7 +26,13 @@ import pandas as pd
 
 from bench._record import BACKEND, SPEC, SPEC_HASH, TrialRecord, recipe_label
 from bench._schema import FINAL, HISTORY_FIELDS, METRIC_NAMES, SEED, SPLITS, TUNE
-from bench._stored_spec import TuningPlan, spec_search_spaces, spec_seeds, spec_tuning
+from bench._stored_spec import (
+    TuningPlan,
+    spec_objective,
+    spec_search_spaces,
+    spec_seeds,
+    spec_tuning,
+)
 from bench.errors import BenchInputError
 from bench.storage import open_storage, redact_url
 
@@ -43,6 +49,7 @@ __all__ = [
     "load_results",
     "load_study_spec",
     "load_trials",
+    "spec_objective",
     "spec_search_spaces",
     "spec_seeds",
     "spec_tuning",
@@ -322,10 +329,7 @@ def _load_study(study_name: str, storage: str) -> optuna.Study:
 
 
 def _direction(study: optuna.Study, spec: Mapping[str, Any]) -> str:
-    objective = spec.get("objective")
-    if isinstance(objective, Mapping) and objective.get("direction") in ("maximize", "minimize"):
-        return str(objective["direction"])
-    return study.directions[0].name.lower()
+    return spec_objective(spec).direction or study.directions[0].name.lower()
 
 
 def _number(value: Any) -> float:

@@ -14,7 +14,7 @@ from bench.report._fig_base import FigureInput, FigureText
 from bench.report._labels import display_label, mathtext_safe
 from bench.report._protocol import searched_knobs
 from bench.report._selection import chosen_tuning_trials
-from bench.results import spec_search_spaces, spec_tuning
+from bench.results import spec_objective, spec_search_spaces, spec_tuning
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -53,8 +53,7 @@ def _numeric_knobs(tuning: pd.DataFrame) -> list[str]:
 
 
 def _objective_words(data: FigureInput) -> str:
-    objective = data.results.spec.get("objective")
-    metric = objective.get("metric") if isinstance(objective, Mapping) else None
+    metric = spec_objective(data.results.spec).metric
     return f"objective ({metric})" if metric else "objective"
 
 

@@ -7,11 +7,10 @@ import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -33,7 +32,7 @@ from bench.report._selection import (
     verdict_values,
 )
 from bench.report._stats import TimeToTarget, summarize, time_to_target
-from bench.results import StudyResults, load_results
+from bench.results import StudyResults, load_results, spec_objective
 from bench.storage import redact_url
 
 # Ranked by the study's objective where it is one of these (validation data chose the
@@ -133,7 +132,7 @@ def verdicts_of(results: StudyResults) -> Verdicts:
         ('val_auc', ['adam', 'sgd'])
     """
     selection = select_trials(results.trials)
-    ranked_by = _rank_metric(selection.included, objective=_objective_metric(results.spec))
+    ranked_by = _rank_metric(selection.included, objective=spec_objective(results.spec).metric)
     plan = results.tuning
     missing = missing_seeds(
         selection.judged,
@@ -209,11 +208,6 @@ def _rank_metric(included: pd.DataFrame, *, objective: str | None) -> str:
     if objective in present:
         return objective
     return present[0] if present else _RANK_CANDIDATES[0]
-
-
-def _objective_metric(spec: Mapping[str, Any]) -> str | None:
-    objective = spec.get("objective")
-    return objective.get("metric") if isinstance(objective, Mapping) else None
 
 
 def _ranked_summary(

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from bench._stored_spec import TuningPlan, spec_seeds, spec_tuning
+from bench._stored_spec import TuningPlan, spec_objective, spec_seeds, spec_tuning
 from bench.backend import BACKEND_LIBRARIES, backend_library
 from bench.report._labels import compact_text, pairs_text
 
@@ -113,10 +113,9 @@ def _workload_rows(spec: Mapping[str, Any], workload: Mapping[str, Any]) -> list
         rows.append(("classes", ", ".join(str(c) for c in workload["class_names"])))
     if isinstance(workload.get("sizes"), Mapping):
         rows.append(("splits", pairs_text(workload["sizes"])))
-    objective = spec.get("objective")
-    if isinstance(objective, Mapping):
-        direction, metric = objective.get("direction", ""), objective.get("metric", "")
-        rows.append(("objective", f"{direction} {metric}"))
+    objective = spec_objective(spec)
+    if objective.metric or objective.direction:
+        rows.append(("objective", f"{objective.direction or ''} {objective.metric or ''}"))
     return rows
 
 
