@@ -95,6 +95,17 @@ ERROR: Final[Attr[dict]] = Attr("error", dict)
 #: The signal that stopped a trial (``SIGINT``, ``SIGTERM``): it is always run again.
 INTERRUPTED: Final[Attr[str]] = Attr("interrupted", str)
 
+# Keys inside stored values.
+#: In ``metrics``: the training split scored on its labels before any noise was added.
+CLEAN_TRAIN: Final = "train_clean"
+#: In ``test_predictions``: the test labels and the model's scores for them.
+Y_TRUE: Final = "y_true"
+Y_SCORE: Final = "y_score"
+#: In ``error``: the exception's type name, message and formatted traceback.
+ERROR_TYPE: Final = "type"
+ERROR_MESSAGE: Final = "message"
+ERROR_TRACEBACK: Final = "traceback"
+
 #: Every trial attribute, in the order a finished trial's record lists them.
 TRIAL_ATTRS: Final[tuple[Attr, ...]] = (
     HOST,
@@ -269,7 +280,11 @@ class RecordWriter:
         """An unexpected error the trial met: its type, message and traceback."""
         trace = "".join(traceback.format_exception(error))
         return {
-            ERROR.key: {"type": type(error).__name__, "message": str(error), "traceback": trace}
+            ERROR.key: {
+                ERROR_TYPE: type(error).__name__,
+                ERROR_MESSAGE: str(error),
+                ERROR_TRACEBACK: trace,
+            }
         }
 
     @staticmethod

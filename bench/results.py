@@ -24,7 +24,16 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from bench._record import BACKEND, SPEC, SPEC_HASH, TrialRecord, recipe_label
+from bench._record import (
+    BACKEND,
+    CLEAN_TRAIN,
+    SPEC,
+    SPEC_HASH,
+    Y_SCORE,
+    Y_TRUE,
+    TrialRecord,
+    recipe_label,
+)
 from bench._schema import FINAL, HISTORY_FIELDS, METRIC_NAMES, SEED, SPLITS, TUNE
 from bench._stored_spec import (
     TuningPlan,
@@ -177,10 +186,10 @@ class StudyResults:
             (8,)
         """
         raw = self._raw_predictions.get(number)
-        if not raw or raw.get("y_true") is None or raw.get("y_score") is None:
+        if not raw or raw.get(Y_TRUE) is None or raw.get(Y_SCORE) is None:
             return None
-        y_true = np.asarray(raw["y_true"])
-        y_score = np.asarray(raw["y_score"], dtype=float)
+        y_true = np.asarray(raw[Y_TRUE])
+        y_score = np.asarray(raw[Y_SCORE], dtype=float)
         if len(y_true) == 0 or len(y_true) != len(y_score):
             return None
         return Predictions(y_true=y_true, y_score=y_score)
@@ -367,7 +376,7 @@ def _trial_row(trial: optuna.trial.FrozenTrial, record: TrialRecord) -> dict[str
         split_metrics = metrics.get(split) if isinstance(metrics.get(split), Mapping) else {}
         for name in METRIC_NAMES:
             row[f"{split}_{name}"] = _number(split_metrics.get(name))
-    clean = metrics.get("train_clean") if isinstance(metrics.get("train_clean"), Mapping) else {}
+    clean = metrics.get(CLEAN_TRAIN) if isinstance(metrics.get(CLEAN_TRAIN), Mapping) else {}
     row["train_clean_accuracy"] = _number(clean.get("accuracy"))
     if record.phase is not None:
         row["phase"] = record.phase

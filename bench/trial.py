@@ -19,7 +19,7 @@ from bench._compiled import (
     reuse_enabled,
 )
 from bench._keras import keras
-from bench._record import TrialResult, library_versions
+from bench._record import CLEAN_TRAIN, Y_SCORE, Y_TRUE, TrialResult, library_versions
 from bench._schema import (
     COMPLETED,
     DIVERGED,
@@ -53,7 +53,6 @@ EpochHook = Callable[[dict[str, float]], "bool | None"]
 KeptHook = Callable[[keras.Model], None]
 
 #: The metrics of the training images with their clean labels (label-noise workloads).
-CLEAN_TRAIN = "train_clean"
 
 
 def run_trial(
@@ -168,7 +167,7 @@ def _run_trial(
         stop_reason=stop_reason,
         metrics=metrics,
         gap=gap,
-        test_predictions={"y_true": data.test.y.tolist(), "y_score": test_scores.tolist()},
+        test_predictions={Y_TRUE: data.test.y.tolist(), Y_SCORE: test_scores.tolist()},
         class_names=list(data.class_names),
         task=data.task,
         recipe=recipe.to_dict(),

@@ -24,7 +24,7 @@ import optuna
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
 
-from bench._record import RecordWriter, TrialResult, recipe_label
+from bench._record import Y_SCORE, Y_TRUE, RecordWriter, TrialResult, recipe_label
 from bench._schema import COMPLETED, SPLITS, VARIANT, Task
 from bench.spec import parse_spec
 
@@ -119,8 +119,8 @@ def _trial(name: str, seed: int) -> optuna.trial.FrozenTrial:
         },
         gap={"accuracy": 0.0, "loss": 0.0},
         test_predictions={
-            "y_true": labels,
-            "y_score": [0.5 + (quality - 0.5) * (2 * y - 1) for y in labels],
+            Y_TRUE: labels,
+            Y_SCORE: [0.5 + (quality - 0.5) * (2 * y - 1) for y in labels],
         },
         class_names=["0", "1"],
         task=_TASK,

@@ -18,7 +18,7 @@ import optuna
 from optuna.trial import TrialState
 
 from bench._ranking import best_of
-from bench._record import TrialRecord
+from bench._record import ERROR_MESSAGE, ERROR_TYPE, TrialRecord
 from bench._signals import at_safe_points, exit_status, sleep_until_stopped, stop_on_sigterm
 from bench.backend import worker_environments
 from bench.errors import DEBUG_ENV, describe_error
@@ -199,7 +199,9 @@ class PreparedRun:
         for trial in self.handle.study.get_trials(deepcopy=False):
             error = TrialRecord.read(trial).error
             if error and trial.datetime_start and trial.datetime_start >= since:
-                errored.append((trial.number, f"{error.get('type')}: {error.get('message')}"))
+                errored.append(
+                    (trial.number, f"{error.get(ERROR_TYPE)}: {error.get(ERROR_MESSAGE)}")
+                )
         return errored
 
     def _best_trial(self) -> optuna.trial.FrozenTrial | None:
