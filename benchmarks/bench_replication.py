@@ -16,9 +16,9 @@ is ``top`` (best, or not told apart from it) or ``worse``. Prints per replicatio
   other replication's top group;
 - ``paired_sd_median`` and ``paired_sd_max``: over candidates and replications, the sd
   of a candidate's per-seed difference to the best, and ``seeds_for_<d>_at_<which>``:
-  the seeds a paired test needs to tell a difference ``d`` (0.05, 0.10) apart at that
-  spread (80% power, two-sided 0.05 Holm-split over the 7 comparisons, normal
-  approximation).
+  the seeds the report's paired test needs to tell a difference ``d`` (0.05, 0.10) apart
+  at that spread on AUC's own scale (80% power, 8 candidates, noncentral t:
+  ``bench.report._stats.seeds_for_power``).
 
     .venv/bin/python benchmarks/bench_replication.py [--replications 3] [--final-seeds N]
         [--confirm N]
@@ -35,9 +35,9 @@ from pathlib import Path
 
 import optuna
 from _bench_run import timed_bench_run
-from scipy import stats
 
 from bench.report import study_leaderboard
+from bench.report._stats import TOP_GROUP, WORSE, seeds_for_power
 from bench.spec import builtin_spec_paths, load_spec
 
 DROP = 0.10
@@ -128,14 +128,14 @@ def main() -> None:
                 confirm=args.confirm,
             )
             board = study_leaderboard(name, storage=url)
-            top = board["vs_best"].isin(["best", "indistinguishable"])
+            top = board["vs_best"].isin(TOP_GROUP)
             labels = top.map({True: "top", False: "worse"})
             classes.append(dict(zip(board["recipe_label"], labels, strict=True)))
             winners.append(board["recipe_label"].iloc[0])
             best = board["val_auc_mean"].iloc[0]
             for _, row in board.iterrows():
                 if row["val_auc_mean"] <= best - DROP:
-                    drops.append(row["vs_best"] == "worse")
+                    drops.append(row["vs_best"] == WORSE)
             sds += paired_sds(name, url, board)
             rows = ", ".join(
                 f"{r.recipe_label} {r.val_auc_mean:.3f} ({r.vs_best}"
@@ -154,7 +154,6 @@ def main() -> None:
         "median": statistics.median(sds) if sds else math.nan,
         "max": max(sds) if sds else math.nan,
     }
-    z = stats.norm.ppf(1 - 0.05 / 7 / 2) + stats.norm.ppf(0.8)
     print(f"replications={args.replications}")
     print(f"final_seeds={seeds_per_run}")
     confirm = load_spec("optimizers").tuning.confirm if args.confirm is None else args.confirm
@@ -166,7 +165,8 @@ def main() -> None:
     for which, spread in spreads.items():
         print(f"paired_sd_{which}={spread:.4f}")
         for delta in (0.05, 0.10):
-            print(f"seeds_for_{delta:.2f}_at_{which}={math.ceil((z * spread / delta) ** 2)}")
+            needed = seeds_for_power(delta, sd=spread, candidates=len(candidates)) if sds else None
+            print(f"seeds_for_{delta:.2f}_at_{which}={needed}")
 
 
 if __name__ == "__main__":

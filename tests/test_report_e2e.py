@@ -128,10 +128,10 @@ def test_unknown_study_is_one_line_and_exit_2(tiny_study, tmp_path, capsys):
     assert not any(tmp_path.iterdir())
 
 
-def test_two_seed_epoch_counts_are_listed_and_tests_are_holm_corrected(reported):
+def test_two_seed_epoch_counts_are_listed_and_tests_are_corrected(reported):
     folder, url = reported
     summary = pd.read_csv(folder / "summary.csv").set_index("recipe_label")
-    assert {"p_holm", "kept_epoch_values", "epochs_run_values"} <= set(summary.columns)
+    assert {"p_metric", "kept_epoch_values", "epochs_run_values"} <= set(summary.columns)
     trials = optuna.load_study(study_name="tiny", storage=url).trials
     text = (folder / "report.md").read_text()
     for label in ("adam", "sgd"):
@@ -142,4 +142,4 @@ def test_two_seed_epoch_counts_are_listed_and_tests_are_holm_corrected(reported)
         kept = [str(t.user_attrs["kept_epoch"]) for t in ordered]
         assert summary.loc[label, "kept_epoch_values"] == " ".join(kept)
         assert f"| {', '.join(kept)} |" in text  # two seeds: the values, not a t interval
-    assert "Holm-corrected" in text
+    assert "studentized range" in text

@@ -307,11 +307,11 @@ def test_a_candidate_whose_every_setting_diverges_is_worse_with_its_failures_cou
     assert board.loc["sgd", "n"] == 5 and board.loc["sgd", "n_failed"] == 5
     assert board.loc["sgd", "failures"] == "5 no usable tuning trial"
     assert board.loc["sgd", "val_auc_mean"] == 0.5
-    assert board.loc["sgd", "vs_best"] == "worse"
+    assert board.loc["sgd", "vs_best"] == "worse" and board.loc["sgd", "worse_by"] == "failures"
     assert board.loc["sgd", "seeds_missing"] == "1 2 3 4 5 (no usable tuning trial)"
     assert board.loc["adam", "n_failed"] == 0 and board.loc["adam", "vs_best"] == "best"
     out = capsys.readouterr().out
-    assert "Top group by mean validation AUC: adam" in out and "Worse: sgd." in out
+    assert "Top group by mean validation AUC: adam" in out and "Worse: sgd (failures)." in out
 
 
 CONFIRMING = SPEC.replace("budget = 2", "budget = 3\nconfirm = 2\nconfirm_seed = 7")

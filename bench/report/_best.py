@@ -26,13 +26,10 @@ from bench.errors import BenchInputError
 from bench.recipe import Recipe, knobs
 from bench.report._labels import display_label
 from bench.report._report import verdicts_of
-from bench.report._stats import SUMMARY_METRICS
+from bench.report._stats import SUMMARY_METRICS, TOP_GROUP
 from bench.results import StudyResults, list_study_names, load_results
 from bench.spec import WorkloadSpec, recipe_toml
 from bench.storage import redact_url
-
-#: The verdicts that put a candidate in the top group (see ``compare_to_best``).
-_TOP_GROUP = ("best", "indistinguishable")
 
 
 @dataclass(frozen=True)
@@ -245,7 +242,7 @@ def _chosen_knobs(trials: pd.DataFrame, results: StudyResults) -> dict[str, str]
 
 
 def _top_group(board: pd.DataFrame) -> tuple[str, ...]:
-    return tuple(board.loc[board["vs_best"].isin(_TOP_GROUP), "recipe_label"])
+    return tuple(board.loc[board["vs_best"].isin(TOP_GROUP), "recipe_label"])
 
 
 def _workload_table(results: StudyResults) -> dict[str, Any]:

@@ -31,10 +31,13 @@ from bench.report._selection import RUNNING, TrialCounts, has_phases
 from bench.report._stats import (
     ALPHA,
     CONFIDENCE,
-    CORRECTION_NAME,
+    FAILURE_TEST_NAME,
     MIN_INTERVAL_N,
+    NOT_TESTABLE,
     SUMMARY_METRICS,
     TEST_NAME,
+    TOP_GROUP,
+    WORSE,
     TimeToTarget,
 )
 from bench.report._study_facts import search_space_table, study_facts
@@ -146,7 +149,7 @@ def report_view(content: ReportContent) -> ReportView:
         ...     print(sentence)
         4 trials: 4 in the verdict
         Top group by mean validation AUC: adam (0.910 [0.783, 1.000], n=2)
-        Worse: sgd.
+        Worse: sgd (metric).
     """
     results = content.results
     board = leaderboard_frame(content.summary) if not content.summary.empty else pd.DataFrame()
@@ -189,7 +192,7 @@ def method_sentence(ranked_by: str, *, final_only: bool = False) -> str:
     Example:
         >>> method_sentence("test_auc")[:60]
         'Values are the mean over seeds ± the half-width of a 95% Stu'
-        >>> "Holm-corrected" in method_sentence("test_auc")
+        >>> "studentized range" in method_sentence("test_auc")
         True
         >>> method_sentence("test_auc", final_only=True)[:58]
         'Only final-phase trials count: seeds that did not choose t'
@@ -204,13 +207,14 @@ def method_sentence(ranked_by: str, *, final_only: bool = False) -> str:
     return (
         f"{final}Values are the mean over seeds ± the half-width of a {CONFIDENCE:.0%} Student-t "
         f"confidence interval (n=1: no interval); kept epoch and epochs run with fewer than "
-        f"{MIN_INTERVAL_N} seeds list the values instead. Recipes are ranked by mean {metric}; "
-        f"each is compared with the best by {TEST_NAME} (two-sided) on per-seed {metric}, and "
-        f"the p-values of all these comparisons are Holm-corrected ({CORRECTION_NAME} "
-        f"step-down, p (Holm) in the table): “≈ best” marks recipes with p (Holm) ≥ {ALPHA}, "
-        f"statistically indistinguishable from the best, “worse” those below, and “not "
-        "testable” means a side has fewer than 2 seeds. Not rejecting is not proof of "
-        "equality."
+        f"{MIN_INTERVAL_N} seeds list the values instead. Each recipe is compared with the one "
+        f"of highest mean {metric} twice: on {metric} over the seeds that trained, by "
+        f"{TEST_NAME} (p (metric); Δ to best is the difference with its simultaneous "
+        f"{CONFIDENCE:.0%} interval), and on how often its seeds failed, by {FAILURE_TEST_NAME} "
+        f"(p (failures)). “≈ best” marks recipes neither p tells apart (both ≥ {ALPHA}), "
+        "“worse” says which one did, and “not testable” means a side has fewer than 2 seeds "
+        f"that trained. Recipes are ranked by mean {metric} (a failed seed counts as chance), "
+        "the top group first. Not rejecting is not proof of equality."
     )
 
 
@@ -260,7 +264,7 @@ def verdict_headline(summary: pd.DataFrame, *, ranked_by: str | None = None) -> 
         >>> from bench.report._example import example_storage
         >>> from bench.report import study_leaderboard
         >>> print(verdict_headline(study_leaderboard("demo", storage=example_storage())))
-        Top group by mean validation AUC: adam (0.910 [0.783, 1.000], n=2). Worse: sgd.
+        Top group by mean validation AUC: adam (0.910 [0.783, 1.000], n=2). Worse: sgd (metric).
     """
     if summary.empty:
         return ""
@@ -285,18 +289,54 @@ def verdict_headline(summary: pd.DataFrame, *, ranked_by: str | None = None) -> 
             for _, row in rows.iterrows()
         )
 
-    top = summary[summary["vs_best"].isin(["best", "indistinguishable"])]
+    top = summary[summary["vs_best"].isin(TOP_GROUP)]
     text = f"Top group by mean {metric}: {named(top, values=True)}."
     if len(top) > 1:
         text += (
-            f" These {len(top)} {noun} are not told apart by the seeds (paired tests, "
-            "Holm-corrected): their order is not resolved."
+            f" These {len(top)} {noun} are not told apart by the seeds (metric and failures, "
+            "corrected for choosing the best): their order is not resolved."
         )
-    text += f" Worse: {named(summary[summary['vs_best'] == 'worse'], values=False)}."
-    untested = summary[summary["vs_best"] == "not testable"]
+    text += _above_higher_means(summary, ranked_by=ranked_by)
+    worse = summary[summary["vs_best"] == WORSE]
+    text += f" Worse: {_worse_words(worse)}."
+    untested = summary[summary["vs_best"] == NOT_TESTABLE]
     if not untested.empty:
         text += f" Not testable (fewer than 2 seeds): {named(untested, values=False)}."
     return text
+
+
+def _worse_words(worse: pd.DataFrame) -> str:
+    """``sgd (metric), lion (failures)``: each worse recipe with what made it worse."""
+    if worse.empty:
+        return "none"
+    reasons = worse["worse_by"] if "worse_by" in worse.columns else [""] * len(worse)
+    return ", ".join(
+        display_label(label) + (f" ({why})" if why else "")
+        for label, why in zip(worse["recipe_label"], reasons, strict=True)
+    )
+
+
+def _above_higher_means(summary: pd.DataFrame, *, ranked_by: str) -> str:
+    """The sentence saying why top-group recipes rank above worse ones of higher mean: a
+    mean counts a failed seed as chance, the verdict judges the failures apart."""
+    mean = summary[f"{ranked_by}_mean"]
+    worse = summary["vs_best"] == WORSE
+    if not worse.any():
+        return ""
+    lifted = summary[summary["vs_best"].isin(TOP_GROUP) & (mean < mean[worse].max())]
+    if lifted.empty:
+        return ""
+    names = ", ".join(
+        f"{display_label(row['recipe_label'])} ({int(row['n_failed'])} of {int(row['n'])} "
+        "seeds failed)"
+        for _, row in lifted.iterrows()
+    )
+    them = "them" if len(lifted) > 1 else "it"
+    return (
+        f" Ranked above worse recipes of higher mean: {names}; failed seeds, scored as chance, "
+        f"lower a mean, but neither the failures nor the seeds that trained tell {them} apart "
+        "from the best."
+    )
 
 
 def _tuning_sentence(content: ReportContent) -> str:

@@ -22,6 +22,7 @@ from bench.report._selection import (
     RUNNING,
     TrialCounts,
 )
+from bench.report._stats import BEST, NOT_TESTABLE, TIED, WORSE
 
 #: Why a trial is excluded, as the Excluded trials table says it.
 REASON_WORDS: dict[str, str] = {
@@ -33,15 +34,46 @@ REASON_WORDS: dict[str, str] = {
 }
 #: The ``vs_best`` verdicts as the leaderboard's ``vs best`` column says them.
 VERDICT_WORDS: dict[str, str] = {
-    "best": "best",
-    "indistinguishable": "≈ best",
-    "worse": "worse",
-    "not testable": "not testable (n<2)",
+    BEST: "best",
+    TIED: "≈ best",
+    WORSE: "worse",
+    NOT_TESTABLE: "not testable (n<2)",
 }
 #: The ``vs_best`` verdicts as a leaderboard row's mark (the HTML row class).
-ROW_MARKS: dict[str, str] = {"best": "best", "indistinguishable": "tied"}
+ROW_MARKS: dict[str, str] = {BEST: "best", TIED: "tied"}
 #: The ``vs_best`` verdicts as a prefix of a recipe's name in a figure.
-FIGURE_MARKS: dict[str, str] = {"best": "★ ", "indistinguishable": "≈ "}
+FIGURE_MARKS: dict[str, str] = {BEST: "★ ", TIED: "≈ "}
+
+
+def verdict_text(verdict: object, worse_by: object = "") -> str:
+    """A ``vs_best`` verdict in words, a worse one with what made it worse (``worse_by``:
+    the metric, the failures or both); ``–`` for none.
+
+    Example:
+        >>> verdict_text("worse", "failures"), verdict_text("indistinguishable")
+        ('worse (failures)', '≈ best')
+        >>> verdict_text("worse", "metric, failures"), verdict_text(None)
+        ('worse (metric, failures)', '–')
+    """
+    words = VERDICT_WORDS.get(str(verdict), "–")
+    if verdict == WORSE and isinstance(worse_by, str) and worse_by:
+        return f"{words} ({worse_by})"
+    return words
+
+
+def diff_text(diff: float, low: float, high: float, *, decimals: int = 3) -> str:
+    """A difference to the best with its interval, signed: ``-0.012 [-0.031, +0.004]``;
+    ``–`` where there is none (the best itself, a recipe not testable).
+
+    Example:
+        >>> diff_text(-0.0123, -0.031, 0.0042)
+        '-0.012 [-0.031, +0.004]'
+        >>> diff_text(float("nan"), float("nan"), float("nan"))
+        '–'
+    """
+    if any(v is None or pd.isna(v) for v in (diff, low, high)):
+        return "–"
+    return f"{diff:+.{decimals}f} [{low:+.{decimals}f}, {high:+.{decimals}f}]"
 
 
 def display_label(label: str) -> str:

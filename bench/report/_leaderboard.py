@@ -9,11 +9,12 @@ from rich.table import Table
 from rich.text import Text
 
 from bench.report._labels import (
-    VERDICT_WORDS,
+    diff_text,
     display_label,
     format_interval,
     format_values,
     p_value_text,
+    verdict_text,
 )
 from bench.report._stats import COUNT_METRICS, MIN_INTERVAL_N
 
@@ -30,8 +31,12 @@ _METRIC_COLUMNS: dict[str, tuple[str, int]] = {
 }
 #: The header of the column naming the seeds a recipe lacks, shown only when one does.
 MISSING_COLUMN = "missing seeds"
-#: The header of the Holm-corrected p-value of the test against the best recipe.
-P_COLUMN = "p (Holm)"
+#: The header of the corrected p-value of the metric test against the best recipe.
+P_COLUMN = "p (metric)"
+#: The header of the corrected p-value of the failure test, shown only when a seed failed.
+FAILURES_P_COLUMN = "p (failures)"
+#: The header of the difference to the best with its simultaneous 95% interval.
+DIFF_COLUMN = "Δ to best"
 #: The header of the column counting the seeds that failed (scored as chance) and how.
 FAILED_COLUMN = "failed"
 
@@ -45,7 +50,9 @@ TERMINAL_COLUMNS: tuple[str, ...] = (
     "test AUC",
     "gap (acc)",
     "kept epoch",
+    DIFF_COLUMN,
     P_COLUMN,
+    FAILURES_P_COLUMN,
     "vs best",
     MISSING_COLUMN,
 )
@@ -58,10 +65,14 @@ def _seed_count(row: dict[str, Any]) -> int | str:
 
 
 def leaderboard_frame(summary: pd.DataFrame, *, limit: int | None = None) -> pd.DataFrame:
-    """The leaderboard as display strings: rank, recipe, n, mean ± 95% CI, p, verdict.
+    """The leaderboard as display strings: rank, recipe, n, mean ± 95% CI, the difference to
+    the best, p-values, verdict.
 
-    ``p (Holm)`` is the Holm-corrected p-value of the test against the best recipe, and
-    ``vs best`` the verdict it gives (``≈ best`` or ``worse``).
+    ``Δ to best`` is the recipe's mean minus the best's on the ranked metric with its
+    simultaneous 95% interval; ``p (metric)`` and ``p (failures)`` (shown when a seed
+    failed) are the corrected p-values of the tests against the best recipe, and
+    ``vs best`` the verdict they give (``≈ best``, or ``worse (metric)``, ``worse
+    (failures)``: what made it worse).
     ``n`` reads ``2/3`` for a recipe with fewer seeds than the spec asks for, and a
     ``missing seeds`` column says which and why when any recipe lacks one.
 
@@ -83,11 +94,12 @@ def leaderboard_frame(summary: pd.DataFrame, *, limit: int | None = None) -> pd.
     shown = summary.head(limit) if limit else summary
     rows = [_leaderboard_row(row) for row in shown.to_dict("records")]
     metrics = (h for h, _ in _METRIC_COLUMNS.values())
-    columns = ["#", "recipe", "n", FAILED_COLUMN, *metrics, P_COLUMN, "vs best"]
-    board = pd.DataFrame(rows, columns=[*columns, MISSING_COLUMN])
-    for optional in (FAILED_COLUMN, MISSING_COLUMN):  # shown only when a recipe has one
-        if not board[optional].astype(bool).any():
-            board = board.drop(columns=optional)
+    columns = ["#", "recipe", "n", FAILED_COLUMN, *metrics, DIFF_COLUMN, P_COLUMN]
+    board = pd.DataFrame(rows, columns=[*columns, FAILURES_P_COLUMN, "vs best", MISSING_COLUMN])
+    if not board[FAILED_COLUMN].astype(bool).any():  # shown only when a recipe has one
+        board = board.drop(columns=[FAILED_COLUMN, FAILURES_P_COLUMN])
+    if not board[MISSING_COLUMN].astype(bool).any():
+        board = board.drop(columns=MISSING_COLUMN)
     return board
 
 
@@ -111,8 +123,12 @@ def _leaderboard_row(row: dict[str, Any]) -> dict[str, Any]:
             decimals=decimals,
         )
     cells[FAILED_COLUMN] = row.get("failures") or ""
-    cells[P_COLUMN] = p_value_text(row.get("p_holm"))
-    cells["vs best"] = VERDICT_WORDS.get(str(row.get("vs_best")), "–")
+    cells[DIFF_COLUMN] = diff_text(
+        row.get("diff_to_best"), row.get("diff_to_best_low"), row.get("diff_to_best_high")
+    )
+    cells[P_COLUMN] = p_value_text(row.get("p_metric"))
+    cells[FAILURES_P_COLUMN] = p_value_text(row.get("p_failures"))
+    cells["vs best"] = verdict_text(row.get("vs_best"), row.get("worse_by"))
     cells[MISSING_COLUMN] = row.get("seeds_missing") or ""
     return cells
 

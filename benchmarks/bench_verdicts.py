@@ -1,0 +1,190 @@
+"""How often does the leaderboard call a recipe tied with the best "worse"? A simulation.
+
+Boards of 8 recipes over 5 seeds, drawn on the log-odds scale the tests use (AUC near
+0.96: per-recipe noise sd 0.31 per seed, so the per-seed difference of two recipes has sd
+0.44, the 0.017 of AUC the built-in ``optimizers`` study shows; a seed effect shared by
+all recipes, sd 0.3). The best is the recipe of highest mean, as on the leaderboard.
+
+- ``tied_5_worse_3``: 5 recipes tied at the top and 3 that are 3 noise sd (0.93 in
+  log-odds, about 0.04 AUC) lower, no failures. ``false_worse`` is the fraction of
+  boards on which some tied recipe is marked worse (target: at most 0.05), with its 95%
+  Clopper–Pearson interval; ``power`` the fraction of the worse recipes marked worse.
+  Both for the rule the report uses (one-sided paired tests against the best, critical
+  value the studentized range of 8 means: ``bench.report._stats.range_critical_t``) and
+  for the rule it replaced (two-sided paired tests, Holm-corrected).
+- ``tied_8_failing``: 8 tied recipes whose seeds each fail with probability 0.3, scored
+  as chance in the mean; failures judged apart (``failure_p_value``) and the metric on
+  the seeds that trained. ``false_worse``: boards on which any recipe is marked worse,
+  for either reason and for each. The first boards are also judged by
+  ``compare_to_best`` itself, and must agree with the simulation's verdicts.
+
+    .venv/bin/python benchmarks/bench_verdicts.py [--boards 20000] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from bench.report._stats import (
+    ALPHA,
+    WORSE,
+    compare_to_best,
+    failure_p_value,
+    range_critical_t,
+)
+
+RECIPES, SEEDS, TIED = 8, 5, 5
+NOISE_SD, SEED_SD, LEVEL = 0.31, 0.3, 3.18  # log-odds; 3.18 is AUC 0.96
+WORSE_SHIFT = 3 * NOISE_SD
+FAILURE_RATE = 0.3
+CHECKED_BOARDS = 100
+
+
+def draw(rng: np.random.Generator, boards: int, shifts: np.ndarray) -> np.ndarray:
+    """Per-seed log-odds, shape (boards, recipes, seeds)."""
+    seed_effect = rng.normal(0, SEED_SD, size=(boards, 1, SEEDS))
+    noise = rng.normal(0, NOISE_SD, size=(boards, len(shifts), SEEDS))
+    return LEVEL + shifts[None, :, None] + seed_effect + noise
+
+
+def paired_t(values: np.ndarray, trained: np.ndarray, best: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Each recipe's paired t against the best over the seeds both trained, and its df;
+    NaN where fewer than 2 seeds pair up."""
+    rows = np.arange(len(values))
+    shared = trained & trained[rows, best][:, None, :]
+    n = shared.sum(2)
+    differences = np.where(shared, values - values[rows, best][:, None, :], np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.nanmean(np.where(n[..., None] > 0, differences, 0), axis=2)
+        sd = np.nanstd(np.where(n[..., None] > 1, differences, 0), axis=2, ddof=1)
+        t = np.where(n >= 2, mean / (sd / np.sqrt(n)), np.nan)
+    return t, n - 1
+
+
+def holm_rejects(p: np.ndarray) -> np.ndarray:
+    """Holm's step-down at ALPHA per row; NaN entries are not comparisons."""
+    order = np.argsort(np.where(np.isnan(p), np.inf, p), axis=1, kind="stable")
+    ranked = np.take_along_axis(p, order, axis=1)
+    m = (~np.isnan(p)).sum(1, keepdims=True)
+    adjusted = np.maximum.accumulate(np.nan_to_num(ranked * (m - np.arange(p.shape[1])), nan=1), 1)
+    rejects = np.zeros_like(p, dtype=bool)
+    np.put_along_axis(rejects, order, adjusted < ALPHA, axis=1)
+    return rejects & ~np.isnan(p)
+
+
+def tied_and_worse(rng: np.random.Generator, boards: int) -> dict[str, dict[str, float]]:
+    shifts = np.array([0.0] * TIED + [-WORSE_SHIFT] * (RECIPES - TIED))
+    values = draw(rng, boards, shifts)
+    best = values.mean(2).argmax(1)
+    t, df = paired_t(values, np.ones(values.shape, dtype=bool), best)
+    others = np.arange(RECIPES)[None, :] != best[:, None]
+    t = np.where(others, t, np.nan)
+    new = -t > range_critical_t(candidates=RECIPES, df=SEEDS - 1)
+    old = holm_rejects(2 * stats.t.sf(np.abs(t), df))
+    return {name: _rates(worse, tied=TIED) for name, worse in (("new", new), ("old", old))}
+
+
+def _rates(worse: np.ndarray, *, tied: int) -> dict[str, float]:
+    false = int(worse[:, :tied].any(1).sum())
+    ci = stats.binomtest(false, len(worse)).proportion_ci(confidence_level=0.95)
+    return {
+        "false_worse": false / len(worse),
+        "low": ci.low,
+        "high": ci.high,
+        "power": float(worse[:, tied:].mean()) if tied < worse.shape[1] else float("nan"),
+    }
+
+
+def failing(rng: np.random.Generator, boards: int) -> tuple[np.ndarray, ...]:
+    """Verdicts for boards of tied recipes whose seeds fail, by reason: (metric, failures,
+    values, trained)."""
+    values = draw(rng, boards, np.zeros(RECIPES))
+    trained = rng.random(values.shape) >= FAILURE_RATE
+    scored = np.where(trained, values, 0.0)  # a failure scored as chance: log-odds 0
+    # The leaderboard ranks by the mean of the metric itself, not of its log-odds.
+    best = (1 / (1 + np.exp(-scored))).mean(2).argmax(1)
+    failures = (~trained).sum(2)
+    by_metric = np.zeros((boards, RECIPES), dtype=bool)
+    by_failures = np.zeros((boards, RECIPES), dtype=bool)
+    for b in range(boards):
+        top = best[b]
+        gaps = {r: gap_t(values[b], trained[b], r, top) for r in range(RECIPES) if r != top}
+        compared = 1 + sum(gap is not None for gap in gaps.values())
+        for r, gap in gaps.items():
+            if gap is not None:
+                by_metric[b, r] = -gap[0] > range_critical_t(candidates=compared, df=gap[1])
+            p = failure_p_value(
+                int(failures[b, r]), SEEDS, int(failures[b, top]), SEEDS, candidates=RECIPES
+            )
+            by_failures[b, r] = p < ALPHA
+    return by_metric, by_failures, values, trained
+
+
+def gap_t(values: np.ndarray, trained: np.ndarray, r: int, best: int) -> tuple[float, float] | None:
+    """Recipe ``r``'s t against the best and its df: paired over the seeds both trained,
+    Welch's where they share fewer than 2; ``None`` with fewer than 2 on a side."""
+    mine, theirs = values[r][trained[r]], values[best][trained[best]]
+    if len(mine) < 2 or len(theirs) < 2:
+        return None
+    shared = trained[r] & trained[best]
+    if shared.sum() >= 2:
+        d = values[r][shared] - values[best][shared]
+        return d.mean() / (d.std(ddof=1) / np.sqrt(len(d))), len(d) - 1.0
+    welch = stats.ttest_ind(mine, theirs, equal_var=False)
+    return float(welch.statistic), float(welch.df)
+
+
+def report_verdicts(values: np.ndarray, trained: np.ndarray) -> np.ndarray:
+    """The same boards judged by the report's own code."""
+    labels = [f"r{i}" for i in range(RECIPES)]
+    rows = [
+        {
+            "recipe_label": labels[r],
+            "seed": s,
+            "test_auc": float(1 / (1 + np.exp(-values[r, s]))) if trained[r, s] else 0.5,
+            "failure": "" if trained[r, s] else "diverged",
+        }
+        for r in range(RECIPES)
+        for s in range(SEEDS)
+    ]
+    included = pd.DataFrame(rows)
+    ranked = included.groupby("recipe_label")["test_auc"].mean().sort_values(ascending=False)
+    verdicts = compare_to_best(included, ranked.index.tolist()).set_index("recipe_label")
+    return (verdicts["vs_best"] == WORSE).reindex(labels).to_numpy()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--boards", type=int, default=20000)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    rng = np.random.default_rng(args.seed)
+    for rule, rates in tied_and_worse(rng, args.boards).items():
+        print(
+            f"tied_5_worse_3 {rule}: false_worse={rates['false_worse']:.4f} "
+            f"[{rates['low']:.4f}, {rates['high']:.4f}] power={rates['power']:.3f}"
+        )
+    boards = max(args.boards // 10, CHECKED_BOARDS)
+    by_metric, by_failures, values, trained = failing(rng, boards)
+    for reason, worse in (
+        ("either", by_metric | by_failures),
+        ("metric", by_metric),
+        ("failures", by_failures),
+    ):
+        rates = _rates(worse, tied=RECIPES)
+        print(
+            f"tied_8_failing {reason}: false_worse={rates['false_worse']:.4f} "
+            f"[{rates['low']:.4f}, {rates['high']:.4f}] (boards={boards})"
+        )
+    worse = by_metric | by_failures
+    for b in range(CHECKED_BOARDS):
+        assert (report_verdicts(values[b], trained[b]) == worse[b]).all(), f"board {b} differs"
+    print(f"report_agrees_on={CHECKED_BOARDS}")
+
+
+if __name__ == "__main__":
+    main()
