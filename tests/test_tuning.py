@@ -163,11 +163,18 @@ def test_a_candidate_search_space_needs_tuning():
 
 def test_the_builtin_tuned_optimizers_study_gives_every_optimizer_an_equal_budget():
     spec = load_spec("optimizers")
-    assert len(spec.variants) == 8 and spec.tuning.budget >= 6
+    assert len(spec.variants) == 8
     assert len(spec.tuning.final_seeds) >= 3 and spec.tuning.seed not in spec.tuning.final_seeds
+    # Equal per searched field, not merely per candidate: 1-D and 2-D spaces alike.
+    per_field = {spec.candidate_budget(c) / len(spec.candidate_space(c)) for c in spec.variants}
+    assert len(per_field) == 1 and min(spec.candidate_budget(c) for c in spec.variants) >= 6
     for candidate in spec.variants:
         rate = spec.candidate_space(candidate)["learning_rate"]
         assert rate.log and math.log10(rate.high / rate.low) >= 3 - 1e-9
+    space = {c: spec.candidate_space(c) for c in spec.variants}
+    assert {space[c]["momentum"].scale for c in ("sgd", "sgd_momentum")} == {"log1m"}
+    assert all(space[c]["weight_decay"].log for c in ("adamw", "lion"))
+    assert all(space[c]["epsilon"].log for c in ("adam", "nadam", "rmsprop", "adagrad"))
 
 
 def _two_candidates():
@@ -250,7 +257,7 @@ def test_two_workers_keep_to_their_optimizer_kinds_and_still_run_every_slot_once
     study = _simulate_two_workers(spec, durations)
     done = [TrialRecord.read(t) for t in study.get_trials(states=(TrialState.COMPLETE,))]
     assert Counter(r.candidate for r in done if r.phase == "tune") == {
-        c: spec.tuning.budget + spec.tuning.confirm for c in spec.variants
+        c: spec.candidate_budget(c) + spec.tuning.confirm for c in spec.variants
     }
     finals = Counter((r.candidate, r.seed) for r in done if r.phase == "final")
     assert set(finals.values()) == {1} and len(finals) == len(spec.variants) * len(
