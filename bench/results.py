@@ -27,7 +27,13 @@ import pandas as pd
 from bench._record import BACKEND, SPEC, SPEC_HASH, TrialRecord, recipe_label
 from bench._scales import knob_of_param
 from bench._schema import FINAL, HISTORY_FIELDS, METRIC_NAMES, SEED, SPLITS, TUNE
-from bench._stored_spec import TuningPlan, spec_search_spaces, spec_seeds, spec_tuning
+from bench._stored_spec import (
+    TuningPlan,
+    candidate_budgets,
+    spec_search_spaces,
+    spec_seeds,
+    spec_tuning,
+)
 from bench.errors import BenchInputError
 from bench.storage import open_storage, redact_url
 
@@ -38,6 +44,7 @@ __all__ = [
     "Predictions",
     "StudyResults",
     "TuningPlan",
+    "candidate_budgets",
     "list_study_names",
     "load_histories",
     "load_predictions",
