@@ -1,11 +1,13 @@
 """The tuning protocol: an equal tuning budget per candidate, then fresh seeds for the verdict.
 
 A spec with a ``[tuning]`` table runs in one Optuna study in two phases. Phase ``tune``
-gives every candidate (a ``[[variants]]`` entry) ``budget`` trials over its own search
-space, all on the tuning seed; its searched fields are Optuna params named
-``<candidate>.<field>``, so a sampler learns each candidate's space from that candidate's
-trials alone. Phase ``final`` reruns each candidate's best tuning settings (by the
-objective, on validation data) once per final seed; those seeds never chose anything.
+gives every candidate (a ``[[variants]]`` entry) ``budget`` trials (or
+``budget_per_dimension`` per field it searches) over its own search space, all on the
+tuning seed; its searched fields are Optuna params named ``<candidate>.<field>``
+(``<candidate>.1-<field>`` for a ``log1m`` range, see :mod:`bench._scales`), so a sampler
+learns each candidate's space from that candidate's trials alone. Phase ``final`` reruns
+each candidate's best tuning settings (by the objective, on validation data) once per
+final seed; those seeds never chose anything.
 Every trial carries user attributes ``phase``, ``candidate`` and ``seed``, and a final
 trial ``tuned`` (the settings it reran). Which trial does what is decided when it starts,
 from what the storage holds, so the protocol resumes like any study.
