@@ -65,12 +65,17 @@ class TuningPlan:
         confirm: How many best draws per candidate were rerun on ``confirm_seed`` before
             it chose (0: it chose by the tuning seed alone).
         confirm_seed: The seed of those reruns, or ``None``.
+        budget_per_dimension: Tuning trials per searched field of a candidate, when the
+            spec gives its budget that way (``budget`` is then ``None``).
 
     Example:
         >>> plan = spec_tuning({"tuning": {"budget": 20, "sampler": "tpe", "seed": 0,
         ...                                "final_seeds": [1, 2, 3]}})
         >>> plan.budget, plan.final_seeds
         (20, (1, 2, 3))
+        >>> plan = spec_tuning({"tuning": {"budget_per_dimension": 4}})
+        >>> plan.budget_of(dimensions=2), plan.budget
+        (8, None)
     """
 
     budget: int | None
@@ -79,6 +84,14 @@ class TuningPlan:
     final_seeds: tuple[int, ...]
     confirm: int = 0
     confirm_seed: int | None = None
+    budget_per_dimension: int | None = None
+
+    def budget_of(self, *, dimensions: int) -> int | None:
+        """The tuning trials of a candidate that searches ``dimensions`` fields, or
+        ``None`` when the spec does not say."""
+        if self.budget_per_dimension is not None:
+            return self.budget_per_dimension * max(1, dimensions)
+        return self.budget
 
 
 def spec_tuning(spec: Mapping[str, Any]) -> TuningPlan | None:
@@ -92,12 +105,13 @@ def spec_tuning(spec: Mapping[str, Any]) -> TuningPlan | None:
         True
         >>> spec_tuning({"tuning": {"budget": "many", "final_seeds": [1, 2]}})
         TuningPlan(budget=None, sampler='', seed=None, final_seeds=(1, 2), confirm=0,
-                   confirm_seed=None)
+                   confirm_seed=None, budget_per_dimension=None)
     """
     table = spec.get("tuning")
     if not isinstance(table, Mapping):
         return None
     sampler = table.get("sampler")
+    per_dimension = table.get("budget_per_dimension")
     return TuningPlan(
         budget=table["budget"] if _is_int(table.get("budget")) else None,
         sampler=sampler if isinstance(sampler, str) else "",
@@ -105,6 +119,7 @@ def spec_tuning(spec: Mapping[str, Any]) -> TuningPlan | None:
         final_seeds=spec_seeds({"seeds": table.get("final_seeds")}),
         confirm=table["confirm"] if _is_int(table.get("confirm")) else 0,
         confirm_seed=table["confirm_seed"] if _is_int(table.get("confirm_seed")) else None,
+        budget_per_dimension=per_dimension if _is_int(per_dimension) else None,
     )
 
 
@@ -138,6 +153,46 @@ def spec_search_spaces(spec: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         own = fields.get("search_space") if isinstance(fields, Mapping) else None
         spaces[str(name)] = {**shared, **(own if isinstance(own, Mapping) else {})}
     return spaces
+
+
+def candidate_budgets(spec: Mapping[str, Any]) -> dict[str, int]:
+    """Each candidate's tuning budget by a stored spec (``{}`` when it has no protocol or
+    does not say): ``budget``, or ``budget_per_dimension`` times the fields it searches.
+
+    Example:
+        >>> spec = {"tuning": {"budget_per_dimension": 3},
+        ...         "variants": {"sgd": {"search_space": {"learning_rate": {}, "momentum": {}}},
+        ...                      "adam": {"search_space": {"learning_rate": {}}}}}
+        >>> candidate_budgets(spec)
+        {'sgd': 6, 'adam': 3}
+    """
+    plan = spec_tuning(spec)
+    if plan is None:
+        return {}
+    budgets = {
+        name: plan.budget_of(dimensions=len(space))
+        for name, space in spec_search_spaces(spec).items()
+        if name
+    }
+    return {name: budget for name, budget in budgets.items() if budget is not None}
+
+
+def range_scale(space: Any) -> str | None:
+    """The scale a stored range was drawn on (``linear``, ``log``, ``log1m``); ``None``
+    for a list of values or anything else.
+
+    Example:
+        >>> range_scale({"low": 0.5, "high": 0.99, "log": False, "scale": "log1m"})
+        'log1m'
+        >>> range_scale({"low": 1e-4, "high": 0.1, "log": True}), range_scale([0.1, 0.2])
+        ('log', None)
+    """
+    if not isinstance(space, Mapping) or "low" not in space or "high" not in space:
+        return None
+    scale = space.get("scale")
+    if isinstance(scale, str):
+        return scale
+    return "log" if space.get("log") else "linear"
 
 
 def _is_int(value: Any) -> bool:

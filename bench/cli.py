@@ -304,6 +304,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
                 markup=False,
                 soft_wrap=True,
             )
+            if result.range_note:
+                out.print(result.range_note, markup=False, soft_wrap=True)
         err.print(result.status_line, markup=False)
         for warning in result.warnings:
             err.print(f"[yellow]{warning}[/]")

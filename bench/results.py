@@ -34,9 +34,11 @@ from bench._record import (
     TrialRecord,
     recipe_label,
 )
+from bench._scales import knob_of_param
 from bench._schema import FINAL, HISTORY_FIELDS, METRIC_NAMES, SEED, SPLITS, TUNE
 from bench._stored_spec import (
     TuningPlan,
+    candidate_budgets,
     spec_objective,
     spec_search_spaces,
     spec_seeds,
@@ -52,6 +54,7 @@ __all__ = [
     "Predictions",
     "StudyResults",
     "TuningPlan",
+    "candidate_budgets",
     "list_study_names",
     "load_histories",
     "load_predictions",
@@ -382,11 +385,13 @@ def _trial_row(trial: optuna.trial.FrozenTrial, record: TrialRecord) -> dict[str
         row["phase"] = record.phase
     if record.candidate is not None:
         row["candidate"] = record.candidate
-    # A tuning trial names its params <candidate>.<field>; its row names the field.
+    # A tuning trial names its params <candidate>.<field>; its row names the field and
+    # holds the knob's value (a log1m param holds 1 - value: see bench._scales).
     own = f"{record.candidate}."
     for name, value in trial.params.items():
         if name != SEED:
-            row[f"params_{name.removeprefix(own)}"] = value
+            knob, knob_value = knob_of_param(name.removeprefix(own), value)
+            row[f"params_{knob}"] = knob_value
     for name, value in (record.tuned or {}).items():
         row[f"tuned_{name}"] = value
     for name, value in (record.recipe or {}).items():

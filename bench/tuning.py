@@ -1,11 +1,13 @@
 """The tuning protocol: an equal tuning budget per candidate, then fresh seeds for the verdict.
 
 A spec with a ``[tuning]`` table runs in one Optuna study in two phases. Phase ``tune``
-gives every candidate (a ``[[variants]]`` entry) ``budget`` trials over its own search
-space, all on the tuning seed; its searched fields are Optuna params named
-``<candidate>.<field>``, so a sampler learns each candidate's space from that candidate's
-trials alone. Phase ``final`` reruns each candidate's best tuning settings (by the
-objective, on validation data) once per final seed; those seeds never chose anything.
+gives every candidate (a ``[[variants]]`` entry) ``budget`` trials (or
+``budget_per_dimension`` per field it searches) over its own search space, all on the
+tuning seed; its searched fields are Optuna params named ``<candidate>.<field>``
+(``<candidate>.1-<field>`` for a ``log1m`` range, see :mod:`bench._scales`), so a sampler
+learns each candidate's space from that candidate's trials alone. Phase ``final`` reruns
+each candidate's best tuning settings (by the objective, on validation data) once per
+final seed; those seeds never chose anything.
 Every trial carries user attributes ``phase``, ``candidate`` and ``seed``, and a final
 trial ``tuned`` (the settings it reran). Which trial does what is decided when it starts,
 from what the storage holds, so the protocol resumes like any study.
@@ -30,6 +32,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from bench._ranking import rank_key
 from bench._record import RecordWriter, TrialRecord
+from bench._scales import knob_of_param
 from bench._schema import DIVERGED, FINAL, TUNE, VARIANT, Phase
 from bench.recovery import FINAL_FAILURES, TrialCounts, TrialOwner, running_elsewhere
 from bench.spec import StudySpec, TuningSpec
@@ -107,6 +110,7 @@ class _Ledger:
     """
 
     tuning: TuningSpec
+    budgets: Mapping[str, int]
     tune: dict[str, list[FrozenTrial]]
     final: dict[tuple[str, int], list[FrozenTrial]]
 
@@ -123,7 +127,8 @@ class _Ledger:
                 tune.setdefault(assignment.candidate, []).append(trial)
             else:
                 final.setdefault((assignment.candidate, assignment.seed), []).append(trial)
-        return cls(tuning=spec.tuning, tune=tune, final=final)
+        budgets = {c: spec.candidate_budget(c) for c in spec.variants}
+        return cls(tuning=spec.tuning, budgets=budgets, tune=tune, final=final)
 
     def draws(self, candidate: str) -> list[FrozenTrial]:
         """The candidate's tuning trials on the tuning seed."""
@@ -148,7 +153,7 @@ class _Ledger:
 
     def draws_done(self, candidate: str) -> bool:
         draws = self.draws(candidate)
-        return len(draws) >= self.tuning.budget and all(_finished(t) for t in draws)
+        return len(draws) >= self.budgets[candidate] and all(_finished(t) for t in draws)
 
     def to_confirm(self, candidate: str, direction: str) -> list[FrozenTrial]:
         """The draws to rerun on the confirm seed: the ``confirm`` best usable ones."""
@@ -185,8 +190,12 @@ def _draw_key(direction: str) -> Callable[[FrozenTrial], tuple[float, int]]:
 
 
 def _settings(trial: FrozenTrial, candidate: str) -> dict[str, Any]:
+    """The knobs' values of the candidate's params (a ``log1m`` knob's param holds
+    ``1 - value``: see :mod:`bench._scales`)."""
     prefix = f"{candidate}."
-    return {k[len(prefix) :]: v for k, v in trial.params.items() if k.startswith(prefix)}
+    return dict(
+        knob_of_param(k[len(prefix) :], v) for k, v in trial.params.items() if k.startswith(prefix)
+    )
 
 
 def best_settings(study: optuna.Study, spec: StudySpec, candidate: str) -> dict[str, Any] | None:
@@ -250,7 +259,7 @@ def next_assignment(
     assert tuning is not None
     direction = spec.objective.direction
     ledger = _Ledger.read(study, spec, skip=skip)
-    left = {c: tuning.budget - len(ledger.draws(c)) for c in spec.variants}
+    left = {c: ledger.budgets[c] - len(ledger.draws(c)) for c in spec.variants}
     most_left = max(left.values())
     affinity = _KindAffinity.read(ledger, spec, worker=worker)
     # Without a worker, every draw comes before any rerun or final seed.
@@ -340,7 +349,7 @@ def is_taken_before(study: optuna.Study, spec: StudySpec, *, number: int, slot: 
     ledger = _Ledger.read(study, spec)
     if assignment.phase == TUNE and assignment.seed == spec.tuning.seed:
         holders = ledger.draws(assignment.candidate)
-        capacity = spec.tuning.budget
+        capacity = spec.candidate_budget(assignment.candidate)
     elif assignment.phase == TUNE:
         holders = list(ledger.reruns(assignment.candidate).values())
         capacity = spec.tuning.confirm

@@ -35,11 +35,12 @@ from bench.spec import SEED, VARIANT, Range, StudySpec, load_spec  # noqa: E402
 
 def tuning_draws(spec: StudySpec, *, seed: int = 0) -> list[dict]:
     """Each candidate's tuning trials as sampled fields, drawn like the study's sampler
-    (log-uniform for log ranges, uniform otherwise) from a seeded generator."""
+    (log-uniform for log ranges, 1 - value log-uniform for log1m ones, uniform otherwise)
+    from a seeded generator."""
     rng = np.random.default_rng(seed)
     draws = []
     for candidate in spec.variants:
-        for _ in range(spec.tuning.budget):
+        for _ in range(spec.candidate_budget(candidate)):
             fields = {VARIANT: candidate, SEED: spec.tuning.seed}
             for name, space in spec.candidate_space(candidate).items():
                 fields[name] = _draw(rng, space)
@@ -51,6 +52,9 @@ def _draw(rng: np.random.Generator, space) -> object:
     if isinstance(space, list):
         return space[int(rng.integers(len(space)))]
     assert isinstance(space, Range)
+    if space.scale == "log1m":
+        low, high = space.drawn_bounds()
+        return 1.0 - float(math.exp(rng.uniform(math.log(low), math.log(high))))
     if space.log:
         return float(math.exp(rng.uniform(math.log(space.low), math.log(space.high))))
     return float(rng.uniform(space.low, space.high))
@@ -118,6 +122,7 @@ def main() -> None:
             tuning=dataclasses.replace(
                 tuning,
                 budget=args.budget or tuning.budget,
+                budget_per_dimension=None if args.budget else tuning.budget_per_dimension,
                 final_seeds=tuning.final_seeds[: args.final_seeds or len(tuning.final_seeds)],
             ),
         )
@@ -138,7 +143,7 @@ def main() -> None:
             flush=True,
         )
     print(f"trials={len(on)}")
-    print(f"budget={spec.tuning.budget}")
+    print(f"budget={max(spec.candidate_budget(c) for c in spec.variants)}")
     print(f"final_seeds={len(spec.tuning.final_seeds)}")
     print(f"epochs={spec.max_epochs}")
     print(f"rounds={args.rounds}")

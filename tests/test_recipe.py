@@ -168,3 +168,32 @@ def test_step_schedule_cuts_by_factor_every_n_epochs():
     schedule = build_learning_rate(recipe, steps_per_epoch=5)
     rates = [float(keras.ops.convert_to_numpy(schedule(e * 5))) for e in range(6)]
     np.testing.assert_allclose(rates, [0.1, 0.1, 0.05, 0.05, 0.025, 0.025], rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw", "nadam", "adagrad", "rmsprop"])
+def test_epsilon_reaches_the_keras_optimizers_that_take_one(name):
+    default = build_optimizer(Recipe(optimizer=name), steps_per_epoch=1)
+    assert math.isclose(float(default.epsilon), 1e-7, rel_tol=1e-6)  # Keras's own default
+    opt = build_optimizer(Recipe(optimizer=name, epsilon=1e-3), steps_per_epoch=1)
+    assert math.isclose(float(opt.epsilon), 1e-3, rel_tol=1e-6)
+
+
+def test_epsilon_is_rewritten_for_a_recipe_that_reuses_a_traced_optimizer():
+    from bench.recipe import optimizer_signature, set_optimizer_values
+
+    a, b = Recipe(optimizer="adam"), Recipe(optimizer="adam", epsilon=1e-4)
+    assert optimizer_signature(a, steps_per_epoch=1) == optimizer_signature(b, steps_per_epoch=1)
+    opt = build_optimizer(a, steps_per_epoch=1)
+    set_optimizer_values(opt, b, steps_per_epoch=1)
+    assert math.isclose(float(opt.epsilon), 1e-4, rel_tol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["adamw", "lion"])
+def test_weight_decay_reaches_adamw_and_lion(name):
+    opt = build_optimizer(Recipe(optimizer=name, weight_decay=0.3), steps_per_epoch=1)
+    assert math.isclose(float(opt.weight_decay), 0.3, rel_tol=1e-6)
+
+
+def test_epsilon_out_of_range_names_the_knob():
+    with pytest.raises(BenchInputError, match=r"epsilon: got 0.0; expected a number > 0"):
+        Recipe(epsilon=0.0)

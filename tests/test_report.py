@@ -805,7 +805,11 @@ def test_protocol_tests_are_corrected_over_the_final_seeds(fair: DrawnFigures) -
 def test_protocol_report_says_how_much_tuning_each_candidate_got(fair: DrawnFigures) -> None:
     page = fair.result.index_html.read_text(encoding="utf-8")
     text = fair.result.report_md.read_text(encoding="utf-8")
-    sentence = "each candidate: 12 tuning trials (tpe sampler) on seed 0, then 3 final seeds"
+    # The budget per searched field too: sgd searches two fields, adam and rmsprop one.
+    sentence = (
+        "each candidate: 12 tuning trials (per searched field: sgd 6, adam 12, rmsprop 12) "
+        "(tpe sampler) on seed 0, then 3 final seeds"
+    )
     lead = page.split('<p class="lead">', 1)[1].split("</p>", 1)[0]
     assert sentence in lead
     assert lead.startswith("45 trials: 36 tuning (1 pruned), 8 in the verdict, 1 failed.")

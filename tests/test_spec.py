@@ -184,3 +184,108 @@ def test_an_objective_optimized_the_wrong_way_is_refused_naming_the_fix(metric, 
     }
     with pytest.raises(BenchInputError, match=f"objective.direction: got '{direction}'.*{fix}"):
         parse_spec(raw, source="wrong.toml")
+
+
+TUNED = """name = "spaces"
+description = "d"
+[tuning]
+budget = 2
+final_seeds = [1, 2]
+[[variants]]
+name = "sgd"
+optimizer = "sgd"
+[variants.search_space]
+learning_rate = { low = 1e-3, high = 1e-1, log = true }
+"""
+
+
+@pytest.mark.parametrize(
+    ("entry", "fragment"),
+    [
+        (
+            'momentum = { low = 0.5, high = 0.99, scale = "logit" }',
+            "variants[0].search_space.momentum.scale: got 'logit'; expected one of",
+        ),
+        (
+            'l2 = { low = 0.5, high = 1.0, scale = "log1m" }',
+            'variants[0].search_space.l2.high: got 1.0; "log1m" needs high below 1',
+        ),
+        (
+            'warmup_epochs = { low = 0, high = 5, scale = "log1m" }',
+            "warmup_epochs takes values up to 1000",
+        ),
+        (
+            'momentum = { low = 0.5, high = 0.99, log = true, scale = "log1m" }',
+            'log = true and scale = "log1m" disagree',
+        ),
+        (
+            'momentum = { low = 0.99, high = 0.5, scale = "log1m" }',
+            "low 0.99 must be below high 0.5",
+        ),
+    ],
+)
+def test_a_bad_scale_is_one_line_through_bench_run(entry, fragment, tmp_path, capsys):
+    spec = tmp_path / "spaces.toml"
+    spec.write_text(TUNED + entry + "\n")
+    assert main(["run", "--study", str(spec), "--storage", f"sqlite:///{tmp_path}/b.db"]) == 2
+    line = error_line(capsys)
+    assert line.startswith(f"bench: error: {spec}: ") and fragment in line
+    assert not (tmp_path / "b.db").exists()
+
+
+def test_learning_rate_cannot_be_drawn_on_log1m_since_it_is_not_below_1():
+    raw = {
+        **BASE,
+        "seeds": [0],
+        "sampler": "random",
+        "budget": {"n_trials": 2},
+        "search_space": {"learning_rate": {"low": 1e-4, "high": 0.1, "scale": "log1m"}},
+    }
+    with pytest.raises(BenchInputError) as error:
+        parse_spec(raw, source="s.toml")
+    message = str(error.value)
+    assert "search_space.learning_rate.scale" in message and "up to 10" in message
+    assert "\n" not in message
+
+
+def test_a_log1m_range_keeps_older_spec_hashes_and_stores_its_scale():
+    import tomllib
+
+    log_flag = parse_spec(tomllib.loads(TUNED), source="s.toml")
+    said = TUNED.replace("log = true", 'scale = "log"')
+    assert parse_spec(tomllib.loads(said), source="s.toml").content_hash() == (
+        log_flag.content_hash()
+    )
+    stored = log_flag.to_dict()["variants"]["sgd"]["search_space"]["learning_rate"]
+    assert stored == {"low": 1e-3, "high": 1e-1, "log": True, "step": None}
+    momentum = 'momentum = { low = 0.5, high = 0.99, scale = "log1m" }\n'
+    spec = parse_spec(tomllib.loads(TUNED + momentum), source="s.toml")
+    assert spec.to_dict()["variants"]["sgd"]["search_space"]["momentum"]["scale"] == "log1m"
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        ("budget = 2\nbudget_per_dimension = 3", "tuning.budget: given with"),
+        ("budget = 2\nprune_final = true", "tuning.prune_final: the final phase is never pruned"),
+    ],
+)
+def test_the_tuning_budget_and_final_pruning_are_checked(change, fragment, tmp_path, capsys):
+    spec = tmp_path / "spaces.toml"
+    spec.write_text(TUNED.replace("budget = 2", change))
+    assert main(["run", "--study", str(spec), "--storage", f"sqlite:///{tmp_path}/b.db"]) == 2
+    assert fragment in error_line(capsys)
+    assert not (tmp_path / "b.db").exists()
+
+
+def test_budget_per_dimension_gives_each_candidate_its_fields_times_the_budget():
+    import tomllib
+
+    text = TUNED.replace("budget = 2", "budget_per_dimension = 3")
+    text += "momentum = { low = 0.5, high = 0.99 }\n"
+    text += '[[variants]]\nname = "adam"\noptimizer = "adam"\n[variants.search_space]\n'
+    text += "learning_rate = { low = 1e-4, high = 1e-2, log = true }\n"
+    spec = parse_spec(tomllib.loads(text), source="s.toml")
+    assert spec.candidate_budget("sgd") == 6 and spec.candidate_budget("adam") == 3
+    assert spec.total_trials == (6 + 2) + (3 + 2)
+    assert spec.to_dict()["tuning"]["budget_per_dimension"] == 3

@@ -169,11 +169,18 @@ def test_a_candidate_search_space_needs_tuning():
 
 def test_the_builtin_tuned_optimizers_study_gives_every_optimizer_an_equal_budget():
     spec = load_spec("optimizers")
-    assert len(spec.variants) == 8 and spec.tuning.budget >= 6
+    assert len(spec.variants) == 8
     assert len(spec.tuning.final_seeds) >= 3 and spec.tuning.seed not in spec.tuning.final_seeds
+    # Equal per searched field, not merely per candidate: 1-D and 2-D spaces alike.
+    per_field = {spec.candidate_budget(c) / len(spec.candidate_space(c)) for c in spec.variants}
+    assert len(per_field) == 1 and min(spec.candidate_budget(c) for c in spec.variants) >= 6
     for candidate in spec.variants:
         rate = spec.candidate_space(candidate)["learning_rate"]
         assert rate.log and math.log10(rate.high / rate.low) >= 3 - 1e-9
+    space = {c: spec.candidate_space(c) for c in spec.variants}
+    assert {space[c]["momentum"].scale for c in ("sgd", "sgd_momentum")} == {"log1m"}
+    assert all(space[c]["weight_decay"].log for c in ("adamw", "lion"))
+    assert all(space[c]["epsilon"].log for c in ("adam", "nadam", "rmsprop", "adagrad"))
 
 
 def _two_candidates():
@@ -254,7 +261,7 @@ def test_two_workers_keep_to_their_optimizer_kinds_and_still_run_every_slot_once
     study = _simulate_two_workers(spec, durations)
     done = [TrialRecord.read(t) for t in study.get_trials(states=(TrialState.COMPLETE,))]
     assert Counter(r.candidate for r in done if r.phase == "tune") == {
-        c: spec.tuning.budget + spec.tuning.confirm for c in spec.variants
+        c: spec.candidate_budget(c) + spec.tuning.confirm for c in spec.variants
     }
     finals = Counter((r.candidate, r.seed) for r in done if r.phase == "final")
     assert set(finals.values()) == {1} and len(finals) == len(spec.variants) * len(
@@ -378,3 +385,143 @@ def test_confirm_is_checked():
     assert "tuning.confirm_seed" in problem(clash)
     alone = SPEC.replace("budget = 2", "budget = 2\nconfirm_seed = 9")
     assert "tuning.confirm_seed" in problem(alone)
+
+
+def _draw_momenta(scale: str, *, draws: int) -> tuple[list[float], optuna.Study]:
+    """The momenta sgd's tuning slots train with (their recipes), ``draws`` of them, on a
+    range 0.5 to 0.99 drawn on ``scale``; every slot of the protocol runs."""
+    import tomllib
+
+    from bench.study import DuplicateCell, TuningSlots, make_sampler
+
+    text = SPEC.replace("budget = 2", f"budget = {draws}").replace(
+        "momentum = { low = 0.5, high = 0.95 }",
+        f'momentum = {{ low = 0.5, high = 0.99, scale = "{scale}" }}',
+    )
+    spec = parse_spec(tomllib.loads(text), source="protocol.toml")
+    study = optuna.create_study(direction="maximize", sampler=make_sampler(spec))
+    momenta: list[float] = []
+
+    def objective(trial: optuna.Trial) -> float:
+        sampled, _ = TuningSlots(spec).recipe(trial)
+        recipe = spec.recipe(sampled)
+        trial.set_user_attr("recipe", recipe.to_dict())
+        if sampled["variant"] == "sgd" and sampled["seed"] == spec.tuning.seed:
+            momenta.append(recipe.momentum)
+        # The best sgd draw is the one with the highest momentum.
+        return recipe.momentum if sampled["variant"] == "sgd" else 0.5
+
+    study.optimize(objective, catch=(DuplicateCell,))
+    return momenta, study
+
+
+def test_a_log1m_range_draws_momentum_nearer_1_than_a_linear_range():
+    from bench._record import TrialRecord
+    from bench.results import _trial_row
+
+    linear, _ = _draw_momenta("linear", draws=32)
+    log1m, study = _draw_momenta("log1m", draws=32)
+    assert len(linear) == len(log1m) == 32
+    assert all(0.5 <= m <= 0.99 for m in linear + log1m)
+    # Uniform in log(1 - m) puts 59% of the draws above 0.9; uniform in m, 18%.
+    above = {
+        name: sum(m > 0.9 for m in ms) / 32 for name, ms in (("linear", linear), ("log1m", log1m))
+    }
+    assert above["log1m"] > 0.5 > 0.25 > above["linear"]
+    assert sum(m > 0.97 for m in log1m) >= 6 > sum(m > 0.97 for m in linear)
+    # The param holds 1 - m (the dashboard's view); the record, the results and the final
+    # seeds hold m.
+    trials = study.get_trials(states=(TrialState.COMPLETE,))
+    tune = [
+        t for t in trials if TrialRecord.read(t).phase == "tune" and "sgd.1-momentum" in t.params
+    ]
+    assert len(tune) == 32
+    for trial in tune:
+        momentum = trial.user_attrs["recipe"]["momentum"]
+        assert momentum == pytest.approx(1 - trial.params["sgd.1-momentum"], abs=1e-12)
+        assert _trial_row(trial, TrialRecord.read(trial))["params_momentum"] == momentum
+    finals = [TrialRecord.read(t) for t in trials if TrialRecord.read(t).phase == "final"]
+    sgd_finals = [r for r in finals if r.candidate == "sgd"]
+    assert len(sgd_finals) == 2
+    assert all(r.tuned["momentum"] == max(log1m) for r in sgd_finals)
+    assert all(r.recipe["momentum"] == max(log1m) for r in sgd_finals)
+
+
+class _AlwaysPrune(optuna.pruners.BasePruner):
+    def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+        return True
+
+
+def test_the_final_phase_never_asks_the_pruner_and_still_reports_its_epochs():
+    """A pruner that prunes everything: tuning trials are told to stop, final seeds never."""
+    from run_fixtures import stand_in_trial as train_nothing
+
+    from bench.study import DuplicateCell, TrialObjective, make_sampler
+
+    spec = _two_candidates()
+    answers: list[tuple[int, bool]] = []
+
+    def train(workload, recipe, *, on_epoch):
+        def asked(record):
+            answers.append((recipe.seed, on_epoch(record)))
+            return False  # trains on whatever the answer, so that final seeds run too
+
+        return train_nothing(workload, recipe, on_epoch=asked)
+
+    study = optuna.create_study(
+        direction="maximize", sampler=make_sampler(spec), pruner=_AlwaysPrune()
+    )
+    study.optimize(TrialObjective(spec, object(), train=train), catch=(DuplicateCell,))
+    final = [(seed, told) for seed, told in answers if seed in spec.tuning.final_seeds]
+    tune = [(seed, told) for seed, told in answers if seed == spec.tuning.seed]
+    assert len(tune) == 4 and all(told for _, told in tune)  # the pruner acts in phase tune
+    assert len(final) == 4 and not any(told for _, told in final)
+    finals = [t for t in study.get_trials() if t.user_attrs.get("phase") == "final"]
+    assert {t.state for t in finals} == {TrialState.COMPLETE}
+    assert all(t.intermediate_values for t in finals)  # the dashboard's curves
+
+
+def test_a_chosen_value_at_an_end_of_its_range_is_flagged_in_the_report(tmp_path, capsys):
+    from html import unescape
+
+    from report_fixtures import Candidate, add_protocol_study
+
+    from bench._scales import position
+
+    rate = {"low": 1e-4, "high": 1e-2, "log": True}
+    candidates = {
+        # Its objective keeps rising past the range's high end: its best draw is the highest.
+        "capped": Candidate(
+            space={"learning_rate": rate},
+            optimum={"learning_rate": 0.02},
+            width={"learning_rate": 0.3},
+            peak=0.95,
+        ),
+        "middle": Candidate(
+            space={"learning_rate": rate},
+            optimum={"learning_rate": 1e-3},
+            width={"learning_rate": 1.0},
+            peak=0.9,
+        ),
+    }
+    url = f"sqlite:///{tmp_path / 'bench.db'}"
+    add_protocol_study(url, study_name="edges", candidates=candidates, budget=12)
+    out = tmp_path / "reports"
+    assert main(["report", "--study", "edges", "--storage", url, "--out", str(out)]) == 0
+    console = capsys.readouterr().out
+    chosen = {}
+    for trial in optuna.load_study(study_name="edges", storage=url).get_trials():
+        if trial.user_attrs.get("phase") == "final":
+            chosen[trial.user_attrs["candidate"]] = trial.user_attrs["tuned"]["learning_rate"]
+    at = {name: position(value, low=1e-4, high=1e-2, scale="log") for name, value in chosen.items()}
+    assert at["capped"] > 0.95 and 0.25 < at["middle"] < 0.75  # what the report is to say
+    markdown = (out / "edges" / "report.md").read_text()
+    html = unescape((out / "edges" / "index.html").read_text())
+    for text in (markdown, html, console):
+        assert "capped's learning_rate (high)" in text
+        assert "may be limited by its range" in text
+        assert "middle's" not in text
+    rows = [line for line in markdown.splitlines() if line.startswith("|")]
+    capped_row = next(line for line in rows if "| capped " in line and "learning_rate=" in line)
+    middle_row = next(line for line in rows if "| middle " in line and "learning_rate=" in line)
+    assert "†" in capped_row and "†" not in middle_row

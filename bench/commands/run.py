@@ -113,6 +113,7 @@ def print_leaderboard(study_name: str, url: str) -> None:
     from bench.console import make_console
     from bench.report import (
         leaderboard_table,
+        range_edge_note,
         study_leaderboard,
         unranked_recipes,
         verdict_headline,
@@ -125,5 +126,8 @@ def print_leaderboard(study_name: str, url: str) -> None:
         out = make_console()
         out.print(leaderboard_table(board, title=f"{study_name}: leaderboard"))
         out.print(verdict_headline(board), markup=False, soft_wrap=True)
+        note = range_edge_note(study_name, storage=url)
+        if note:
+            out.print(note, markup=False, soft_wrap=True)
     for label, why in unranked_recipes(study_name, storage=url).items():
         print(f"not ranked, no seed counts: {label}: {why}", file=sys.stderr)

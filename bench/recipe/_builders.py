@@ -23,8 +23,9 @@ def build_optimizer(recipe: Recipe, *, steps_per_epoch: int) -> keras.optimizers
     """The recipe's Keras optimizer, with its learning-rate schedule when it is step-based.
 
     ``weight_decay`` is Keras's decoupled decay, applied by every optimizer alike; the
-    L2 penalty is separate (:func:`build_regularizer`). The numbers a recipe sets (rate,
-    schedule, decay, betas, SGD's momentum) live in variables, so that a traced
+    L2 penalty is separate (:func:`build_regularizer`). ``epsilon`` reaches the
+    optimizers that take one (all but sgd and lion). The numbers a recipe sets (rate,
+    schedule, decay, betas, epsilon, SGD's momentum) live in variables, so that a traced
     training step serves any recipe with the same
     :func:`~bench.recipe.optimizer_signature` once
     :func:`~bench.recipe.set_optimizer_values` has written that recipe's numbers.
@@ -38,15 +39,20 @@ def build_optimizer(recipe: Recipe, *, steps_per_epoch: int) -> keras.optimizers
     wd = recipe.weight_decay or None
     name = recipe.optimizer
     betas = {"beta_1": recipe.beta_1, "beta_2": recipe.beta_2}
+    epsilon = recipe.epsilon
     if name == "adam":
-        optimizer = keras.optimizers.Adam(learning_rate=lr, weight_decay=wd, **betas)
+        optimizer = keras.optimizers.Adam(
+            learning_rate=lr, weight_decay=wd, epsilon=epsilon, **betas
+        )
     elif name == "adamw":
         # AdamW's own default decay is 0.004; here the recipe's value always rules.
         optimizer = keras.optimizers.AdamW(
-            learning_rate=lr, weight_decay=recipe.weight_decay, **betas
+            learning_rate=lr, weight_decay=recipe.weight_decay, epsilon=epsilon, **betas
         )
     elif name == "nadam":
-        optimizer = keras.optimizers.Nadam(learning_rate=lr, weight_decay=wd, **betas)
+        optimizer = keras.optimizers.Nadam(
+            learning_rate=lr, weight_decay=wd, epsilon=epsilon, **betas
+        )
     elif name == "lion":
         optimizer = keras.optimizers.Lion(learning_rate=lr, weight_decay=wd, **betas)
     elif name == "sgd":
@@ -56,9 +62,9 @@ def build_optimizer(recipe: Recipe, *, steps_per_epoch: int) -> keras.optimizers
     elif name == "sgd_momentum":
         optimizer = VariableMomentumSGD(learning_rate=lr, momentum=recipe.momentum, weight_decay=wd)
     elif name == "adagrad":
-        optimizer = keras.optimizers.Adagrad(learning_rate=lr, weight_decay=wd)
+        optimizer = keras.optimizers.Adagrad(learning_rate=lr, weight_decay=wd, epsilon=epsilon)
     elif name == "rmsprop":
-        optimizer = keras.optimizers.RMSprop(learning_rate=lr, weight_decay=wd)
+        optimizer = keras.optimizers.RMSprop(learning_rate=lr, weight_decay=wd, epsilon=epsilon)
     else:
         raise AssertionError(f"optimizer {name!r} is declared but not built")
     for attribute in OPTIMIZER_NUMBERS:

@@ -171,6 +171,14 @@ class Recipe:
     beta_2: float = knob_field(
         0.999, "second-moment decay of adam, adamw, nadam, lion", low=0.0, high=1.0, high_open=True
     )
+    epsilon: float = knob_field(
+        1e-7,
+        "the term added to the denominator of adam, adamw, nadam, adagrad, rmsprop "
+        "(Keras's default; sgd and lion have none)",
+        low=0.0,
+        low_open=True,
+        high=1.0,
+    )
     weight_decay: float = knob_field(
         1e-4,
         "decoupled weight decay applied by the optimizer itself; Keras shrinks each weight "

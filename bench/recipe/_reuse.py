@@ -1,7 +1,7 @@
 """Trace reuse, recipe side: which recipes share a traced training step, and the
 variables that carry each recipe's numbers into it.
 
-A recipe's numbers (rate, schedule, decay, betas, SGD's momentum, the L2 rate) live in
+A recipe's numbers (rate, schedule, decay, betas, epsilon, SGD's momentum, the L2 rate) live in
 Keras variables, so that a training step traced for one recipe serves every recipe with
 the same :func:`optimizer_signature` once :func:`set_optimizer_values` (and
 :func:`set_regularizer_value`) has written that recipe's numbers. The builders in
@@ -24,7 +24,7 @@ ops = keras.ops
 
 #: Optimizer attributes that hold a recipe's number (Keras keeps them as floats). SGD's
 #: momentum has its own variable (:class:`VariableMomentumSGD`).
-OPTIMIZER_NUMBERS = ("weight_decay", "beta_1", "beta_2")
+OPTIMIZER_NUMBERS = ("weight_decay", "beta_1", "beta_2", "epsilon")
 
 
 def optimizer_signature(recipe: Recipe, *, steps_per_epoch: int) -> tuple:

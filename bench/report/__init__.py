@@ -34,13 +34,20 @@ from __future__ import annotations
 from bench.report._best import BestRecipe, best_recipe
 from bench.report._content import verdict_headline
 from bench.report._leaderboard import leaderboard_table
-from bench.report._report import ReportResult, study_leaderboard, unranked_recipes, write_report
+from bench.report._report import (
+    ReportResult,
+    range_edge_note,
+    study_leaderboard,
+    unranked_recipes,
+    write_report,
+)
 
 __all__ = [
     "BestRecipe",
     "ReportResult",
     "best_recipe",
     "leaderboard_table",
+    "range_edge_note",
     "study_leaderboard",
     "unranked_recipes",
     "verdict_headline",

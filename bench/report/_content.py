@@ -26,7 +26,7 @@ from bench.report._labels import (
     pairs_text,
 )
 from bench.report._leaderboard import leaderboard_frame
-from bench.report._protocol import TuningProtocol, protocol_sentence
+from bench.report._protocol import TuningProtocol, edge_sentence, protocol_sentence
 from bench.report._selection import RUNNING, TrialCounts, has_phases
 from bench.report._stats import (
     ALPHA,
@@ -342,11 +342,12 @@ def _above_higher_means(summary: pd.DataFrame, *, ranked_by: str) -> str:
 def _tuning_sentence(content: ReportContent) -> str:
     if content.protocol is None:
         return ""
+    edges = edge_sentence(content.protocol)
     return (
         f"{protocol_sentence(content.protocol)} The best objective is each candidate's best "
         "tuning trial by the study objective; its settings are the ones the final seeds rerun "
         "(chosen). A ranking holds for candidates under this budget, not for their best "
-        "possible settings."
+        "possible settings." + (f" {edges}" if edges else "")
     )
 
 
@@ -357,13 +358,15 @@ def _tuning_table(content: ReportContent) -> pd.DataFrame | None:
     rank = content.summary.set_index("recipe_label")["rank"] if not content.summary.empty else {}
     order = sorted(range(len(rows)), key=lambda i: rank.get(rows["candidate"].iloc[i], math.inf))
     rows = rows.iloc[order]
-    budget = content.protocol.plan.budget if content.protocol.plan else None
-    of = f" of {budget}" if budget is not None else ""
+    budgets = [content.protocol.budget_of(name) for name in rows["candidate"]]
     return pd.DataFrame(
         {
             "#": [rank.get(name, "–") for name in rows["candidate"]],
             "candidate": rows["candidate"].map(display_label),
-            "tuning trials": [f"{n}{of}" for n in rows["tuning_trials"]],
+            "tuning trials": [
+                f"{n}" if budget is None else f"{n} of {budget}"
+                for n, budget in zip(rows["tuning_trials"], budgets, strict=True)
+            ],
             "not counted": rows["tuning_excluded"].replace("", "–"),
             "tuning seed": rows["tuning_seeds"].replace("", "–"),
             "best objective": [objective_text(v) for v in rows["best_objective"]],

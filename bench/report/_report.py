@@ -19,7 +19,7 @@ from bench.report._content import FIGURE_DIR, ReportContent
 from bench.report._fig_base import FigureInput
 from bench.report._labels import counts_text, missing_by_recipe
 from bench.report._note import save_leaderboard_note
-from bench.report._protocol import tuning_protocol
+from bench.report._protocol import TuningProtocol, edge_sentence, tuning_protocol
 from bench.report._render import render_html, render_markdown, render_note
 from bench.report._selection import (
     TrialCounts,
@@ -32,7 +32,13 @@ from bench.report._selection import (
     verdict_values,
 )
 from bench.report._stats import TimeToTarget, summarize, time_to_target
-from bench.results import StudyResults, load_results, spec_objective
+from bench.results import (
+    StudyResults,
+    candidate_budgets,
+    load_results,
+    spec_objective,
+    spec_search_spaces,
+)
 from bench.storage import redact_url
 
 # Ranked by the study's objective where it is one of these (validation data chose the
@@ -64,6 +70,8 @@ class ReportResult:
         counts: Every trial counted once: tuning, in the verdict, or neither (yet).
         note_written: Whether the leaderboard was saved as the study's dashboard note.
         warnings: One-line messages for the user (e.g. why the note was not written).
+        range_note: The sentence on chosen values at an end of their range (``""`` when
+            none), which the console prints after the leaderboard.
 
     :func:`write_report`'s example shows one.
     """
@@ -83,6 +91,7 @@ class ReportResult:
     counts: TrialCounts
     note_written: bool
     warnings: tuple[str, ...] = field(default=())
+    range_note: str = ""
 
     @property
     def status_line(self) -> str:
@@ -133,12 +142,11 @@ def verdicts_of(results: StudyResults) -> Verdicts:
     """
     selection = select_trials(results.trials)
     ranked_by = _rank_metric(selection.included, objective=spec_objective(results.spec).metric)
-    plan = results.tuning
     missing = missing_seeds(
         selection.judged,
         seeds=results.planned_seeds,
         recipes=selection.tuning["candidate"].unique().tolist(),
-        unusable=unusable_candidates(selection.tuning, budget=plan.budget if plan else None),
+        unusable=unusable_candidates(selection.tuning, budget=candidate_budgets(results.spec)),
     )
     values = verdict_values(
         selection.included, missing, majority_rate=results.workload.get("majority_rate") or {}
@@ -195,9 +203,7 @@ def report_content(results: StudyResults) -> ReportContent:
         counts=trial_counts(selection),
         missing=verdicts.missing,
         time_to_target=data.time_to_target,
-        protocol=tuning_protocol(
-            selection.trials, plan=results.tuning, direction=results.direction
-        ),
+        protocol=_protocol(results, selection.trials),
         figures=draw_figures(data),
         generated_at=datetime.now(),
     )
@@ -259,6 +265,29 @@ def study_leaderboard(study_name: str, *, storage: str) -> pd.DataFrame:
     if verdicts.summary.empty:  # not one seed counts, nor failed
         return pd.DataFrame()
     return verdicts.summary
+
+
+def _protocol(results: StudyResults, trials: pd.DataFrame) -> TuningProtocol | None:
+    return tuning_protocol(
+        trials,
+        plan=results.tuning,
+        direction=results.direction,
+        spaces=spec_search_spaces(results.spec),
+    )
+
+
+def range_edge_note(study_name: str, *, storage: str) -> str:
+    """The sentence on chosen values at an end of their range (``""`` when none, or
+    without a tuning protocol), for the console after the leaderboard.
+
+    Example:
+        >>> from bench.report._example import example_storage
+        >>> range_edge_note("demo", storage=example_storage())
+        ''
+    """
+    results = load_results(study_name, storage=storage)
+    protocol = _protocol(results, select_trials(results.trials).trials)
+    return edge_sentence(protocol) if protocol is not None else ""
 
 
 def unranked_recipes(study_name: str, *, storage: str) -> dict[str, str]:
@@ -352,6 +381,7 @@ def write_report(
         counts=content.counts,
         note_written=note_written,
         warnings=tuple(warnings),
+        range_note=edge_sentence(content.protocol) if content.protocol is not None else "",
     )
 
 

@@ -424,9 +424,12 @@ def _by_ending(reasons: pd.Series) -> dict[str, int]:
     return {r: int(counts[r]) for r in ("", *EXCLUSION_REASONS) if counts.get(r)}
 
 
-def unusable_candidates(tuning: pd.DataFrame, *, budget: int | None) -> list[str]:
-    """Candidates whose every tuning trial has finished (``budget`` of them) and none counts
-    without having diverged: no settings to rerun, so their final seeds never run.
+def unusable_candidates(
+    tuning: pd.DataFrame, *, budget: int | Mapping[str, int] | None
+) -> list[str]:
+    """Candidates whose every tuning trial has finished (``budget`` of them: one number
+    for all, or by candidate) and none counts without having diverged: no settings to
+    rerun, so their final seeds never run.
 
     Example:
         >>> tuning = pd.DataFrame(
@@ -441,7 +444,8 @@ def unusable_candidates(tuning: pd.DataFrame, *, budget: int | None) -> list[str
     finished = tuning[~tuning["excluded"].isin([RUNNING, DUPLICATE])]
     unusable = []
     for candidate, trials in finished.groupby("candidate", sort=False):
-        if len(trials) >= budget and not (trials["excluded"] == "").any():
+        own = budget.get(str(candidate)) if isinstance(budget, Mapping) else budget
+        if own and len(trials) >= own and not (trials["excluded"] == "").any():
             unusable.append(str(candidate))
     return unusable
 

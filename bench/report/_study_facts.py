@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from bench._stored_spec import TuningPlan, spec_objective, spec_seeds, spec_tuning
+from bench._stored_spec import TuningPlan, range_scale, spec_objective, spec_seeds, spec_tuning
 from bench.backend import BACKEND_LIBRARIES, backend_library
 from bench.report._labels import compact_text, pairs_text
 
@@ -72,11 +72,10 @@ def study_facts(
         description: The eight optimizers, each tuned with an equal budget over ...
         workload: dataset digits, task ?, preset tiny
         objective: maximize val_auc
-        tuning budget: 6 trials per candidate (8 candidates)
+        tuning budget: 4 trials per searched field of each candidate (8 candidates)
         tuning sampler: qmc, its draws seeded from the spec
         tuning seed: 0
         final seeds: 1, 2, 3, 4, 5 (each candidate's chosen settings once per seed)
-        fixed recipe: weight_decay: 0.0
         epochs: 20
         pruner: none
         backend: tensorflow (stored before studies named their backend)
@@ -146,7 +145,10 @@ def _common_rows(spec: Mapping[str, Any]) -> list[tuple[str, str]]:
     if budget:
         rows.append(("budget", budget))
     if isinstance(spec.get("pruner"), str):
-        rows.append(("pruner", spec["pruner"]))
+        pruner = spec["pruner"]
+        if study_kind(spec) == "protocol" and pruner != "none":
+            pruner += " (tuning phase only: the final seeds are never pruned)"
+        rows.append(("pruner", pruner))
     return rows
 
 
@@ -166,7 +168,11 @@ def protocol_rows(plan: TuningPlan, *, spec: Mapping[str, Any]) -> list[tuple[st
     variants = spec.get("variants")
     count = len(variants) if isinstance(variants, Mapping) else 0
     candidates = f" ({count} candidate{'s' if count != 1 else ''})" if count else ""
-    budget = f"{plan.budget} trials per candidate{candidates}" if plan.budget else UNKNOWN
+    if plan.budget_per_dimension is not None:
+        budget = f"{plan.budget_per_dimension} trials per searched field of each candidate"
+        budget += candidates
+    else:
+        budget = f"{plan.budget} trials per candidate{candidates}" if plan.budget else UNKNOWN
     final = _seeds_text(plan.final_seeds)
     return [
         ("tuning budget", budget),
@@ -272,6 +278,10 @@ def search_space_table(spec: Mapping[str, Any]) -> pd.DataFrame:
     return table.drop(columns=noun) if not variants else table
 
 
+#: The ``log`` cell of a range, by its scale: ``log1m`` draws log(1 - value).
+_LOG_CELLS = {"log": "yes", "log1m": "of 1 − value", "linear": "no"}
+
+
 def _space_cells(space: Any) -> tuple[str, str, str, str, str]:
     """(low, high, log, step, value) of one knob: a range, a list of values or a value."""
     if isinstance(space, Mapping) and "low" in space and "high" in space:
@@ -279,7 +289,7 @@ def _space_cells(space: Any) -> tuple[str, str, str, str, str]:
         return (
             compact_text(space["low"]),
             compact_text(space["high"]),
-            "yes" if space.get("log") else "no",
+            _LOG_CELLS.get(range_scale(space) or "", "no"),
             "–" if step is None else compact_text(step),
             "–",
         )

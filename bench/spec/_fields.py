@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bench._scales import LINEAR, LOG, LOG1M, drawn_name, to_drawn
 from bench._schema import SEED
 from bench.errors import BenchInputError
 from bench.recipe import Knob, knob_by_name, knobs
@@ -26,12 +27,41 @@ class SpecProblem(Exception):
 
 @dataclass(frozen=True)
 class Range:
-    """A numeric search range over one recipe field (``log`` for a log scale)."""
+    """A numeric search range over one recipe field, drawn uniformly on its ``scale``
+    (one of :data:`bench._scales.SCALES`).
+
+    Example:
+        >>> momentum = Range(low=0.5, high=0.99, scale="log1m")
+        >>> momentum.log, momentum.drawn_bounds(), momentum.param("sgd.", "momentum")
+        (False, (0.01, 0.5), 'sgd.1-momentum')
+        >>> momentum.to_dict()
+        {'low': 0.5, 'high': 0.99, 'log': False, 'step': None, 'scale': 'log1m'}
+    """
 
     low: float
     high: float
-    log: bool = False
+    scale: str = LINEAR
     step: float | None = None
+
+    @property
+    def log(self) -> bool:
+        """Whether the range is drawn on a log scale of the value itself."""
+        return self.scale == LOG
+
+    def param(self, prefix: str, knob: str) -> str:
+        """The Optuna param the knob is drawn as (``1-<knob>`` on ``log1m``)."""
+        return prefix + drawn_name(knob, self.scale)
+
+    def drawn_bounds(self) -> tuple[float, float]:
+        """The bounds of the drawn value, lowest first."""
+        ends = sorted((to_drawn(self.low, self.scale), to_drawn(self.high, self.scale)))
+        return ends[0], ends[1]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stored form: ``scale`` only where it is ``log1m`` (so that a spec stored
+        before scales existed keeps its hash)."""
+        stored = {"low": self.low, "high": self.high, "log": self.log, "step": self.step}
+        return stored if self.scale != LOG1M else {**stored, "scale": self.scale}
 
 
 def check_field(cls: type, name: str, value: Any, where: str) -> Any:

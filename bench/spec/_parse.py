@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from bench._scales import LINEAR, LOG, LOG1M, SCALE_WORDS, SCALES
 from bench._schema import SEED
 from bench.errors import BenchInputError
 from bench.recipe import Knob, knob_by_name
@@ -34,7 +35,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-_RANGE_KEYS = ("low", "high", "log", "step")
+_RANGE_KEYS = ("low", "high", "log", "scale", "step")
 
 
 def builtin_spec_paths() -> dict[str, Path]:
@@ -182,7 +183,7 @@ def _search_space(table: Any, at: str = "search_space") -> dict[str, list[Any] |
         else:
             raise SpecProblem(
                 where,
-                f"got {values!r}; expected a list of values or a table {{low, high, log, step}}",
+                f"got {values!r}; expected a list of values or a table {{low, high, scale, step}}",
             )
     return space
 
@@ -197,17 +198,51 @@ def _range(knob: Knob, values: Mapping[str, Any], where: str) -> Range:
     high = check_scalar(knob, values["high"], f"{where}.high")
     if low >= high:
         raise SpecProblem(where, f"low {low!r} must be below high {high!r}")
-    log = values.get("log", False)
-    if not isinstance(log, bool):
-        raise SpecProblem(f"{where}.log", f"got {log!r}; expected true or false")
-    if log and low <= 0:
+    scale = _scale(values, where)
+    if scale == LOG and low <= 0:
         raise SpecProblem(where, f"a log range needs low > 0; got {low!r}")
+    if scale == LOG1M:
+        _check_log1m(knob, high, where)
     step = values.get("step")
     if step is not None and (
         isinstance(step, bool) or not isinstance(step, (int, float)) or step <= 0
     ):
         raise SpecProblem(f"{where}.step", f"got {step!r}; expected a number > 0")
-    return Range(low=low, high=high, log=log, step=step)
+    if step is not None and scale == LOG1M:
+        raise SpecProblem(f"{where}.step", f'a step needs a linear range, not scale = "{scale}"')
+    return Range(low=low, high=high, scale=scale, step=step)
+
+
+def _scale(values: Mapping[str, Any], where: str) -> str:
+    """The range's scale: ``scale``, or ``log = true`` (the older way to say "log")."""
+    log = values.get("log", False)
+    if not isinstance(log, bool):
+        raise SpecProblem(f"{where}.log", f"got {log!r}; expected true or false")
+    if "scale" not in values:
+        return LOG if log else LINEAR
+    scale = values["scale"]
+    if scale not in SCALES:
+        words = ", ".join(f'"{s}" (uniform in {SCALE_WORDS[s]})' for s in SCALES)
+        raise SpecProblem(f"{where}.scale", f"got {scale!r}; expected one of {words}")
+    if log and scale != LOG:
+        raise SpecProblem(where, f'log = true and scale = "{scale}" disagree; give one')
+    return scale
+
+
+def _check_log1m(knob: Knob, high: float, where: str) -> None:
+    """A ``log1m`` range needs a float knob bounded above by 1, and a high below 1."""
+    bounded = knob.type is float and knob.high is not None and knob.high <= 1
+    if not bounded:
+        limit = "no upper bound" if knob.high is None else f"values up to {knob.high:g}"
+        raise SpecProblem(
+            f"{where}.scale",
+            f'"log1m" draws log(1 - value), for a knob below 1 (momentum, beta_1, beta_2); '
+            f"{knob.name} takes {limit}",
+        )
+    if high >= 1:
+        raise SpecProblem(
+            f"{where}.high", f'got {high!r}; "log1m" needs high below 1 (log(1 - 1) is -inf)'
+        )
 
 
 def _variants(entries: Any) -> dict[str, dict[str, Any]]:
@@ -235,6 +270,13 @@ def _tuning(table: Any) -> TuningSpec:
     if not isinstance(table, Mapping):
         raise SpecProblem("tuning", f"got {table!r}; expected a table")
     table = dict(table)
+    for key in table:
+        if "prun" in key:
+            raise SpecProblem(
+                f"tuning.{key}",
+                "the final phase is never pruned (its seeds judge the candidates); the "
+                "top-level pruner acts on the tuning phase only",
+            )
     final_seeds = table.pop("final_seeds", None)
     tuning = (
         _table(TuningSpec, {k: v for k, v in table.items()}, "tuning") if table else TuningSpec()
@@ -251,10 +293,23 @@ def _tuning(table: Any) -> TuningSpec:
             f"got {list(tuning.final_seeds)}; expected seeds other than the tuning seed "
             f"{tuning.seed} (the verdict comes from seeds that did not choose the settings)",
         )
-    if tuning.confirm > tuning.budget:
+    if "budget_per_dimension" in table:
+        if "budget" in table:
+            raise SpecProblem(
+                "tuning.budget",
+                "given with tuning.budget_per_dimension; give one (a budget per candidate, "
+                "or per searched field)",
+            )
+        tuning = dataclasses.replace(tuning, budget=None)
+    smallest, name = (
+        (tuning.budget, "tuning.budget")
+        if tuning.budget is not None
+        else (tuning.budget_per_dimension, "tuning.budget_per_dimension")
+    )
+    if smallest is not None and tuning.confirm > smallest:
         raise SpecProblem(
             "tuning.confirm",
-            f"got {tuning.confirm}; expected at most tuning.budget ({tuning.budget}): "
+            f"got {tuning.confirm}; expected at most {name} ({smallest}): "
             "the best draws rerun are among the candidate's draws",
         )
     if tuning.confirm_seed is not None and not tuning.confirm:

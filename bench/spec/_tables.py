@@ -147,14 +147,29 @@ class TuningSpec:
     ``confirm_seed`` before it chooses, and it chooses among them by the worse of their two
     seeds: settings that hold beyond the one seed that found them.
 
+    With ``budget_per_dimension`` instead of ``budget``, a candidate's budget is that many
+    trials per field it searches: the same density of draws for a 1-D and a 3-D space.
+
     Example:
         >>> TuningSpec(budget=6, final_seeds=(1, 2, 3)).to_dict()
         {'budget': 6, 'sampler': 'qmc', 'seed': 0, 'final_seeds': [1, 2, 3], 'sampler_seed': None}
         >>> TuningSpec(budget=6, final_seeds=(1, 2, 3), confirm=2).rerun_seed
         4
+        >>> per_dimension = TuningSpec(budget=None, budget_per_dimension=4)
+        >>> per_dimension.candidate_budget(dimensions=2)
+        8
+        >>> TuningSpec().candidate_budget(dimensions=2)
+        6
     """
 
-    budget: int = knob_field(6, "tuning trials per candidate", low=1, high=10000)
+    budget: int | None = knob_field(6, "tuning trials per candidate", low=1, high=10000)
+    budget_per_dimension: int | None = knob_field(
+        None,
+        "tuning trials per searched field of a candidate (instead of budget)",
+        low=1,
+        high=10000,
+        omit_default=True,
+    )
     sampler: str = knob_field("qmc", "sampler of the tuning phase", choices=TUNING_SAMPLERS)
     seed: int = knob_field(0, "the seed every tuning trial trains with", low=0)
     final_seeds: tuple[int, ...] = (1, 2, 3)
@@ -168,6 +183,13 @@ class TuningSpec:
         None, "the seed the best draws are rerun on (default: one past every other seed)", low=0
     )
 
+    def candidate_budget(self, *, dimensions: int) -> int:
+        """The tuning trials of a candidate that searches ``dimensions`` fields."""
+        if self.budget_per_dimension is not None:
+            return self.budget_per_dimension * max(1, dimensions)
+        assert self.budget is not None
+        return self.budget
+
     @property
     def rerun_seed(self) -> int:
         """The seed the ``confirm`` best draws are rerun on."""
@@ -177,6 +199,8 @@ class TuningSpec:
 
     def to_dict(self) -> dict[str, Any]:
         values = {**dataclasses.asdict(self), "final_seeds": list(self.final_seeds)}
+        if self.budget_per_dimension is None:  # as stored before it existed: the same hash
+            del values["budget_per_dimension"]
         if not self.confirm:  # as stored before confirmation existed: the same hash
             del values["confirm"], values["confirm_seed"]
         else:
@@ -225,8 +249,8 @@ class StudySpec:
         candidate's tuning budget, confirmations and final seeds under ``[tuning]``."""
         if self.tuning is not None:
             tuning = self.tuning
-            per_candidate = tuning.budget + tuning.confirm + len(tuning.final_seeds)
-            return per_candidate * len(self.variants)
+            per_candidate = tuning.confirm + len(tuning.final_seeds)
+            return sum(per_candidate + self.candidate_budget(c) for c in self.variants)
         if self.budget.n_trials is not None:
             return self.budget.n_trials
         return self.grid_size
@@ -256,6 +280,18 @@ class StudySpec:
         if self.tuning is not None and self.tuning.sampler_seed is not None:
             return self.tuning.sampler_seed
         return int(self.content_hash()[:8], 16)
+
+    def candidate_budget(self, candidate: str) -> int:
+        """A ``[tuning]`` candidate's tuning trials (its draws on the tuning seed).
+
+        Example:
+            >>> from bench.spec import load_spec
+            >>> spec = load_spec("optimizers")
+            >>> spec.candidate_budget("sgd") == spec.tuning.budget_per_dimension * 2
+            True
+        """
+        assert self.tuning is not None
+        return self.tuning.candidate_budget(dimensions=len(self.candidate_space(candidate)))
 
     def candidate_space(self, candidate: str) -> dict[str, list[Any] | Range]:
         """The fields a ``[tuning]`` candidate searches: the shared ``search_space``

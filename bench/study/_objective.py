@@ -17,7 +17,7 @@ import optuna
 from optuna.trial import TrialState
 
 from bench._record import RecordWriter, TrialRecord, TrialResult, recipe_label, slot_label
-from bench._schema import DUPLICATE, PRUNED, SEED, VARIANT
+from bench._schema import DUPLICATE, FINAL, PRUNED, SEED, VARIANT
 from bench._signals import raise_if_stop_requested, signal_name
 from bench.recipe import Recipe
 from bench.recovery import FINISHED, TrialOwner, trial_cell
@@ -94,7 +94,8 @@ class SeedCopies:
         if self.spec.sampler == "grid":
             self._refuse_duplicate_cell(trial, seed=seed)
         if seed == self.spec.seeds[0]:
-            self._queue_other_seeds(trial, sampled)
+            # The params as drawn (a log1m knob's is 1 - value), for the copies to redraw.
+            self._queue_other_seeds(trial, dict(trial.params))
         return {**sampled, SEED: seed}, recipe_label(sampled)
 
     def first_seed_was_pruned(self, trial: optuna.Trial, *, seed: int) -> bool:
@@ -111,14 +112,14 @@ class SeedCopies:
         pruned = trial.study.get_trials(deepcopy=False, states=(TrialState.PRUNED,))
         return any(trial_cell(other) == (params, first) for other in pruned)
 
-    def _queue_other_seeds(self, trial: optuna.Trial, sampled: dict[str, Any]) -> None:
+    def _queue_other_seeds(self, trial: optuna.Trial, params: dict[str, Any]) -> None:
         # Idempotent: a retried first-seed trial must not queue the other seeds twice.
         others = trial.study.get_trials(deepcopy=False)
         planned = {trial_cell(t) for t in others if t.number != trial.number}
-        params = tuple(sorted(sampled.items()))
+        cell = tuple(sorted(params.items()))
         for seed in self.spec.seeds[1:]:
-            if (params, seed) not in planned:
-                trial.study.enqueue_trial(sampled, user_attrs=RecordWriter.seed(seed))
+            if (cell, seed) not in planned:
+                trial.study.enqueue_trial(params, user_attrs=RecordWriter.seed(seed))
 
     def _refuse_duplicate_cell(self, trial: optuna.Trial, *, seed: int) -> None:
         cell = (tuple(sorted(trial.params.items())), seed)
@@ -147,7 +148,7 @@ class TuningSlots:
         >>> sampled["variant"], sampled["seed"], label.split(":")[0]
         ('adam', 0, 'adam (tune')
         >>> sorted(trial.params)
-        ['adam.learning_rate', 'variant']
+        ['adam.epsilon', 'adam.learning_rate', 'variant']
     """
 
     def __init__(self, spec: StudySpec) -> None:
@@ -212,7 +213,8 @@ class TrialObjective:
     """The Optuna objective: one training run of the sampled recipe with one seed.
 
     Stores the whole result in the trial's record and reports the objective metric every
-    epoch, so the pruner and the dashboard's learning curves see it. ``train`` runs one
+    epoch, so the pruner and the dashboard's learning curves see it. A final-phase trial
+    of a tuning protocol is never pruned: its seed judges, it chose nothing. ``train`` runs one
     recipe (default: ``bench.trial.run_trial``, imported when first needed).
     """
 
@@ -251,8 +253,10 @@ class TrialObjective:
             raise optuna.TrialPruned(f"{label}: its first seed was pruned")
         if self.reporter:
             self.reporter.trial_started(trial.number, label, recipe.seed, recipe.epochs)
+        # The final seeds judge the candidates: none is ever cut short by the pruner.
+        prunable = _live_record(trial).phase != FINAL
         try:
-            result = self._train(recipe, trial)
+            result = self._train(recipe, trial, prunable=prunable)
         except Exception as error:
             RecordWriter.write(trial, RecordWriter.error(error))
             raise TrialError(f"trial {trial.number}: {type(error).__name__}: {error}") from error
@@ -264,13 +268,15 @@ class TrialObjective:
         # NaN tells Optuna the trial failed: a diverged run has no honest objective value.
         return float("nan") if value is None else float(value)
 
-    def _train(self, recipe: Recipe, trial: optuna.Trial) -> TrialResult:
+    def _train(self, recipe: Recipe, trial: optuna.Trial, *, prunable: bool) -> TrialResult:
         train = self.train
         if train is None:
             from bench.trial import run_trial as train
-        return train(self.workload, recipe, on_epoch=self._epoch_hook(trial))
+        return train(self.workload, recipe, on_epoch=self._epoch_hook(trial, prunable=prunable))
 
-    def _epoch_hook(self, trial: optuna.Trial) -> Callable[[dict], bool]:
+    def _epoch_hook(self, trial: optuna.Trial, *, prunable: bool) -> Callable[[dict], bool]:
+        """Report each epoch's objective (the dashboard's learning curves); ask the pruner
+        whether to stop only when ``prunable``."""
         metric = self.spec.objective.metric
 
         def on_epoch(record: dict[str, float]) -> bool:
@@ -279,6 +285,6 @@ class TrialObjective:
             value = record.get(metric, float("nan"))
             if math.isfinite(value):
                 trial.report(value, step=int(record["epoch"]))
-            return trial.should_prune()
+            return prunable and trial.should_prune()
 
         return on_epoch

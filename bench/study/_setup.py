@@ -16,6 +16,7 @@ import optuna
 from optuna.trial import TrialState
 
 from bench._record import BACKEND, SPEC_HASH, Attr, RecordWriter
+from bench._scales import LOG1M, from_drawn
 from bench._schema import VARIANT
 from bench.backend import active_backend, choose_backend
 from bench.errors import BenchInputError
@@ -245,14 +246,19 @@ def suggest(trial: optuna.Trial, spec: StudySpec) -> dict[str, Any]:
 def suggest_space(
     trial: optuna.Trial, space: Mapping[str, list[Any] | Range], *, prefix: str = ""
 ) -> dict[str, Any]:
-    """Ask the trial for each field of ``space``; params are named ``prefix + field``.
+    """Ask the trial for each field of ``space``; params are named ``prefix + field``
+    (``prefix + "1-" + field`` for a ``log1m`` range, which draws ``1 - value``).
+    Returns each field's value for the recipe.
 
     Example:
         >>> from bench.spec import Range
         >>> trial = optuna.create_study().ask()
-        >>> sampled = suggest_space(trial, {"l2": [0.0, 0.1]}, prefix="adam.")
+        >>> space = {"l2": [0.0, 0.1], "momentum": Range(0.5, 0.99, scale="log1m")}
+        >>> sampled = suggest_space(trial, space, prefix="sgd.")
         >>> list(trial.params)
-        ['adam.l2']
+        ['sgd.l2', 'sgd.1-momentum']
+        >>> round(sampled["momentum"] + trial.params["sgd.1-momentum"], 12)
+        1.0
     """
     sampled: dict[str, Any] = {}
     for name, values in space.items():
@@ -263,6 +269,10 @@ def suggest_space(
             sampled[name] = trial.suggest_int(
                 param, values.low, values.high, log=values.log, step=int(values.step or 1)
             )
+        elif values.scale == LOG1M:
+            low, high = values.drawn_bounds()
+            drawn = trial.suggest_float(values.param(prefix, name), low, high, log=True)
+            sampled[name] = from_drawn(drawn, values.scale)
         else:
             sampled[name] = trial.suggest_float(
                 param, float(values.low), float(values.high), log=values.log, step=values.step

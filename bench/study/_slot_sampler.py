@@ -27,6 +27,7 @@ from optuna.distributions import (
 )
 
 from bench._record import TrialRecord
+from bench._scales import LOG1M, knob_name, to_drawn
 from bench._schema import VARIANT
 from bench.spec import StudySpec
 
@@ -41,7 +42,7 @@ class SlotSampler(optuna.samplers.BaseSampler):
         >>> sampler = SlotSampler(spec, kind="qmc")
         >>> first = sampler.point("adam", 0)
         >>> first == SlotSampler(spec, kind="qmc").point("adam", 0), len(first)
-        (True, 1)
+        (True, 2)
         >>> sorted(int(sampler.point("adam", i)[0] * 4) for i in range(4))  # one per quarter
         [0, 1, 2, 3]
     """
@@ -78,7 +79,7 @@ class SlotSampler(optuna.samplers.BaseSampler):
         fields = (
             list(self.spec.candidate_space(candidate)) if candidate in self.spec.variants else []
         )
-        field = param_name.removeprefix(f"{candidate}.")
+        field = knob_name(param_name.removeprefix(f"{candidate}."))
         dimension = fields.index(field) if field in fields else 0
         unit = self.point(candidate, index, dimensions=max(1, len(fields)))[dimension]
         return from_unit(unit, param_distribution)
@@ -182,9 +183,11 @@ class ProtocolSampler(optuna.samplers.BaseSampler):
         if param_name == VARIANT and record.candidate is not None:
             return record.candidate
         if record.tuned:  # a final seed, or a rerun of a draw on the confirm seed
-            field = param_name.removeprefix(f"{record.candidate}.")
+            drawn = param_name.removeprefix(f"{record.candidate}.")
+            field = knob_name(drawn)
             if field in record.tuned:
-                return record.tuned[field]
+                value = record.tuned[field]
+                return to_drawn(value, LOG1M) if drawn != field else value
         return self.base.sample_independent(study, trial, param_name, param_distribution)
 
     def before_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
