@@ -12,7 +12,7 @@ import pandas as pd
 
 from bench.report._labels import FIGURE_MARKS, display_label, mathtext_safe
 from bench.report._stats import TimeToTarget
-from bench.results import StudyResults
+from bench.results import StudyResults, spec_objective
 
 #: Figures with one panel or line per recipe show at most this many (the best-ranked).
 MAX_CURVE_RECIPES = 10
@@ -67,6 +67,8 @@ class FigureInput:
         time_to_target: Time-to-target per trial, or ``None`` without validation AUC.
         tuning: The tune-phase trials that count, with ``candidate`` (empty without a
             tuning protocol).
+        tuning_failed: The tune-phase trials that were pruned, diverged or crashed, with
+            ``candidate``: draws of the tuning budget that found nothing.
     """
 
     results: StudyResults
@@ -75,6 +77,49 @@ class FigureInput:
     ranked_by: str
     time_to_target: TimeToTarget | None
     tuning: pd.DataFrame = field(default_factory=pd.DataFrame)
+    tuning_failed: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def objective_words(data: FigureInput) -> str:
+    """The study's objective as an axis names it: ``objective (val_auc)``.
+
+    Example:
+        >>> from bench.report._example import example_storage
+        >>> from bench.report._report import figure_input
+        >>> objective_words(figure_input("demo", storage=example_storage()))
+        'objective (val_auc)'
+    """
+    metric = objective_metric(data)
+    return f"objective ({metric})" if metric else "objective"
+
+
+def objective_metric(data: FigureInput) -> str:
+    """The metric the study optimizes (``val_auc``), ``""`` where its spec names none.
+
+    Example:
+        >>> from bench.report._example import example_storage
+        >>> from bench.report._report import figure_input
+        >>> objective_metric(figure_input("demo", storage=example_storage()))
+        'val_auc'
+    """
+    return spec_objective(data.results.spec).metric or ""
+
+
+def tuned_candidates(data: FigureInput) -> list[str]:
+    """The tuned candidates, one colour each in every figure of the tuning trials: those
+    with a scored tuning trial in leaderboard order, then the others in trial order, then
+    those whose every tuning trial failed.
+
+    Example:
+        >>> from bench.report._example import example_storage
+        >>> from bench.report._report import figure_input
+        >>> tuned_candidates(figure_input("demo", storage=example_storage()))
+        []
+    """
+    scored = data.tuning.dropna(subset=["value"])["candidate"] if not data.tuning.empty else []
+    failed = data.tuning_failed["candidate"] if not data.tuning_failed.empty else []
+    ranked = [c for c in data.summary["recipe_label"] if c in set(scored)]
+    return list(dict.fromkeys([*ranked, *scored, *failed]))
 
 
 def top_labels(data: FigureInput, limit: int) -> list[str]:

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from bench.report._fig_axes import knob_is_log
-from bench.report._fig_base import FigureInput, FigureText
+from bench.report._fig_base import FigureInput, FigureText, objective_words, tuned_candidates
 from bench.report._labels import display_label, mathtext_safe
 from bench.report._protocol import searched_knobs
 from bench.report._selection import chosen_tuning_trials
-from bench.results import spec_objective, spec_search_spaces, spec_tuning
+from bench.results import spec_search_spaces, spec_tuning
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -52,11 +52,6 @@ def _numeric_knobs(tuning: pd.DataFrame) -> list[str]:
     ]
 
 
-def _objective_words(data: FigureInput) -> str:
-    metric = spec_objective(data.results.spec).metric
-    return f"objective ({metric})" if metric else "objective"
-
-
 def _choice_words(data: FigureInput) -> str:
     plan = spec_tuning(data.results.spec)
     if plan is not None and plan.confirm:
@@ -80,9 +75,9 @@ def _get_sensitivity_info(data: FigureInput) -> SensitivityInfo | None:
     knobs = _numeric_knobs(tuning) if not tuning.empty else []
     if not knobs:
         return None
-    ranked = [c for c in data.summary["recipe_label"] if c in set(tuning["candidate"])]
+    scored = set(tuning["candidate"])
     spaces = spec_search_spaces(data.results.spec)
-    y_label = _objective_words(data)
+    y_label = objective_words(data)
     seeds = ", ".join(str(int(s)) for s in sorted(tuning["seed"].dropna().unique()))
     caption = (
         f"Sensitivity: the study {y_label} of every tuning trial (seed {seeds}) against each "
@@ -108,7 +103,7 @@ def _get_sensitivity_info(data: FigureInput) -> SensitivityInfo | None:
         log_knobs=frozenset(log_knobs),
         tuning=tuning,
         chosen=chosen_tuning_trials(tuning, data.summary, direction=data.results.direction),
-        candidates=list(dict.fromkeys([*ranked, *tuning["candidate"]])),
+        candidates=[c for c in tuned_candidates(data) if c in scored],
         y_label=y_label,
     )
 

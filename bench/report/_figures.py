@@ -6,7 +6,8 @@ alone, title and caption included as text, and returns a small frozen dataclass 
 ``None`` when the figure does not apply); its ``draw_<figure>(info)`` lays it out with
 seaborn and returns the matplotlib figure. ``_fig_base`` holds what they share,
 ``_fig_axes`` the axis rules and ``_fig_style`` the look. Every figure is drawn from the
-study's included trials (never pruned, failed or diverged ones).
+study's included trials (never pruned, failed or diverged ones), but for the best-of-k
+figure, which counts a failed tuning trial as a draw of the budget that found nothing.
 
 Importing this module loads matplotlib; the report imports it only when it draws.
 """
@@ -20,6 +21,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from bench.report._fig_base import FigureInput, FigureText, ReportFigure
+from bench.report._fig_best_of_k import _get_best_of_k_info, draw_best_of_k
 from bench.report._fig_gap import _get_gap_info, draw_gap
 from bench.report._fig_heatmaps import _get_heatmaps_info, draw_heatmaps
 from bench.report._fig_learning_curves import (
@@ -43,6 +45,7 @@ FIGURES: Sequence[FigureMaker] = (
     (_get_learning_curves_auc_info, draw_learning_curves),
     (_get_test_auc_info, draw_test_auc),
     (_get_sensitivity_info, draw_sensitivity),
+    (_get_best_of_k_info, draw_best_of_k),
     (_get_gap_info, draw_gap),
     (_get_roc_info, draw_roc),
     (_get_heatmaps_info, draw_heatmaps),

@@ -167,6 +167,7 @@ def _figure_input(results: StudyResults, verdicts: Verdicts) -> FigureInput:
         ranked_by=verdicts.ranked_by,
         time_to_target=target_times,
         tuning=verdicts.selection.tuning_counted,
+        tuning_failed=verdicts.selection.tuning_failed,
     )
 
 

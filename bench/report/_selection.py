@@ -64,6 +64,7 @@ __all__ = [
     "TrialCounts",
     "TrialSelection",
     "best_trial_of",
+    "chance_score",
     "counted",
     "exclusion_counts",
     "exclusion_reasons",
@@ -327,6 +328,8 @@ class TrialSelection:
         included: The judged trials that count: what every number is computed from.
         tuning: The tune-phase trials with ``candidate`` (empty without a protocol).
         tuning_counted: The tuning trials that count.
+        tuning_failed: The tuning trials that ended in one of :data:`FAILURE_ENDINGS`:
+            draws of the tuning budget that found no settings to rerun.
     """
 
     trials: pd.DataFrame
@@ -334,6 +337,7 @@ class TrialSelection:
     included: pd.DataFrame
     tuning: pd.DataFrame
     tuning_counted: pd.DataFrame
+    tuning_failed: pd.DataFrame
 
 
 def select_trials(trials: pd.DataFrame) -> TrialSelection:
@@ -362,6 +366,7 @@ def select_trials(trials: pd.DataFrame) -> TrialSelection:
         included=counted(judged),
         tuning=tuning,
         tuning_counted=counted(tuning),
+        tuning_failed=tuning[tuning["excluded"].isin(FAILURE_ENDINGS)],
     )
 
 
@@ -450,6 +455,26 @@ def unusable_candidates(
     return unusable
 
 
+def chance_score(column: str, *, majority_rate: Mapping[str, float]) -> float | None:
+    """What a failed run scores on metric ``column`` (``<split>_<metric>``): chance for AUC,
+    the split's majority-class rate for accuracy (NaN where it is not stored); ``None``
+    for a metric without a chance level (loss) or a column that is not a split's metric.
+
+    Example:
+        >>> rate = {"val": 0.6}
+        >>> [chance_score(c, majority_rate=rate) for c in ("val_auc", "val_accuracy", "val_loss")]
+        [0.5, 0.6, None]
+    """
+    split, _, metric = column.partition("_")
+    if split not in ("train", "val", "test"):
+        return None
+    if metric == "auc":
+        return CHANCE_AUC
+    if metric == "accuracy":
+        return float(majority_rate.get(split, float("nan")))
+    return None
+
+
 def verdict_values(
     included: pd.DataFrame, missing: pd.DataFrame, *, majority_rate: Mapping[str, float]
 ) -> pd.DataFrame:
@@ -474,11 +499,9 @@ def verdict_values(
         {"recipe_label": failed["recipe_label"].to_numpy(), "seed": failed["seed"].to_numpy()}
     )
     for column in included.columns:
-        split, _, metric = column.partition("_")
-        if metric == "auc" and split in ("train", "val", "test"):
-            rows[column] = CHANCE_AUC
-        elif metric == "accuracy" and split in ("train", "val", "test"):
-            rows[column] = float(majority_rate.get(split, float("nan")))
+        score = chance_score(column, majority_rate=majority_rate)
+        if score is not None:
+            rows[column] = score
     rows["failure"] = failed["why"].to_numpy()
     counted_rows = included.assign(failure="")
     if rows.empty:
