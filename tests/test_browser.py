@@ -230,6 +230,36 @@ def test_leaderboard_shows_summary_csv(report: ReportResult, watched: WatchedPag
         assert cells["val AUC"].startswith(f"{row['val_auc_mean']:.3f} ")
 
 
+def test_best_of_k_figure_shows_with_its_caption(
+    report: ReportResult, watched: WatchedPage
+) -> None:
+    """A tuning study's report shows each candidate's expected best after k tuning trials,
+    decoded, with its caption; a grid study's has no such figure (and no error)."""
+    from playwright.sync_api import expect
+
+    watched.open(report.index_html.as_uri())
+    heading = watched.page.locator("h3#best_of_k")
+    if report.study_name == "grid":
+        assert heading.count() == 0
+        assert watched.problems == []
+        return
+    expect(heading).to_have_text("Expected best after k tuning trials", timeout=PAGE_TIMEOUT_MS)
+    figure = heading.locator("xpath=following-sibling::figure[1]")
+    image = figure.locator("img")
+    image.scroll_into_view_if_needed()
+    expect(image).to_be_visible()
+    size = image.evaluate("i => i.decode().then(() => [i.naturalWidth, i.naturalHeight])")
+    assert tuple(size) == _png_size(report.out_dir / "figures" / "best_of_k.png")
+    caption = figure.locator("figcaption")
+    expect(caption).to_be_visible()
+    text = caption.inner_text()
+    assert text.startswith("The expected best objective (val_auc) a candidate would reach")
+    assert "pruned, diverged or crashed tuning trial (sgd 1)" in text  # the fixture's pruned
+    assert re.search(r"[Tt]he expected order is .+ > ", text), text
+    watched.screenshot(f"best-of-k-{report.study_name}")
+    assert watched.problems == []
+
+
 def test_a_broken_or_missing_figure_is_caught(
     report: ReportResult, watched: WatchedPage, tmp_path: Path
 ) -> None:
