@@ -167,6 +167,23 @@ def test_order_words_say_whether_the_budget_changes_the_ranking() -> None:
     assert order_words(curves([0.9], [0.8])[:1], direction="maximize", candidates="a") == ""
 
 
+def test_order_words_compare_equal_budgets_then_each_candidates_own() -> None:
+    curves = pd.DataFrame(
+        {
+            "candidate": ["a", "a", "b", "b", "b", "b"],
+            "k": [1, 2, 1, 2, 3, 4],
+            # b's one draw may be a failure without a score (a loss objective): no value.
+            "expected": [0.3, 0.25, math.nan, 0.28, 0.22, 0.2],
+        }
+    )
+    words = order_words(curves, direction="minimize", candidates=["a", "b"])
+    # a's 0.25 beats b's 0.28 at the one budget both have a value at.
+    assert words.startswith("At 2 tuning trials, the one budget at which every candidate")
+    assert "the order is a > b." in words
+    end = "At the budgets they ran (a 2, b 4), each curve's end, the order is b > a."
+    assert words.endswith(end)
+
+
 # ----------------------------------------------------------------------------- the report
 
 

@@ -168,7 +168,9 @@ def _failure_words(failures: Mapping[str, int], *, metric: str, score: float | N
     elif math.isnan(score):
         scored = "the majority-class rate is not stored, so such a k is not drawn"
     else:
-        scored = f"then scores as chance ({score:.3g}), as the leaderboard scores a failed seed"
+        scored = (
+            f"then scores as chance ({score:.3g}), as the leaderboard's mean scores a failed seed"
+        )
     return (
         f"A pruned, diverged or crashed tuning trial ({counts}) counts as a draw that found "
         "nothing: it is never the best of k unless all k draws failed, which "
@@ -178,34 +180,55 @@ def _failure_words(failures: Mapping[str, int], *, metric: str, score: float | N
 
 def order_words(curves: pd.DataFrame, *, direction: str, candidates: Sequence[str]) -> str:
     """Whether the candidates' order by expected best changes between k = 1 and the
-    largest k every candidate reached, in one sentence (empty for one candidate).
+    largest k every candidate reached (empty for one candidate); where their budgets
+    differ, also their order at the end of each curve, the budgets they ran.
 
     Example:
         >>> curves = pd.DataFrame({
-        ...     "candidate": ["a", "a", "a", "b", "b", "b"], "k": [1, 2, 3] * 2,
-        ...     "expected": [0.80, 0.84, 0.85, 0.82, 0.83, 0.83]})
+        ...     "candidate": ["a", "a", "a", "b", "b"], "k": [1, 2, 3, 1, 2],
+        ...     "expected": [0.80, 0.84, 0.85, 0.82, 0.83]})
         >>> print(order_words(curves, direction="maximize", candidates=["a", "b"]))
-        With 1 tuning trial the expected order is b > a; with 2 or more (up to 3, the most \
-every candidate ran) it is a > b: the ranking depends on the tuning budget, so the \
-leaderboard's verdict holds for the budget it was tuned with.
+        With 1 tuning trial the expected order is b > a; with 2 (the most every candidate \
+ran) it is a > b: the ranking depends on the tuning budget, so the leaderboard's verdict \
+holds for the budget it was tuned with. At the budgets they ran (a 3, b 2), each curve's \
+end, the order is a > b.
     """
     if len(candidates) < 2:
         return ""
     table = curves.pivot(index="k", columns="candidate", values="expected")[list(candidates)]
-    top = int(table.dropna().index.max()) if not table.dropna().empty else 0
-    if top < 1:
+    # The ks at which every candidate has an expected best: an equal budget for all.
+    common = table.dropna()
+    if common.empty:
         return ""
-    orders = {int(k): _order(row, direction=direction) for k, row in table.loc[:top].iterrows()}
+    orders = {int(k): _order(row, direction=direction) for k, row in common.iterrows()}
+    sentence = _budget_words(orders)
+    ends = {c: table[c].dropna() for c in candidates}
+    if len({int(end.index.max()) for end in ends.values() if len(end)}) > 1:
+        budgets = ", ".join(
+            f"{display_label(c)} {int(end.index.max())}" for c, end in ends.items() if len(end)
+        )
+        last = pd.Series({c: end.iloc[-1] for c, end in ends.items() if len(end)})
+        sentence += (
+            f" At the budgets they ran ({budgets}), each curve's end, the order is "
+            f"{_order(last, direction=direction)}."
+        )
+    return sentence
+
+
+def _budget_words(orders: Mapping[int, str]) -> str:
+    """What the orders at k = first..top (every candidate reached them) say, in a sentence."""
+    first_k, top = min(orders), max(orders)
     final = orders[top]
     settled = min(k for k in orders if all(orders[j] == final for j in orders if j >= k))
-    first_k = min(orders)
     trial = "trial" if first_k == 1 else "trials"
-    if settled > first_k and orders[first_k] == final:
-        between = ", ".join(str(k) for k, order in orders.items() if order != final)
+    depends = (
+        "the ranking depends on the tuning budget, so the leaderboard's verdict holds for "
+        "the budget it was tuned with."
+    )
+    if first_k == top:
         return (
-            f"The expected order is the same with {first_k} tuning {trial} and with {top} "
-            f"({final}), but not with {between}: the ranking depends on the tuning budget, "
-            "so the leaderboard's verdict holds for the budget it was tuned with."
+            f"At {top} tuning {trial}, the one budget at which every candidate has an expected "
+            f"best, the order is {final}."
         )
     if settled == first_k:
         return (
@@ -213,13 +236,18 @@ leaderboard's verdict holds for the budget it was tuned with.
             f"trials ({final}): on the tuning seed a smaller budget would not have changed "
             "the ranking."
         )
+    if orders[first_k] == final:
+        between = ", ".join(str(k) for k, order in orders.items() if order != final)
+        return (
+            f"The expected order is the same with {first_k} tuning {trial} and with {top} "
+            f"({final}), but not with {between}: {depends}"
+        )
     later = f"{settled} or more (up to {top}, the most every candidate ran)"
     if settled == top:
         later = f"{top} (the most every candidate ran)"
     return (
         f"With {first_k} tuning {trial} the expected order is {orders[first_k]}; with "
-        f"{later} it is {final}: the ranking depends on the tuning budget, so the "
-        "leaderboard's verdict holds for the budget it was tuned with."
+        f"{later} it is {final}: {depends}"
     )
 
 
