@@ -17,7 +17,7 @@ from rich.table import Table
 
 from bench._ranking import best_of
 from bench._record import TrialRecord
-from bench._schema import SPLITS
+from bench._schema import DIVERGED, SPLITS
 
 #: Width of tables written to a file or pipe, where no terminal says how wide to be.
 PLAIN_WIDTH = 200
@@ -154,8 +154,8 @@ def trial_summary_table(result: dict[str, Any]) -> Table:
 
 class StudyDisplay:
     """Follows a study: trials finished of N, the running trial's epoch and metrics, and
-    the best value so far; in a log, one plain line per epoch and per finished trial.
-    Implements :class:`bench.study.TrialReporter`.
+    the best value so far; in a log, one plain line per epoch and per finished trial; on a
+    terminal, a line for each trial that diverged. Implements :class:`bench.study.TrialReporter`.
 
     Example:
         >>> with StudyDisplay(total=4, metric="val_auc", direction="maximize") as display:
@@ -222,18 +222,25 @@ class StudyDisplay:
         self.progress.update(self.epochs, completed=epoch, info=format_metrics(record))
 
     def trial_ended(self, trial: Any) -> None:
+        """One line per finished trial in a log; on a terminal, for a diverged one only
+        (the bar shows the rest). The line says how the trial ended: its Optuna state,
+        or ``diverged``, which a diverged trial is whatever its state.
+        """
         self.finished += 1
         self.progress.update(self.trials, completed=self.finished)
         self._offer_best(trial)
-        if self.plain:
-            value = "" if trial.value is None else f" {self.metric} {trial.value:.4f}"
-            record = TrialRecord.read(trial)
-            label = record.recipe_label or ""
-            seed = "?" if record.seed is None else record.seed
+        diverged = TrialRecord.read(trial).stop_reason == DIVERGED
+        if self.plain or diverged:
+            ending = DIVERGED if diverged else trial.state.name.lower()
             self._say(
-                f"trial {trial.number} {trial.state.name.lower()}: {label} (seed {seed}){value}; "
+                f"{self._trial_words(trial, ending)}; "
                 f"{self.finished} of {self.total} trials done{self._best_words()}"
             )
+
+    def trial_diverged(self, trial: Any) -> None:
+        """A line naming a trial that a worker process ran and that diverged; the rest of a
+        run in worker processes shows through :meth:`trials_done`."""
+        self._say(self._trial_words(trial, DIVERGED))
 
     def trials_done(self, counts: Any, *, best: Any = None) -> None:
         """For a display fed by polling the storage (several worker processes)."""
@@ -268,6 +275,12 @@ class StudyDisplay:
         if text != self._last_plain:
             self._last_plain = text
             self._say(text)
+
+    def _trial_words(self, trial: Any, ending: str) -> str:
+        record = TrialRecord.read(trial)
+        value = "" if trial.value is None else f" {self.metric} {trial.value:.4f}"
+        seed = "?" if record.seed is None else record.seed
+        return f"trial {trial.number} {ending}: {record.recipe_label or ''} (seed {seed}){value}"
 
     def _best_words(self) -> str:
         return f"; best {self.metric} {self.best[0]:.4f}: {self.best[1]}" if self.best else ""

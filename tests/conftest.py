@@ -120,6 +120,7 @@ class StubReporter:
         self.started: list[tuple[int, str, int, int]] = []
         self.epochs: list[dict[str, float]] = []
         self.ended: list[object] = []
+        self.diverged: list[object] = []
         self.progress: list[object] = []
         self.waits: list[str] = []
         self.waiting_started = threading.Event()
@@ -141,6 +142,9 @@ class StubReporter:
 
     def trial_ended(self, trial: object) -> None:
         self.ended.append(trial)
+
+    def trial_diverged(self, trial: object) -> None:
+        self.diverged.append(trial)
 
     def trials_done(self, counts: object, *, best: object) -> None:
         self.progress.append(counts)

@@ -355,7 +355,8 @@ def add_protocol_study(
     its best tuning trial's values are rerun once per ``final_seeds`` seed as final-phase
     trials holding them in the ``tuned`` user attribute. ``tune_outcomes`` maps
     ``(candidate, tuning trial index)`` and ``final_outcomes`` ``(candidate, seed)`` to a
-    non-default ending.
+    non-default ending; a candidate none of whose tuning trials completes gets no final
+    trials, as under the protocol.
     """
     candidates = dict(PROTOCOL_CANDIDATES if candidates is None else candidates)
     tune_outcomes, final_outcomes = tune_outcomes or {}, final_outcomes or {}
@@ -425,6 +426,8 @@ def add_protocol_study(
         ]
         trials.extend(tuning)
         finished = [t for t in tuning if t.state == TrialState.COMPLETE]
+        if not finished:  # no usable tuning trial: its final seeds never run
+            continue
         best = max(finished, key=lambda t: t.value)
         chosen = {k.removeprefix(f"{name}."): v for k, v in best.params.items()}
         for seed in final_seeds:

@@ -276,3 +276,38 @@ def test_the_winner_trains_saves_and_loads_with_keras_alone(storage, tmp_path):
     scores = predict_scores(loaded, test.x)[:, 0]
     auc = roc_auc_score(result["test_predictions"]["y_true"], scores)
     assert auc == pytest.approx(result["metrics"]["test"]["auc"], abs=1e-6)
+
+
+# What a user writes in a fresh interpreter: nothing of bench but ``import bench``.
+LOAD_AND_SCORE = """
+import json, sys
+import bench
+model = bench.load_model(sys.argv[1])
+from bench.evaluation import predict_scores
+from bench.workload import load_workload
+test = load_workload("digits", train_size=120).dataset.test
+print(json.dumps(predict_scores(model, test.x)[:, 0].tolist()))
+"""
+
+
+@pytest.mark.slow  # two subprocesses: one trains a tiny model one epoch, one loads it
+def test_a_saved_model_loads_after_a_plain_import_bench(tmp_path):
+    model, summary = tmp_path / "vit.keras", tmp_path / "run.json"
+    argv = ["train", "--train-size", "120", "--epochs", "1", "--preset", "tiny"]
+    train = subprocess.run(
+        [sys.executable, "-m", "bench", *argv, "--save", str(model), "--json", str(summary)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert train.returncode == 0, train.stderr
+    load = subprocess.run(
+        [sys.executable, "-c", LOAD_AND_SCORE, str(model)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert load.returncode == 0, load.stderr
+    scores = json.loads(load.stdout.splitlines()[-1])
+    stored = json.loads(summary.read_text())["test_predictions"]["y_score"]
+    np.testing.assert_allclose(scores, stored, atol=1e-6)

@@ -967,6 +967,21 @@ def test_a_study_without_phases_reports_no_protocol(report: ReportResult) -> Non
     assert not any(p.stem == "sensitivity" for p in report.figures)
 
 
+def test_a_candidate_without_a_usable_tuning_trial_is_named_in_the_summary(
+    tmp_path: Path,
+) -> None:
+    storage = f"sqlite:///{tmp_path / 'bench.db'}"
+    budget = 4
+    every_setting_diverged = {("sgd", index): DIVERGED for index in range(budget)}
+    add_protocol_study(
+        storage, study_name="unusable", budget=budget, tune_outcomes=every_setting_diverged
+    )
+    result = write_report("unusable", storage=storage, out_dir=tmp_path / "out", write_note=False)
+    summary = pd.read_csv(result.summary_csv, keep_default_na=False).set_index("recipe_label")
+    assert summary.loc["sgd", "failures"] == f"{len(FINAL_SEEDS)} no usable tuning trial"
+    assert summary["candidate"].to_dict() == {c: c for c in ("sgd", "adam", "rmsprop")}
+
+
 def test_a_protocol_study_still_tuning_shows_its_tuning_and_judges_nothing(
     tmp_path: Path,
 ) -> None:

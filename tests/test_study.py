@@ -297,3 +297,51 @@ def test_an_interrupted_grid_resumes_and_runs_every_cell_once(small_workload, tm
         if t.state == TrialState.COMPLETE
     )
     assert complete == [("adam", 0), ("adam", 1), ("sgd", 0), ("sgd", 1)]
+
+
+DIVERGING = """
+name = "diverging"
+description = "adam, and sgd at a rate (with an L2 rate) that surely diverges"
+sampler = "grid"
+seeds = [0]
+epochs = 3
+
+[workload]
+dataset = "digits"
+train_size = 160
+
+[fixed]
+early_stopping = false
+
+[[variants]]
+name = "adam"
+optimizer = "adam"
+
+[[variants]]
+name = "sgd"
+optimizer = "sgd"
+learning_rate = 10.0
+l2 = 1.0
+"""
+
+
+@pytest.mark.slow  # a subprocess trains two trials of three epochs
+@pytest.mark.parametrize("jobs", ["1", "2"])  # in this process, or in worker processes
+def test_run_names_the_diverged_trial_and_prints_nothing_of_keras(tmp_path, jobs):
+    spec = _write(tmp_path / "diverging.toml", DIVERGING)
+    url = f"sqlite:///{tmp_path / 'bench.db'}"
+    run = subprocess.run(
+        [sys.executable, "-m", "bench", "run", "--study", str(spec), "--storage", url]
+        + ["--jobs", jobs],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    trials = optuna.load_study(study_name="diverging", storage=url).trials
+    diverged = [t.number for t in trials if t.user_attrs.get("stop_reason") == "diverged"]
+    assert [t.user_attrs["recipe_label"] for t in trials if t.number in diverged] == ["sgd"]
+    assert "Invalid loss" not in run.stdout + run.stderr
+    ended = [line for line in run.stderr.splitlines() if " diverged: " in line]
+    assert [line.split(" diverged: ")[0] for line in ended] == [f"trial {diverged[0]}"]
+    assert ended[0].split(" diverged: ")[1].startswith("sgd (seed 0)")

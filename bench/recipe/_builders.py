@@ -185,17 +185,43 @@ def build_regularizer(
     return regularizer
 
 
+class StopOnDivergence(keras.callbacks.Callback):
+    """Stop training after the first batch whose loss is not finite, as Keras's
+    ``TerminateOnNaN`` does, without its "Invalid loss" line on standard output, which
+    would land in the middle of ``bench run``'s progress. The trial's stop reason
+    (``diverged``) says what happened, and the progress line names the trial.
+
+    Example:
+        >>> model = keras.Sequential([keras.layers.Dense(1)])
+        >>> stop = StopOnDivergence()
+        >>> stop.set_model(model)
+        >>> model.stop_training = False  # as fit starts
+        >>> stop.on_train_batch_end(0, {"loss": 0.7})
+        >>> model.stop_training
+        False
+        >>> stop.on_train_batch_end(31, {"loss": float("nan")})
+        >>> model.stop_training
+        True
+    """
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.model.stop_training = True
+
+
 def build_callbacks(recipe: Recipe) -> list[keras.callbacks.Callback]:
-    """Early stopping and the epoch-driven schedule (reduce_on_plateau) of the recipe.
+    """Stopping on divergence, early stopping and the epoch-driven schedule
+    (reduce_on_plateau) of the recipe.
 
     Only one schedule acts at a time: the step-based schedules live inside the optimizer
     (:func:`build_learning_rate`), so no callback ever overwrites another's rate.
 
     Example:
         >>> [type(c).__name__ for c in build_callbacks(Recipe(schedule="reduce_on_plateau"))]
-        ['TerminateOnNaN', 'ReduceLROnPlateau', 'EarlyStopping']
+        ['StopOnDivergence', 'ReduceLROnPlateau', 'EarlyStopping']
     """
-    callbacks: list[keras.callbacks.Callback] = [keras.callbacks.TerminateOnNaN()]
+    callbacks: list[keras.callbacks.Callback] = [StopOnDivergence()]
     if recipe.schedule == "reduce_on_plateau":
         callbacks.append(
             keras.callbacks.ReduceLROnPlateau(

@@ -480,7 +480,8 @@ def verdict_values(
 ) -> pd.DataFrame:
     """The rows a verdict averages: every trial that counts, and one row per failed seed
     (``missing`` seeds whose latest attempt ended in one of :data:`FAILURE_ENDINGS`),
-    scored as chance. ``failure`` names how a seed failed (``""`` for a trial that counts).
+    scored as chance and, under a tuning protocol, named by its ``candidate``. ``failure``
+    names how a seed failed (``""`` for a trial that counts).
 
     Example:
         >>> included = pd.DataFrame(
@@ -498,6 +499,10 @@ def verdict_values(
     rows = pd.DataFrame(
         {"recipe_label": failed["recipe_label"].to_numpy(), "seed": failed["seed"].to_numpy()}
     )
+    if "candidate" in included.columns:
+        # A verdict row's label is its candidate (verdict_trials): a candidate whose every
+        # seed failed has no other row to take it from.
+        rows["candidate"] = rows["recipe_label"]
     for column in included.columns:
         score = chance_score(column, majority_rate=majority_rate)
         if score is not None:

@@ -39,6 +39,9 @@ class TrialReporter(Protocol):
 
     def trial_ended(self, trial: optuna.trial.FrozenTrial) -> None: ...
 
+    def trial_diverged(self, trial: optuna.trial.FrozenTrial) -> None:
+        """A trial a worker process ran diverged (found in the storage while polling)."""
+
     def trials_done(self, counts: Any, *, best: optuna.trial.FrozenTrial | None) -> None:
         """Progress polled from the storage while worker processes run the trials."""
 

@@ -19,6 +19,7 @@ from optuna.trial import TrialState
 
 from bench._ranking import best_of
 from bench._record import ERROR_MESSAGE, ERROR_TYPE, TrialRecord
+from bench._schema import DIVERGED
 from bench._signals import at_safe_points, exit_status, sleep_until_stopped, stop_on_sigterm
 from bench.backend import worker_environments
 from bench.errors import DEBUG_ENV, describe_error
@@ -122,6 +123,30 @@ def _stop_workers(processes: list) -> None:
                 process.join()
 
 
+class _DivergedTrials:
+    """The trials of ``study`` that finish from now on and diverged, each read once.
+
+    Worker processes report to no display: the main process finds their diverged trials
+    in the storage, so that its progress names them.
+    """
+
+    def __init__(self, study: optuna.Study) -> None:
+        self.study = study
+        self.seen = {t.number for t in self._finished()}
+
+    def new(self) -> list[optuna.trial.FrozenTrial]:
+        """The trials that finished since the last call and diverged, in trial order."""
+        fresh = [t for t in self._finished() if t.number not in self.seen]
+        self.seen.update(t.number for t in fresh)
+        return [t for t in fresh if TrialRecord.read(t).stop_reason == DIVERGED]
+
+    def _finished(self) -> list[optuna.trial.FrozenTrial]:
+        return self.study.get_trials(deepcopy=False, states=_FINISHED)
+
+
+_FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
+
+
 @dataclass(frozen=True)
 class PreparedRun:
     """A study opened (or resumed) in its storage, ready to run its remaining trials.
@@ -171,19 +196,27 @@ class PreparedRun:
                 workload=self.workload,
             )
             return
+        diverged = _DivergedTrials(self.handle.study)
         processes = _start_workers(self, jobs=jobs, timeout=timeout)
         try:
             with at_safe_points():  # a stop mid-query would print the driver's traceback
                 while any(p.is_alive() for p in processes):
                     if reporter is not None:
-                        reporter.trials_done(self.counts(), best=self._best_trial())
+                        self._report(reporter, diverged)
                     sleep_until_stopped(1.0)
+                if reporter is not None:  # what the last poll missed
+                    self._report(reporter, diverged)
         except KeyboardInterrupt:
             _stop_workers(processes)
             raise
         failed = [p.name for p in processes if p.exitcode]
         if failed:
             raise WorkersFailed(f"worker(s) {', '.join(failed)} exited with an error")
+
+    def _report(self, reporter: TrialReporter, diverged: _DivergedTrials) -> None:
+        for trial in diverged.new():
+            reporter.trial_diverged(trial)
+        reporter.trials_done(self.counts(), best=self._best_trial())
 
     def recover(self) -> int:
         """Queue again the trials an interrupt or a killed worker left; returns how many."""

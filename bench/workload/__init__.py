@@ -12,7 +12,8 @@ Where things live:
 - ``_splits.py``: stratified, seeded splitting; ``_noise.py``: label noise.
 - ``_presets.py``: :data:`PRESETS`; ``_model.py``: :func:`build_vit` (imports Keras).
 - ``_saved_model.py``: a trained model saved as a ``.keras`` file (:func:`save_model`,
-  :func:`check_model_path`) and :func:`register_layers`, which lets Keras load it.
+  :func:`check_model_path`), loaded back (:func:`load_model`, ``bench.load_model``), and
+  :func:`register_layers`, which lets Keras load it.
 - ``_workload.py``: :class:`Workload` and :func:`load_workload`, a dataset with a preset.
 
 Example:
@@ -29,6 +30,7 @@ from bench.workload._presets import PRESETS, Preset, get_preset
 from bench.workload._saved_model import (
     MODEL_SUFFIX,
     check_model_path,
+    load_model,
     register_layers,
     save_model,
 )
@@ -50,6 +52,7 @@ __all__ = [
     "check_model_path",
     "get_preset",
     "load_dataset",
+    "load_model",
     "load_workload",
     "make_pipeline",
     "register_layers",

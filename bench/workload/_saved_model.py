@@ -3,8 +3,9 @@
 The model saved is a plain one (what :func:`bench.trial.run_trial` hands its ``on_kept``
 hook: uncompiled, Keras's own L2, the weights training kept), so
 ``keras.saving.load_model`` reads it without ``custom_objects`` once the ViT's two
-layers of its own are registered, which :func:`register_layers` does. Nothing here
-imports Keras until a model is saved.
+layers of its own are registered, which :func:`register_layers` does and
+:func:`load_model` (``bench.load_model``) does before loading. Nothing here imports
+Keras until a model is saved or loaded.
 
 Example:
     >>> from pathlib import Path
@@ -58,9 +59,7 @@ def save_model(model: Any, path: Path) -> None:
         >>> model = build_vit(PRESETS["tiny"], channels=1, num_outputs=1, task="binary")
         >>> path = Path(tempfile.mkdtemp()) / "vit.keras"
         >>> save_model(model, path)
-        >>> register_layers()
-        >>> import keras
-        >>> keras.saving.load_model(path).count_params() == model.count_params()
+        >>> load_model(path).count_params() == model.count_params()
         True
     """
     check_model_path(path)
@@ -71,6 +70,26 @@ def save_model(model: Any, path: Path) -> None:
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+
+
+def load_model(path: str | os.PathLike[str]) -> Any:
+    """The ``keras.Model`` that ``bench train --save`` wrote at ``path``, read by
+    ``keras.saving.load_model`` once :func:`register_layers` has registered the ViT's
+    layers. Imports Keras; also reachable as ``bench.load_model``.
+
+    Example:
+        >>> import tempfile
+        >>> from bench.workload import PRESETS, build_vit
+        >>> model = build_vit(PRESETS["tiny"], channels=1, num_outputs=1, task="binary")
+        >>> path = Path(tempfile.mkdtemp()) / "vit.keras"
+        >>> save_model(model, path)
+        >>> load_model(path).count_params() == model.count_params()
+        True
+    """
+    register_layers()
+    from bench._keras import keras
+
+    return keras.saving.load_model(path)
 
 
 def register_layers() -> None:
