@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+import pandas as pd
 from optuna.trial import TrialState
 
 from bench._record import TrialRecord, TrialResult
@@ -201,3 +202,17 @@ def stop_process(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=10)
+
+
+def protocol_summary(url: str, out: Path) -> pd.DataFrame:
+    """``bench report`` of the protocol study at ``url`` (in a process of its own, as a user
+    runs it): its summary.csv without the columns that time the run."""
+    report = subprocess.run(
+        [sys.executable, "-m", "bench", "report", "--storage", url, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert report.returncode == 0, report.stderr
+    summary = pd.read_csv(out / "protocol" / "summary.csv")
+    return summary.drop(columns=[c for c in summary.columns if "time" in c or "seconds" in c])

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+import pandas as pd
 import pytest
 from optuna.trial import TrialState
 from run_fixtures import (
@@ -27,6 +28,7 @@ from run_fixtures import (
     cell,
     grid_spec,
     protocol_spec,
+    protocol_summary,
     stand_in_trial,
     start_run,
     stored_trials,
@@ -230,7 +232,7 @@ def _running_in(url: str, phase: str) -> list[TrialOwner]:
 
 @pytest.mark.slow
 def test_the_protocol_with_two_workers_survives_a_killed_worker_in_each_phase_and_sigterm(
-    tmp_path,
+    tmp_path, clean_protocol_run
 ):
     spec = protocol_spec(tmp_path)
     url = f"sqlite:///{tmp_path / 'bench.db'}"
@@ -255,6 +257,9 @@ def test_the_protocol_with_two_workers_survives_a_killed_worker_in_each_phase_an
         assert "Traceback" not in path.read_text(), f"{path.name}:\n{path.read_text()}"
 
     assert_protocol_ran_once(url)
+    # The faults cost time, not results: the verdicts are those of a run without them.
+    _, clean_summary = clean_protocol_run
+    pd.testing.assert_frame_equal(protocol_summary(url, tmp_path / "report"), clean_summary)
 
 
 # ----------------------------------------------------------------------------- storage

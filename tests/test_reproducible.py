@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections import Counter
 
 import optuna
 import pandas as pd
 import pytest
-from run_fixtures import assert_protocol_ran_once, protocol_spec, start_run, stored_trials
+from run_fixtures import (
+    assert_protocol_ran_once,
+    protocol_spec,
+    protocol_summary,
+    start_run,
+    stored_trials,
+)
 
 from bench._record import TrialRecord
 from bench._schema import DUPLICATE
@@ -43,27 +47,18 @@ def test_a_tuning_slot_draws_the_same_settings_in_any_run(tmp_path) -> None:
 
 
 @pytest.mark.slow
-def test_two_runs_of_a_protocol_spec_with_two_workers_give_the_same_summary(tmp_path) -> None:
+def test_two_runs_of_a_protocol_spec_with_two_workers_give_the_same_summary(
+    tmp_path, clean_protocol_run
+) -> None:
+    clean_url, clean_summary = clean_protocol_run
     spec = protocol_spec(tmp_path)
-    summaries = []
-    for run in ("first", "second"):
-        url = f"sqlite:///{tmp_path / f'{run}.db'}"
-        process = start_run(spec, url, "--jobs", "2", log=tmp_path / f"{run}.log")
-        assert process.wait(timeout=600) == 0, (tmp_path / f"{run}.log").read_text()
-        out = tmp_path / run
-        report = subprocess.run(
-            [sys.executable, "-m", "bench", "report", "--storage", url, "--out", str(out)],
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert report.returncode == 0, report.stderr
-        endings = Counter(TrialRecord.read(t).stop_reason for t in stored_trials(url, "protocol"))
+    url = f"sqlite:///{tmp_path / 'again.db'}"
+    process = start_run(spec, url, "--jobs", "2", log=tmp_path / "again.log")
+    assert process.wait(timeout=600) == 0, (tmp_path / "again.log").read_text()
+    for run in (clean_url, url):
+        endings = Counter(TrialRecord.read(t).stop_reason for t in stored_trials(run, "protocol"))
         # Two workers that both saw the last free slot: one is refused and stored as a
         # duplicate, which never counts; every slot still ran exactly once.
         assert sum(n for reason, n in endings.items() if reason != DUPLICATE) == 8, endings
-        assert_protocol_ran_once(url)
-        summaries.append(pd.read_csv(out / "protocol" / "summary.csv"))
-    timing = [c for c in summaries[0].columns if "time" in c or "seconds" in c]
-    first, second = (s.drop(columns=timing) for s in summaries)
-    pd.testing.assert_frame_equal(first, second)
+        assert_protocol_ran_once(run)
+    pd.testing.assert_frame_equal(protocol_summary(url, tmp_path / "again"), clean_summary)
