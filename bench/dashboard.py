@@ -6,12 +6,19 @@ only starts the server.
 
 from __future__ import annotations
 
+import contextlib
+import socket
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+from wsgiref.simple_server import WSGIServer, make_server
 
 import optuna_dashboard
 
 from bench.errors import BenchInputError
 from bench.storage import open_storage
+
+if TYPE_CHECKING:
+    from wsgiref.types import WSGIApplication  # Python 3.11+
 
 
 def dashboard_url(*, host: str = "127.0.0.1", port: int = 8080) -> str:
@@ -34,8 +41,8 @@ def serve_dashboard(
 ) -> None:
     """Run optuna-dashboard on ``storage`` until interrupted (Ctrl-C).
 
-    ``announce`` gets the dashboard's address once the port and the storage are checked.
-    It binds to localhost by default: the dashboard can edit notes and delete studies,
+    ``announce`` gets the dashboard's address once the storage is open and the address
+    bound. It binds to localhost by default: the dashboard can edit notes and delete studies,
     so exposing it (``host="0.0.0.0"``) is the user's explicit choice.
 
     Raises:
@@ -54,10 +61,23 @@ def serve_dashboard(
     if not 0 < port < 65536:
         raise BenchInputError(f"--port: got {port}; expected an integer from 1 to 65535")
     opened = open_storage(storage, create=False)
+    # Bound before it is announced: a taken port is the error line alone.
+    server = _listen(optuna_dashboard.wsgi(opened), host=host, port=port)
     if announce is not None:
         announce(dashboard_url(host=host, port=port))
+    # Ctrl-C is how the dashboard stops: not an error.
+    with server, contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+
+
+class _IPv6Server(WSGIServer):
+    address_family = socket.AF_INET6
+
+
+def _listen(app: WSGIApplication, *, host: str, port: int) -> WSGIServer:
+    """A WSGI server of ``app`` bound to ``host:port``, or the one-line error saying why not."""
     try:
-        optuna_dashboard.run_server(opened, host=host, port=port)
+        return make_server(host, port, app, server_class=_IPv6Server if ":" in host else WSGIServer)
     except OSError as exc:
         raise BenchInputError(
             f"--host/--port: cannot listen on {host}:{port} ({exc.strerror or exc}); "

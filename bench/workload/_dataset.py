@@ -83,6 +83,7 @@ class Dataset:
     ``label_noise`` is the fraction of training labels that :func:`build_dataset` flipped;
     ``train_clean`` then holds the training images with their labels before the flips
     (``None`` without noise), so a run can say how well it learned the clean task.
+    ``split_seed`` is the seed of the random splits and of the flips.
 
     Example:
         >>> from bench.workload import load_dataset
@@ -102,6 +103,7 @@ class Dataset:
     content_hash: str
     label_noise: float = 0.0
     train_clean: Split | None = None
+    split_seed: int = 0
 
     @property
     def num_outputs(self) -> int:
@@ -124,6 +126,7 @@ class Dataset:
             "majority_rate": {split: getattr(self, split).majority_rate() for split in SPLITS},
             "input_shape": list(self.input_shape),
             "label_noise": self.label_noise,
+            "split_seed": self.split_seed,
             "content_hash": self.content_hash,
         }
 
@@ -196,6 +199,7 @@ def build_dataset(
             if label_noise
             else None
         ),
+        split_seed=seed,
     )
 
 
