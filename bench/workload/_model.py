@@ -96,8 +96,8 @@ def augmentation(*, seed: int) -> keras.Sequential:
     """Random flip, rotation and zoom as in the Keras ViT example (training only).
 
     Example:
-        >>> [layer.name for layer in augmentation(seed=0).layers]
-        ['random_flip', 'random_rotation', 'random_zoom']
+        >>> [type(layer).__name__ for layer in augmentation(seed=0).layers]
+        ['RandomFlip', 'RandomRotation', 'RandomZoom']
     """
     return keras.Sequential(
         [
