@@ -255,6 +255,15 @@ def _best_sentence(content: ReportContent) -> str:
     return verdict_headline(content.summary, ranked_by=content.ranked_by)
 
 
+def _named_with_value(row: pd.Series, ranked_by: str) -> str:
+    """``adam (0.910 [0.783, 1.000], n=2)``; ``adam (0.776 (n=1))`` without an interval."""
+    n = int(row["n"])
+    low, high = row[f"{ranked_by}_ci_low"], row[f"{ranked_by}_ci_high"]
+    interval = format_interval(row[f"{ranked_by}_mean"], low, high, n)
+    count = "" if pd.isna(low) or pd.isna(high) else f", n={n}"
+    return f"{display_label(row['recipe_label'])} ({interval}{count})"
+
+
 def verdict_headline(summary: pd.DataFrame, *, ranked_by: str | None = None) -> str:
     """The verdict in words: the top group (the highest mean and every recipe not told
     apart from it), then those that are worse; never a single winner the seeds cannot
@@ -277,17 +286,7 @@ def verdict_headline(summary: pd.DataFrame, *, ranked_by: str | None = None) -> 
             return "none"
         if not values:
             return ", ".join(display_label(label) for label in rows["recipe_label"])
-        return ", ".join(
-            f"{display_label(row['recipe_label'])} ("
-            + format_interval(
-                row[f"{ranked_by}_mean"],
-                row[f"{ranked_by}_ci_low"],
-                row[f"{ranked_by}_ci_high"],
-                int(row["n"]),
-            )
-            + f", n={int(row['n'])})"
-            for _, row in rows.iterrows()
-        )
+        return ", ".join(_named_with_value(row, ranked_by) for _, row in rows.iterrows())
 
     top = summary[summary["vs_best"].isin(TOP_GROUP)]
     text = f"Top group by mean {metric}: {named(top, values=True)}."
