@@ -4,17 +4,28 @@ Which optimizer, L2 rate, weight decay, early-stopping patience and learning-rat
 schedule make a ViT generalize best, and by how much? Recipes are swept as Optuna
 studies, every trial lands in an Optuna storage, and ``bench report`` compares them.
 
-A model ``bench train --save`` wrote loads with :func:`bench.load_model`
-(:func:`bench.workload.load_model`), which registers the ViT's own layers with Keras
-first. ``import bench`` alone imports no Keras: every command line starts with it.
+Three names load Keras, so they are imported on first use (``import bench`` and
+``bench --help`` never wait for it):
+
+- ``load_model(path)``: a model ``bench train --save`` wrote, loaded after the ViT's own
+  layers are registered with Keras (:func:`bench.workload.load_model`).
+- ``keras``: Keras with the backend bench chose (``--backend``, ``$BENCH_BACKEND``,
+  ``$KERAS_BACKEND`` or the default), for a script that builds or fits models next to
+  bench's trials without changing their backend.
+- ``compiled_model(workload, recipe, *, reuse)``: the compiled ViT a trial of this
+  process trains, taken from the reuse cache (``reuse=True``) or built afresh; its
+  ``prepare(recipe, steps_per_epoch=...)`` returns the Keras model set to a fresh build's
+  state. A hook for timing a trial's parts (``benchmarks/bench_epoch.py``).
 
 Example:
-    >>> import bench
-    >>> bench.load_model.__module__
-    'bench.workload._saved_model'
+    >>> from bench import keras
+    >>> keras.backend.backend() in ("jax", "tensorflow")
+    True
 """
 
+import importlib
 import os
+from typing import Any
 
 # TensorFlow prints pages of start-up logs otherwise; a user's own setting wins. The Keras
 # backend is chosen when Keras is first needed (bench.backend, bench._keras).
@@ -22,13 +33,24 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "load_model"]
+#: The public names that import Keras, by the module that defines them.
+_KERAS_SIDE = {
+    "keras": "bench._keras",
+    "compiled_model": "bench._compiled",
+    "load_model": "bench.workload",
+}
+
+__all__ = sorted(_KERAS_SIDE)
 
 
-def __getattr__(name: str):
-    # Loading a model needs Keras (seconds to import); only this name pays for it.
-    if name == "load_model":
-        from bench.workload import load_model
+def __getattr__(name: str) -> Any:
+    module = _KERAS_SIDE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
-        return load_model
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_KERAS_SIDE})

@@ -46,14 +46,10 @@ for seed in (1, 2, 3):
     if seed > 1:
         later += list(np.diff(ends))
 parts = {}
-if sys.argv[1] == "parts":
-    import bench.trial as trial
+if sys.argv[1] == "parts":  # this tree only: the base version runs "epochs"
+    from bench import compiled_model
+    from bench.evaluation import EVAL_BATCH_SIZE
     from bench.workload import make_pipeline
-
-    try:
-        from bench._compiled import compiled_model
-    except ImportError:  # versions before the split of bench.trial
-        compiled_model = trial._compiled_model
 
     data = workload.dataset
     recipe = Recipe(optimizer="adam", learning_rate=1e-3, weight_decay=0.0, seed=1)
@@ -71,7 +67,7 @@ if sys.argv[1] == "parts":
         return statistics.median(times)
 
     parts["train_steps_s"] = median_s(lambda: model.train_function(iter(train)))
-    for name, size in (("validation_32_s", 32), ("validation_s", trial.EVAL_BATCH_SIZE)):
+    for name, size in (("validation_32_s", 32), ("validation_s", EVAL_BATCH_SIZE)):
         val = make_pipeline(data.val, batch_size=size, shuffle=False, seed=1)
         model.evaluate(val, verbose=0)
         parts[name] = median_s(lambda: model.evaluate(val, verbose=0))

@@ -16,9 +16,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 
 def peak_rss_mib() -> float:
     """This process's peak resident memory so far: VmHWM of /proc/self/status (Linux).

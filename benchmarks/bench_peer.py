@@ -27,8 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _bench_run import ROOT
 
 EPOCHS = 8
 BASE_STUDY = "optimizers-fixed"
@@ -78,8 +77,7 @@ def kerastuner_search(spec_path: Path, directory: Path) -> None:
     """KerasTuner's side, in its own process: GridSearch over the spec's variants."""
     import keras_tuner
 
-    from bench._compiled import ModelShape, _metrics
-    from bench._keras import keras
+    from bench import keras
     from bench.recipe import build_loss, build_optimizer
     from bench.spec import load_spec
     from bench.workload import build_vit
@@ -87,15 +85,27 @@ def kerastuner_search(spec_path: Path, directory: Path) -> None:
     spec = load_spec(str(spec_path))
     workload = spec.workload.load()
     data = workload.dataset
+    if data.task != "binary":
+        sys.exit(f"the KerasTuner side compiles a binary task's metrics, not {data.task!r}")
     steps_per_epoch = -(-len(data.train.x) // 32)
 
     def build_model(hp: keras_tuner.HyperParameters) -> keras.Model:
         recipe = spec.recipe({"variant": hp.Choice("variant", list(spec.variants))})
-        model = build_vit(**ModelShape.of(workload, recipe).layers(), seed=recipe.seed)
+        model = build_vit(
+            workload.preset,
+            channels=data.input_shape[-1],
+            num_outputs=data.num_outputs,
+            task=data.task,
+            dropout=recipe.dropout,
+            head_dropout=recipe.head_dropout,
+            augment=recipe.augment,
+            seed=recipe.seed,
+        )
         model.compile(
             optimizer=build_optimizer(recipe, steps_per_epoch=steps_per_epoch),
             loss=build_loss(recipe, task=data.task),
-            metrics=_metrics(data.task, num_outputs=data.num_outputs),
+            # The metrics a trial computes, as a KerasTuner user writes them.
+            metrics=[keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")],
         )
         return model
 

@@ -22,24 +22,20 @@ from __future__ import annotations
 import argparse
 import math
 import statistics
-import sys
 import tempfile
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
+import numpy as np
 import optuna
+from _bench_run import timed_bench_run
 from optuna.trial import TrialState
+from scipy import stats
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from _bench_run import timed_bench_run  # noqa: E402
-
-from bench.recipe import Recipe  # noqa: E402
-from bench.report._stats import t_interval  # noqa: E402
-from bench.spec import SEED, StudySpec, load_spec  # noqa: E402
+from bench.recipe import Recipe
+from bench.spec import SEED, StudySpec, load_spec
 
 WORKERS = 2
 _workload = None
@@ -64,6 +60,17 @@ def _train_to_end(recipe: dict, split: str, metric: str) -> tuple[int, float]:
     result = run_trial(_workload, Recipe(**recipe))
     value = result.metrics[split][metric]
     return result.epochs_run, math.nan if value is None else float(value)
+
+
+def t_interval(values: list[float]) -> tuple[float, float]:
+    """The 95% Student-t interval of the mean of the values that are not NaN; NaN when
+    fewer than 2 are."""
+    a = np.asarray(values, dtype=float)
+    a = a[~np.isnan(a)]
+    if len(a) < 2:
+        return math.nan, math.nan
+    interval = stats.ttest_1samp(a, 0.0).confidence_interval(confidence_level=0.95)
+    return float(interval.low), float(interval.high)
 
 
 def best_recipe(values: dict[str, list[float]], *, maximize: bool) -> str:

@@ -18,7 +18,7 @@ is ``top`` (best, or not told apart from it) or ``worse``. Prints per replicatio
   of a candidate's per-seed difference to the best, and ``seeds_for_<d>_at_<which>``:
   the seeds the report's paired test needs to tell a difference ``d`` (0.05, 0.10) apart
   at that spread on AUC's own scale (80% power, 8 candidates, noncentral t:
-  ``bench.report._stats.seeds_for_power``).
+  ``bench.report.seeds_for_power``).
 
     .venv/bin/python benchmarks/bench_replication.py [--replications 3] [--final-seeds N]
         [--confirm N]
@@ -36,8 +36,7 @@ from pathlib import Path
 import optuna
 from _bench_run import timed_bench_run
 
-from bench.report import study_leaderboard
-from bench.report._stats import TOP_GROUP, WORSE, seeds_for_power
+from bench.report import TOP_GROUP, WORSE, seeds_for_power, study_leaderboard
 from bench.spec import builtin_spec_paths, load_spec
 
 DROP = 0.10

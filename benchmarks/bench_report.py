@@ -5,11 +5,17 @@ Builds a synthetic SQLite storage in the runner's schema (an L2 x weight-decay g
 trials pruned, failed or diverged), then times ``write_report`` three times and prints the
 median. Not a test: run it by hand and record the number in BENCHMARKS.md.
 
-    python benchmarks/bench_report.py
+The storage is the report tests' own (``tests/report_fixtures.py``, written by the record
+writer that ``bench run`` stores trials with), so run it as a module from the repository
+root, which puts the root on the module path and makes the fixtures
+``tests.report_fixtures``:
+
+    python -m benchmarks.bench_report
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import tempfile
@@ -18,12 +24,18 @@ from pathlib import Path
 
 import optuna
 
-_ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(_ROOT), str(_ROOT / "tests")]
+from bench.report import write_report
 
-from report_fixtures import DIVERGED, FAILED, PRUNED, build_storage  # noqa: E402
-
-from bench.report import write_report  # noqa: E402
+try:
+    from tests.report_fixtures import DIVERGED, FAILED, PRUNED, build_storage
+except ModuleNotFoundError as missing:
+    if missing.name != "tests":
+        raise
+    print(
+        "bench_report: run it from the repository root as: python -m benchmarks.bench_report",
+        file=sys.stderr,
+    )
+    sys.exit(2)
 
 SPACE = {
     "l2": [0.0, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1],
@@ -34,6 +46,7 @@ REPEATS = 3
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()

@@ -20,17 +20,12 @@ import argparse
 import dataclasses
 import math
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from bench import trial  # noqa: E402
-from bench.spec import SEED, VARIANT, Range, StudySpec, load_spec  # noqa: E402
+from bench import trial
+from bench.spec import SEED, VARIANT, Range, StudySpec, load_spec
 
 
 def tuning_draws(spec: StudySpec, *, seed: int = 0) -> list[dict]:

@@ -15,18 +15,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench import trial  # noqa: E402
-from bench._keras import keras  # noqa: E402
-from bench.recipe import Recipe, build_optimizer  # noqa: E402
-from bench.workload import build_vit, load_workload  # noqa: E402
+from bench import keras, trial
+from bench.recipe import Recipe, build_optimizer
+from bench.workload import build_vit, load_workload
 
 EPOCHS = 3
 #: Training images per preset: keras-io's epochs take minutes on a CPU at 500.

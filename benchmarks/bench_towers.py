@@ -44,7 +44,8 @@ tf.config.threading.set_intra_op_parallelism_threads(1)
 tf.config.threading.set_inter_op_parallelism_threads(1)
 import keras
 from bench.recipe import Recipe, build_loss
-from bench.trial import EVAL_BATCH_SIZE, roc_auc, run_trial, seed_everything
+from bench.evaluation import EVAL_BATCH_SIZE, roc_auc
+from bench.trial import run_trial, seed_everything
 from bench.workload import build_vit, get_preset, load_workload, make_pipeline
 
 mode, towers, epochs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])

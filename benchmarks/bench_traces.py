@@ -19,7 +19,8 @@ from pathlib import Path
 import optuna
 from _bench_run import timed_bench_run
 
-from bench._record import TrialRecord
+from bench.recovery import TrialOwner
+from bench.results import load_trials
 from bench.spec import load_spec
 from bench.tuning import candidate_kind
 
@@ -27,10 +28,18 @@ from bench.tuning import candidate_kind
 def count_traces(study: str, *, storage: Path) -> tuple[int, int]:
     """(traces, trials): distinct (process, optimizer kind) pairs among trained trials."""
     spec = load_spec(study)
-    trials = optuna.load_study(study_name=spec.name, storage=f"sqlite:///{storage}").trials
-    records = [TrialRecord.read(t) for t in trials]
-    trained = [r for r in records if r.candidate is not None and r.epochs_run]
-    return len({(r.host, r.pid, candidate_kind(spec, r.candidate)) for r in trained}), len(trained)
+    url = f"sqlite:///{storage}"
+    stored = optuna.load_study(study_name=spec.name, storage=url).trials
+    owners = {t.number: TrialOwner.of(t) for t in stored}
+    trials = load_trials(spec.name, storage=url)
+    if "candidate" not in trials:  # not a tuning protocol: no candidate, no kind
+        return 0, 0
+    trained = trials[trials["candidate"].notna() & trials["epochs_run"].fillna(0).gt(0)]
+    traces = {
+        (owners[number], candidate_kind(spec, candidate))
+        for number, candidate in zip(trained["number"], trained["candidate"], strict=True)
+    }
+    return len(traces), len(trained)
 
 
 def main() -> None:

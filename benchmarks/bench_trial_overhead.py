@@ -15,23 +15,20 @@ run it by hand and record the numbers in BENCHMARKS.md.
 
 from __future__ import annotations
 
+import argparse
 import statistics
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import optuna
 
-import optuna  # noqa: E402
-
-from bench._keras import keras  # noqa: E402
-from bench.recipe import Recipe, build_optimizer  # noqa: E402
-from bench.spec import parse_spec  # noqa: E402
-from bench.storage import open_storage  # noqa: E402
-from bench.study import TrialObjective, make_sampler  # noqa: E402
-from bench.trial import run_trial  # noqa: E402
-from bench.workload import build_vit, load_workload  # noqa: E402
+from bench import keras
+from bench.recipe import Recipe, build_optimizer
+from bench.spec import parse_spec
+from bench.storage import open_storage
+from bench.study import TrialObjective, make_sampler
+from bench.trial import run_trial
+from bench.workload import build_vit, load_workload
 
 EPOCHS = 20
 REPEATS = 3
@@ -90,6 +87,7 @@ def study_trial(workload, url: str, index: int) -> float:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     workload = load_workload("digits")
     times: dict[str, list[float]] = {"plain": [], "trial": [], "study": []}

@@ -10,7 +10,7 @@ all recipes, sd 0.3). The best is the recipe of highest mean, as on the leaderbo
   boards on which some tied recipe is marked worse (target: at most 0.05), with its 95%
   Clopper–Pearson interval; ``power`` the fraction of the worse recipes marked worse.
   Both for the rule the report uses (one-sided paired tests against the best, critical
-  value the studentized range of 8 means: ``bench.report._stats.range_critical_t``) and
+  value the studentized range of 8 means: ``bench.report.range_critical_t``) and
   for the rule it replaced (two-sided paired tests, Holm-corrected).
 - ``tied_8_failing``: 8 tied recipes whose seeds each fail with probability 0.3, scored
   as chance in the mean; failures judged apart (``failure_p_value``) and the metric on
@@ -29,13 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from bench.report._stats import (
-    ALPHA,
-    WORSE,
-    compare_to_best,
-    failure_p_value,
-    range_critical_t,
-)
+from bench.report import ALPHA, WORSE, compare_to_best, failure_p_value, range_critical_t
 
 RECIPES, SEEDS, TIED = 8, 5, 5
 NOISE_SD, SEED_SD, LEVEL = 0.31, 0.3, 3.18  # log-odds; 3.18 is AUC 0.96

@@ -16,7 +16,15 @@ Nothing here trains or imports TensorFlow; everything is read through
   dashboard note.
 * ``_best``: the recipe of the top candidate (or a named one) as TOML, ``bench best``.
 
-This package exports what the command line uses.
+This package exports what the command line uses, and what reading a leaderboard or
+judging results by its rule needs:
+
+* the words of the leaderboard's ``vs_best`` column: :data:`BEST`, :data:`TIED`,
+  :data:`WORSE`, :data:`NOT_TESTABLE`, and :data:`TOP_GROUP` (best or not told apart);
+* the verdict rule: :func:`compare_to_best` on per-seed results, at level :data:`ALPHA`,
+  with its critical value :func:`range_critical_t` and its failure test
+  :func:`failure_p_value`;
+* planning seeds: :func:`power_vs_best` and :func:`seeds_for_power`.
 
 Example:
     >>> from bench.report._example import example_storage
@@ -25,8 +33,12 @@ Example:
        rank recipe_label  n vs_best
     0     1         adam  2    best
     1     2          sgd  2   worse
+    >>> board.loc[board["vs_best"].isin(TOP_GROUP), "recipe_label"].tolist()
+    ['adam']
     >>> leaderboard_table(board, title="demo: leaderboard").row_count
     2
+    >>> seeds_for_power(0.05, sd=0.017, candidates=8)  # seeds to tell 0.05 AUC apart
+    6
 """
 
 from __future__ import annotations
@@ -41,13 +53,37 @@ from bench.report._report import (
     unranked_recipes,
     write_report,
 )
+from bench.report._stats import (
+    ALPHA,
+    BEST,
+    NOT_TESTABLE,
+    TIED,
+    TOP_GROUP,
+    WORSE,
+    compare_to_best,
+    failure_p_value,
+    power_vs_best,
+    range_critical_t,
+    seeds_for_power,
+)
 
 __all__ = [
+    "ALPHA",
+    "BEST",
+    "NOT_TESTABLE",
+    "TIED",
+    "TOP_GROUP",
+    "WORSE",
     "BestRecipe",
     "ReportResult",
     "best_recipe",
+    "compare_to_best",
+    "failure_p_value",
     "leaderboard_table",
+    "power_vs_best",
+    "range_critical_t",
     "range_edge_note",
+    "seeds_for_power",
     "study_leaderboard",
     "unranked_recipes",
     "verdict_headline",
