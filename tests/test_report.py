@@ -239,6 +239,7 @@ def test_pruned_failed_diverged_running_are_excluded_and_listed(
         "diverged": 1,
         "crashed": 0,
         "running": 1,
+        "queued": 0,
         "incomplete": 0,
         "duplicate": 0,
     }
@@ -999,3 +1000,19 @@ def test_a_protocol_study_still_tuning_shows_its_tuning_and_judges_nothing(
         assert f'<td class="t">{candidate}</td>' in section
     assert section.count("1 2 3 (not run yet)") == 3
     assert study_leaderboard("tuning", storage=storage).empty
+
+
+def test_a_queued_trial_is_reported_as_queued_not_running(tmp_path: Path) -> None:
+    import shutil
+
+    from bench.report._example import example_storage
+
+    db = tmp_path / "queued.db"
+    shutil.copy(example_storage().removeprefix("sqlite:///"), db)
+    url = f"sqlite:///{db}"
+    optuna.load_study(study_name="demo", storage=url).enqueue_trial({"variant": "adam"})
+    report = write_report("demo", storage=url, out_dir=tmp_path / "out")
+    assert report.excluded["queued"] == 1 and report.excluded["running"] == 0
+    assert "1 queued" in report.status_line and "running" not in report.status_line
+    page = report.index_html.read_text(encoding="utf-8")
+    assert "queued and not started" in page and "still running" not in page

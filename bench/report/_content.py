@@ -27,7 +27,7 @@ from bench.report._labels import (
 )
 from bench.report._leaderboard import leaderboard_frame
 from bench.report._protocol import TuningProtocol, edge_sentence, protocol_sentence
-from bench.report._selection import RUNNING, TrialCounts, has_phases
+from bench.report._selection import QUEUED, RUNNING, TrialCounts, has_phases
 from bench.report._stats import (
     ALPHA,
     CONFIDENCE,
@@ -232,6 +232,11 @@ def _status_sentence(content: ReportContent) -> str:
     text = counts_text(content.counts) + "."
     if content.excluded_counts.get(RUNNING):
         text += " The study is still running: this report covers the trials finished so far."
+    elif content.excluded_counts.get(QUEUED):
+        text += (
+            " Some trials are queued and not started: 'bench run' with the same study "
+            "finishes them; this report covers the trials finished so far."
+        )
     if content.summary.empty:
         which = "final-phase trial" if content.protocol else "trial"
         text += f" No {which} has finished successfully yet, so there is nothing to compare."

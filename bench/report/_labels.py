@@ -19,6 +19,7 @@ from bench.report._selection import (
     FAILED,
     INCOMPLETE,
     PRUNED,
+    QUEUED,
     RUNNING,
     TrialCounts,
 )
@@ -30,6 +31,7 @@ REASON_WORDS: dict[str, str] = {
     FAILED: "failed",
     DIVERGED: "diverged (non-finite loss)",
     RUNNING: "still running",
+    QUEUED: "queued, not started",
     INCOMPLETE: "complete but stored without metrics",
 }
 #: The ``vs_best`` verdicts as the leaderboard's ``vs best`` column says them.

@@ -29,6 +29,9 @@ from bench.results import FINAL, TUNE
 # same name; the others come from the trial's Optuna state or its missing metrics.
 FAILED: Final = "failed"
 RUNNING: Final = "running"
+#: Queued (Optuna's WAITING) and not started: the rest of an interrupted run, or the
+#: trials a ``--n-trials`` limit left for the next run.
+QUEUED: Final = "queued"
 INCOMPLETE: Final = "incomplete"
 #: Excluded trials, by why, in the order a reader meets them.
 EXCLUSION_REASONS: tuple[str, ...] = (
@@ -37,6 +40,7 @@ EXCLUSION_REASONS: tuple[str, ...] = (
     DIVERGED,
     CRASHED,
     RUNNING,
+    QUEUED,
     INCOMPLETE,
     DUPLICATE,
 )
@@ -60,6 +64,7 @@ __all__ = [
     "NOT_RUN",
     "NO_SETTINGS",
     "PRUNED",
+    "QUEUED",
     "RUNNING",
     "TrialCounts",
     "TrialSelection",
@@ -104,7 +109,8 @@ def exclusion_reasons(trials: pd.DataFrame) -> pd.Series:
     reason = pd.Series("", index=trials.index, dtype=object)
     no_metrics = trials[list(_RESULT_METRICS)].isna().all(axis=1)
     reason[(state == TrialState.COMPLETE.name) & no_metrics] = INCOMPLETE
-    reason[state.isin([TrialState.RUNNING.name, TrialState.WAITING.name])] = RUNNING
+    reason[state == TrialState.RUNNING.name] = RUNNING
+    reason[state == TrialState.WAITING.name] = QUEUED
     reason[state == TrialState.FAIL.name] = FAILED
     reason[state == TrialState.PRUNED.name] = PRUNED
     # The study's own endings: a cell that crashed its worker on every attempt, and an
@@ -286,7 +292,7 @@ def missing_seeds(
         ...         "state": ["COMPLETE", "FAIL", "COMPLETE", "WAITING"],
         ...         "recipe_label": ["adam", "adam", "sgd", "sgd"],
         ...         "seed": [0, 1, 0, 1],
-        ...         "excluded": ["", "failed", "diverged", "running"],
+        ...         "excluded": ["", "failed", "diverged", "queued"],
         ...     }
         ... )
         >>> missing_seeds(trials, seeds=[0, 1])
@@ -446,7 +452,7 @@ def unusable_candidates(
     """
     if not budget or tuning.empty:
         return []
-    finished = tuning[~tuning["excluded"].isin([RUNNING, DUPLICATE])]
+    finished = tuning[~tuning["excluded"].isin([RUNNING, QUEUED, DUPLICATE])]
     unusable = []
     for candidate, trials in finished.groupby("candidate", sort=False):
         own = budget.get(str(candidate)) if isinstance(budget, Mapping) else budget
