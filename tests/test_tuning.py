@@ -656,3 +656,13 @@ def test_the_defaults_arm_runs_with_two_workers_each_seed_once_at_the_defaults(t
     finals = [t for t, r in done if r.phase == "final"]
     assert len(finals) == 4
     assert all(t.user_attrs["recipe"]["learning_rate"] != default_rate for t in finals)
+    out = tmp_path / "reports"
+    assert main(["report", "--study", "protocol", "--storage", url, "--out", str(out)]) == 0
+    markdown = (out / "protocol" / "report.md").read_text()
+    section = markdown.split("## Defaults arm", 1)[1].split("\n## ", 1)[0]
+    openings = ("Tuning changed the ranking", "Tuning kept the top group", "Tuning did not change")
+    assert any(opening in section for opening in openings)
+    import pandas as pd
+
+    arm = pd.read_csv(out / "protocol" / "defaults.csv")
+    assert sorted(arm["candidate"]) == ["adam", "sgd"] and set(arm["defaults_n"]) == {2}
