@@ -666,3 +666,47 @@ def test_the_defaults_arm_runs_with_two_workers_each_seed_once_at_the_defaults(t
 
     arm = pd.read_csv(out / "protocol" / "defaults.csv")
     assert sorted(arm["candidate"]) == ["adam", "sgd"] and set(arm["defaults_n"]) == {2}
+
+
+def test_a_defaults_trial_whose_worker_died_is_run_again_in_its_own_slot():
+    import subprocess
+
+    from bench._record import RecordWriter, TrialRecord
+    from bench.recovery import TrialOwner, recover_stale_trials
+    from bench.tuning import Assignment, count_tuning_trials, next_assignment
+
+    spec = parse_spec(tomllib.loads(ARMED), source="protocol.toml")
+    study = _run_until(spec, phase="defaults")
+    me = TrialOwner.this_process()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a worker killed with -9 mid-trial: its process is gone
+    trial = study.ask()
+    RecordWriter.write(trial, RecordWriter.owner(host=me.host, pid=dead.pid, boot_id=me.boot_id))
+    slot = next_assignment(study, spec, skip=trial.number)
+    slot.record(trial)
+    assert slot.phase == "defaults"
+    left = count_tuning_trials(study, spec).to_run
+    assert recover_stale_trials(study) == [trial.number]
+    queued = study.get_trials(states=(TrialState.WAITING,))
+    assert [Assignment.of(t) for t in queued] == [slot]  # the copy keeps the slot
+    assert next_assignment(study, spec) != slot  # and nobody else is given it
+    assert count_tuning_trials(study, spec).to_run == left + 1  # it is to run again
+    held = [
+        TrialRecord.read(t)
+        for t in study.get_trials()
+        if Assignment.of(t) == slot and t.state != TrialState.FAIL
+    ]
+    assert len(held) == 1
+
+
+def _run_until(spec, *, phase: str) -> optuna.Study:
+    """An in-memory study of ``spec`` whose slots ran (score 0.7) until the next free one
+    is of ``phase``."""
+    from bench.tuning import next_assignment
+
+    study = optuna.create_study(direction="maximize")
+    while (slot := next_assignment(study, spec)) is not None and slot.phase != phase:
+        trial = study.ask()
+        slot.record(trial)
+        study.tell(trial, 0.7 + 0.01 * trial.number)
+    return study
