@@ -33,11 +33,14 @@ DUPLICATE: Final = "duplicate"
 CRASHED: Final = "crashed"
 
 #: The phases of a tuning protocol: a tuning trial searched a candidate's settings on the
-#: tuning seed; a final trial reran the chosen settings on a fresh seed.
-Phase = Literal["tune", "final"]
+#: tuning seed; a final trial reran the chosen settings on a fresh seed; a defaults trial
+#: (``[tuning] defaults_arm``) trained the candidate untuned, at its knobs' defaults, on a
+#: final seed.
+Phase = Literal["tune", "final", "defaults"]
 PHASES: Final[tuple[Phase, ...]] = get_args(Phase)
 TUNE: Final = "tune"
 FINAL: Final = "final"
+DEFAULTS: Final = "defaults"
 
 METRIC_NAMES: Final[tuple[str, ...]] = ("loss", "accuracy", "auc")
 #: Per-epoch history fields after ``epoch``: the Keras logs, then the rate and the time.

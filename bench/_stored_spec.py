@@ -67,6 +67,8 @@ class TuningPlan:
         confirm_seed: The seed of those reruns, or ``None``.
         budget_per_dimension: Tuning trials per searched field of a candidate, when the
             spec gives its budget that way (``budget`` is then ``None``).
+        defaults_arm: Whether each candidate also trained untuned, at its knobs'
+            defaults, on the final seeds (phase ``defaults``).
 
     Example:
         >>> plan = spec_tuning({"tuning": {"budget": 20, "sampler": "tpe", "seed": 0,
@@ -85,6 +87,7 @@ class TuningPlan:
     confirm: int = 0
     confirm_seed: int | None = None
     budget_per_dimension: int | None = None
+    defaults_arm: bool = False
 
     def budget_of(self, *, dimensions: int) -> int | None:
         """The tuning trials of a candidate that searches ``dimensions`` fields, or
@@ -105,7 +108,7 @@ def spec_tuning(spec: Mapping[str, Any]) -> TuningPlan | None:
         True
         >>> spec_tuning({"tuning": {"budget": "many", "final_seeds": [1, 2]}})
         TuningPlan(budget=None, sampler='', seed=None, final_seeds=(1, 2), confirm=0,
-                   confirm_seed=None, budget_per_dimension=None)
+                   confirm_seed=None, budget_per_dimension=None, defaults_arm=False)
     """
     table = spec.get("tuning")
     if not isinstance(table, Mapping):
@@ -120,6 +123,7 @@ def spec_tuning(spec: Mapping[str, Any]) -> TuningPlan | None:
         confirm=table["confirm"] if _is_int(table.get("confirm")) else 0,
         confirm_seed=table["confirm_seed"] if _is_int(table.get("confirm_seed")) else None,
         budget_per_dimension=per_dimension if _is_int(per_dimension) else None,
+        defaults_arm=table.get("defaults_arm") is True,
     )
 
 

@@ -35,7 +35,7 @@ from bench._record import (
     recipe_label,
 )
 from bench._scales import knob_of_param
-from bench._schema import FINAL, HISTORY_FIELDS, METRIC_NAMES, SEED, SPLITS, TUNE
+from bench._schema import DEFAULTS, FINAL, HISTORY_FIELDS, METRIC_NAMES, SEED, SPLITS, TUNE
 from bench._stored_spec import (
     TuningPlan,
     candidate_budgets,
@@ -48,6 +48,7 @@ from bench.errors import BenchInputError
 from bench.storage import open_storage, redact_url
 
 __all__ = [
+    "DEFAULTS",
     "FINAL",
     "HISTORY_COLUMNS",
     "TUNE",
@@ -261,7 +262,7 @@ def load_trials(study_name: str, *, storage: str) -> pd.DataFrame:
     ``stop_reason``, ``wall_time_s``, ``images_per_s``, ``datetime_start``,
     ``datetime_complete``, ``duration_s``, ``fail_reason``, then ``params_<field>`` for each
     sampled recipe field (seed excluded) and ``recipe_<knob>`` for every recipe knob.
-    Trials run under a tuning protocol add ``phase`` (``tune`` or ``final``) and
+    Trials run under a tuning protocol add ``phase`` (``tune``, ``final`` or ``defaults``) and
     ``candidate``, and ``tuned_<knob>`` for each value a final trial reran with (its
     ``tuned`` user attribute); studies without them have none of these columns.
     Missing values are NaN / None.

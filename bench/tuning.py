@@ -7,7 +7,10 @@ tuning seed; its searched fields are Optuna params named ``<candidate>.<field>``
 (``<candidate>.1-<field>`` for a ``log1m`` range, see :mod:`bench._scales`), so a sampler
 learns each candidate's space from that candidate's trials alone. Phase ``final`` reruns
 each candidate's best tuning settings (by the objective, on validation data) once per
-final seed; those seeds never chose anything.
+final seed; those seeds never chose anything. With ``defaults_arm``, phase ``defaults``
+trains each candidate untuned (its searched fields at their declared defaults) once per
+final seed, only once every candidate's tuning is done, so it can change nothing tuning
+chooses.
 Every trial carries user attributes ``phase``, ``candidate`` and ``seed``, and a final
 trial ``tuned`` (the settings it reran). Which trial does what is decided when it starts,
 from what the storage holds, so the protocol resumes like any study.
@@ -33,7 +36,8 @@ from optuna.trial import FrozenTrial, TrialState
 from bench._ranking import rank_key
 from bench._record import RecordWriter, TrialRecord
 from bench._scales import knob_of_param
-from bench._schema import DIVERGED, FINAL, TUNE, VARIANT, Phase
+from bench._schema import DEFAULTS, DIVERGED, FINAL, TUNE, VARIANT, Phase
+from bench.recipe import knob_by_name
 from bench.recovery import FINAL_FAILURES, TrialCounts, TrialOwner, running_elsewhere
 from bench.spec import StudySpec, TuningSpec
 
@@ -113,12 +117,15 @@ class _Ledger:
     budgets: Mapping[str, int]
     tune: dict[str, list[FrozenTrial]]
     final: dict[tuple[str, int], list[FrozenTrial]]
+    #: The defaults arm's trials by (candidate, seed), held like final seeds.
+    defaults: dict[tuple[str, int], list[FrozenTrial]]
 
     @classmethod
     def read(cls, study: optuna.Study, spec: StudySpec, *, skip: int | None = None) -> _Ledger:
         assert spec.tuning is not None
         tune: dict[str, list[FrozenTrial]] = {c: [] for c in spec.variants}
         final: dict[tuple[str, int], list[FrozenTrial]] = {}
+        defaults: dict[tuple[str, int], list[FrozenTrial]] = {}
         for trial in study.get_trials(deepcopy=False):
             assignment = Assignment.of(trial)
             if trial.number == skip or assignment is None or not _holds_a_slot(trial):
@@ -126,9 +133,19 @@ class _Ledger:
             if assignment.phase == TUNE:
                 tune.setdefault(assignment.candidate, []).append(trial)
             else:
-                final.setdefault((assignment.candidate, assignment.seed), []).append(trial)
+                seeded = defaults if assignment.phase == DEFAULTS else final
+                seeded.setdefault((assignment.candidate, assignment.seed), []).append(trial)
         budgets = {c: spec.candidate_budget(c) for c in spec.variants}
-        return cls(tuning=spec.tuning, budgets=budgets, tune=tune, final=final)
+        return cls(tuning=spec.tuning, budgets=budgets, tune=tune, final=final, defaults=defaults)
+
+    def seeded(self) -> list[tuple[str, list[FrozenTrial]]]:
+        """The final and defaults trials, each (candidate, seed)'s under its candidate."""
+        held = (*self.final.items(), *self.defaults.items())
+        return [(candidate, trials) for (candidate, _), trials in held]
+
+    def all_tuned(self, direction: str) -> bool:
+        """Whether every candidate's tuning is done: its settings are chosen for good."""
+        return all(self.tuning_done(c, direction) for c in self.budgets)
 
     def draws(self, candidate: str) -> list[FrozenTrial]:
         """The candidate's tuning trials on the tuning seed."""
@@ -246,8 +263,9 @@ def next_assignment(
     """The next free slot, or None when nothing can start now (every slot is taken, or
     tuning results are still running elsewhere).
 
-    A slot is a tuning trial of a candidate with budget left, or a final seed of a
-    candidate whose tuning has finished. Which free slot comes next never changes what
+    A slot is a tuning trial of a candidate with budget left, a final seed of a candidate
+    whose tuning has finished, or (with ``defaults_arm``) a defaults seed of any candidate
+    once every candidate's tuning has finished. Which free slot comes next never changes what
     any slot runs (a draw depends on its candidate and index only), so the choice is
     about cost: ``worker`` (the process asking) prefers candidates of an optimizer kind
     it already traced, then kinds no other live worker has traced, then the rest, so each
@@ -284,7 +302,39 @@ def next_assignment(
             if tuned is not None:
                 slot = Assignment(FINAL, candidate, seed, tuned)
                 options.append(((later, affinity.rank(candidate), 0, order), slot))
+    for order, slot in _defaults_slots(ledger, spec):
+        options.append(((later, affinity.rank(slot.candidate), 0, order), slot))
     return min(options, key=lambda option: option[0])[1] if options else None
+
+
+def _defaults_slots(ledger: _Ledger, spec: StudySpec) -> list[tuple[int, Assignment]]:
+    """Each candidate's first defaults seed no trial holds, with the candidate's place.
+
+    None before every candidate's tuning is done: a defaults trial then can neither
+    enter a tuning pruner's median nor a sampler's history while settings are chosen.
+    """
+    tuning = ledger.tuning
+    if not tuning.defaults_arm or not ledger.all_tuned(spec.objective.direction):
+        return []
+    slots = []
+    for order, candidate in enumerate(spec.variants):
+        free = (s for s in tuning.final_seeds if (candidate, s) not in ledger.defaults)
+        seed = next(free, None)
+        if seed is not None:
+            slots.append((order, Assignment(DEFAULTS, candidate, seed)))
+    return slots
+
+
+def default_settings(spec: StudySpec, candidate: str) -> dict[str, Any]:
+    """The searched fields of a candidate at their declared defaults: what its defaults
+    arm trains with (its fixed knobs come from the spec as in every trial).
+
+    Example:
+        >>> from bench.spec import load_spec
+        >>> default_settings(load_spec("optimizers"), "adam")
+        {'learning_rate': 0.001, 'epsilon': 1e-07}
+    """
+    return {field: knob_by_name(field).default for field in spec.candidate_space(candidate)}
 
 
 def _next_rerun(ledger: _Ledger, candidate: str, direction: str) -> Assignment | None:
@@ -313,7 +363,7 @@ class _KindAffinity:
         theirs: set[str] = set()
         alive: dict[TrialOwner, bool] = {}
         if worker is not None:
-            held = [*ledger.tune.items(), *((c, t) for (c, _), t in ledger.final.items())]
+            held = [*ledger.tune.items(), *ledger.seeded()]
             for candidate, trials in held:
                 for trial in trials:
                     owner = TrialOwner.of(trial)
@@ -354,7 +404,8 @@ def is_taken_before(study: optuna.Study, spec: StudySpec, *, number: int, slot: 
         holders = list(ledger.reruns(assignment.candidate).values())
         capacity = spec.tuning.confirm
     else:
-        holders = ledger.final.get((assignment.candidate, assignment.seed), [])
+        seeded = ledger.defaults if assignment.phase == DEFAULTS else ledger.final
+        holders = seeded.get((assignment.candidate, assignment.seed), [])
         capacity = 1
     before = [t for t in holders if t.number < number]
     same_draw = assignment.index is not None and any(
@@ -367,12 +418,13 @@ def count_tuning_trials(study: optuna.Study, spec: StudySpec) -> TrialCounts:
     """Finished, running and still-to-run trials of a tuning study.
 
     A candidate whose every tuning trial diverged or was pruned has no settings to
-    rerun: its final seeds are not counted as still to run.
+    rerun: its final seeds are not counted as still to run (its defaults seeds are).
     """
     tuning = spec.tuning
     assert tuning is not None
     ledger = _Ledger.read(study, spec)
-    held = [t for trials in (*ledger.tune.values(), *ledger.final.values()) for t in trials]
+    held = [t for trials in ledger.tune.values() for t in trials]
+    held += [t for _, trials in ledger.seeded() for t in trials]
     finished = sum(1 for t in held if _finished(t))
     running = [t for t in held if t.state == TrialState.RUNNING]
     total = spec.total_trials

@@ -40,6 +40,7 @@ from optuna.trial import TrialState
 from sklearn.metrics import roc_auc_score
 
 from bench._record import RecordWriter, TrialResult, recipe_label, slot_label
+from bench.recipe import knob_by_name
 from bench.recovery import TrialOwner
 from bench.tuning import param_name
 
@@ -347,6 +348,7 @@ def add_protocol_study(
     epochs: int = 6,
     tune_outcomes: Mapping[tuple[str, int], Outcome] | None = None,
     final_outcomes: Mapping[tuple[str, int], Outcome] | None = None,
+    defaults_arm: bool = False,
 ) -> optuna.Study:
     """Add a study run under the fair tuning protocol to ``storage``.
 
@@ -356,7 +358,8 @@ def add_protocol_study(
     trials holding them in the ``tuned`` user attribute. ``tune_outcomes`` maps
     ``(candidate, tuning trial index)`` and ``final_outcomes`` ``(candidate, seed)`` to a
     non-default ending; a candidate none of whose tuning trials completes gets no final
-    trials, as under the protocol.
+    trials, as under the protocol. With ``defaults_arm`` each candidate also trains once
+    per final seed at its searched knobs' declared defaults (phase ``defaults``, no params).
     """
     candidates = dict(PROTOCOL_CANDIDATES if candidates is None else candidates)
     tune_outcomes, final_outcomes = tune_outcomes or {}, final_outcomes or {}
@@ -388,6 +391,7 @@ def add_protocol_study(
             "seed": tune_seed,
             "final_seeds": list(final_seeds),
             "sampler_seed": None,
+            **({"defaults_arm": True} if defaults_arm else {}),
         },
     }
     _write_spec(study, spec)
@@ -448,8 +452,36 @@ def add_protocol_study(
                     slot={"phase": "final", "candidate": name, "seed": seed, "tuned": chosen},
                 )
             )
+        if defaults_arm:
+            trials.extend(_defaults_trials(name, candidate, final_seeds, epochs, workload))
     study.add_trials(trials)
     return study
+
+
+def _defaults_trials(
+    name: str,
+    candidate: Candidate,
+    seeds: Sequence[int],
+    epochs: int,
+    workload: Mapping[str, Any],
+) -> list[optuna.trial.FrozenTrial]:
+    """A candidate's defaults arm: its searched knobs at their declared defaults, once
+    per seed, holding no param (as :class:`bench.study.TuningSlots` stores them)."""
+    defaults = {knob: knob_by_name(knob).default for knob in candidate.space}
+    return [
+        synthetic_trial(
+            {"optimizer": name, **defaults},
+            seed=seed,
+            epochs=epochs,
+            workload=workload,
+            distributions={},
+            params={},
+            label=slot_label(name, phase="defaults", values=defaults),
+            quality=candidate.quality(defaults),
+            slot={"phase": "defaults", "candidate": name, "seed": seed},
+        )
+        for seed in seeds
+    ]
 
 
 def _write_spec(study: optuna.Study, spec: dict[str, Any]) -> None:

@@ -23,6 +23,7 @@ from report_fixtures import (
     NOT_RUN,
     PRUNED,
     RUNNING,
+    Candidate,
     add_protocol_study,
     add_study,
     build_storage,
@@ -1016,3 +1017,79 @@ def test_a_queued_trial_is_reported_as_queued_not_running(tmp_path: Path) -> Non
     assert "1 queued" in report.status_line and "running" not in report.status_line
     page = report.index_html.read_text(encoding="utf-8")
     assert "queued and not started" in page and "still running" not in page
+
+
+# ----------------------------------------------------------------------------- defaults arm
+
+#: At its defaults (learning rate 1e-3) ``fragile`` is far from its optimum and ``robust``
+#: at its own: tuning should turn the ranking around.
+ARM_CANDIDATES = {
+    "fragile": Candidate(
+        space={"learning_rate": {"low": 1e-3, "high": 1.0, "log": True}},
+        optimum={"learning_rate": 0.05},
+        width={"learning_rate": 0.5},
+        peak=0.95,
+    ),
+    "robust": Candidate(
+        space={"learning_rate": {"low": 1e-5, "high": 1e-1, "log": True}},
+        optimum={"learning_rate": 1e-3},
+        width={"learning_rate": 2.0},
+        peak=0.85,
+    ),
+}
+
+
+def test_the_defaults_arm_is_ranked_beside_the_tuned_leaderboard(tmp_path: Path) -> None:
+    from html import unescape
+
+    storage = f"sqlite:///{tmp_path / 'bench.db'}"
+    study = add_protocol_study(
+        storage, study_name="arm", candidates=ARM_CANDIDATES, budget=12, defaults_arm=True
+    )
+    result = write_report("arm", storage=storage, out_dir=tmp_path / "out", write_note=False)
+    by_phase: dict[tuple[str, str], list[float]] = {}
+    for trial in study.get_trials():
+        key = (trial.user_attrs["phase"], trial.user_attrs["candidate"])
+        by_phase.setdefault(key, []).append(trial.user_attrs["metrics"]["val"]["auc"])
+    # The leaderboard stays the tuned final seeds.
+    board = pd.read_csv(result.summary_csv).set_index("recipe_label")
+    for candidate in ARM_CANDIDATES:
+        assert board.loc[candidate, "n"] == len(FINAL_SEEDS)
+        final = by_phase[("final", candidate)]
+        assert board.loc[candidate, "val_auc_mean"] == pytest.approx(np.mean(final))
+    arm = pd.read_csv(result.defaults_csv).set_index("candidate")
+    assert list(arm.index) == ["robust", "fragile"]  # the defaults arm's own order
+    for candidate in ARM_CANDIDATES:
+        at_defaults = by_phase[("defaults", candidate)]
+        assert arm.loc[candidate, "defaults_mean"] == pytest.approx(np.mean(at_defaults))
+        low, high = stats.t.interval(
+            0.95, len(at_defaults) - 1, np.mean(at_defaults), stats.sem(at_defaults)
+        )
+        assert arm.loc[candidate, "defaults_ci_low"] == pytest.approx(max(low, 0.0))
+        assert arm.loc[candidate, "defaults_ci_high"] == pytest.approx(min(high, 1.0))
+        assert arm.loc[candidate, "tuned_mean"] == board.loc[candidate, "val_auc_mean"]
+    assert arm.loc["robust", "defaults_vs_best"] == "best"
+    assert arm.loc["fragile", "defaults_vs_best"] == "worse"
+    assert board.index[0] == "fragile" and board.loc["robust", "vs_best"] == "worse"
+    sentence = (
+        "Tuning changed the ranking: at library defaults the top group by mean validation AUC "
+        "is robust; tuned it is fragile."
+    )
+    page = unescape(result.index_html.read_text(encoding="utf-8"))
+    markdown = result.report_md.read_text(encoding="utf-8")
+    assert "<h2>Defaults arm</h2>" in page and "## Defaults arm" in markdown
+    assert "| defaults arm | each candidate untuned" in markdown  # the study's facts
+    for text in (page, markdown.replace("\\", "")):
+        assert sentence in text
+        assert "The order by mean changed too: robust, fragile at defaults" in text
+    assert "6 at defaults" in result.status_line
+
+
+def test_a_protocol_study_without_the_defaults_arm_has_no_such_section(
+    fair_storage: str, tmp_path: Path
+) -> None:
+    result = write_report("fair", storage=fair_storage, out_dir=tmp_path, write_note=False)
+    assert result.defaults_csv is None and not (tmp_path / "fair" / "defaults.csv").exists()
+    assert "Defaults arm" not in result.index_html.read_text(encoding="utf-8")
+    assert "Defaults arm" not in result.report_md.read_text(encoding="utf-8")
+    assert "at defaults" not in result.status_line

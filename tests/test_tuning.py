@@ -525,3 +525,188 @@ def test_a_chosen_value_at_an_end_of_its_range_is_flagged_in_the_report(tmp_path
     capped_row = next(line for line in rows if "| capped " in line and "learning_rate=" in line)
     middle_row = next(line for line in rows if "| middle " in line and "learning_rate=" in line)
     assert "†" in capped_row and "†" not in middle_row
+
+
+ARMED = SPEC.replace("final_seeds = [1, 2]", "final_seeds = [1, 2]\ndefaults_arm = true")
+
+
+def test_the_defaults_arm_is_a_checked_option_counted_in_the_total(tmp_path, capsys):
+    plain = _two_candidates()
+    armed = parse_spec(tomllib.loads(ARMED), source="protocol.toml")
+    assert armed.total_trials == plain.total_trials + 2 * 2  # candidates x final seeds
+    assert armed.to_dict()["tuning"]["defaults_arm"] is True
+    unarmed = ARMED.replace("defaults_arm = true", "defaults_arm = false")
+    off = parse_spec(tomllib.loads(unarmed), source="protocol.toml")
+    assert off.content_hash() == plain.content_hash()  # stored studies keep their hash
+    spec = tmp_path / "armed.toml"
+    spec.write_text(ARMED.replace("defaults_arm = true", 'defaults_arm = "yes"'))
+    assert main(["run", "--study", str(spec), "--storage", f"sqlite:///{tmp_path}/b.db"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "tuning.defaults_arm: got 'yes'" in lines[0]
+    assert not (tmp_path / "b.db").exists()
+
+
+def test_the_defaults_arm_runs_each_seed_once_at_the_knob_defaults_after_all_tuning():
+    from bench._record import TrialRecord
+    from bench.recipe import knob_by_name
+    from bench.study import DuplicateCell, TuningSlots, make_sampler
+
+    spec = parse_spec(tomllib.loads(ARMED), source="protocol.toml")
+    study = optuna.create_study(direction="maximize", sampler=make_sampler(spec))
+    recipes = {}
+
+    def objective(trial: optuna.Trial) -> float:
+        sampled, _ = TuningSlots(spec).recipe(trial)
+        recipes[trial.number] = spec.recipe(sampled)
+        return 0.5 + sampled["learning_rate"]
+
+    study.optimize(objective, catch=(DuplicateCell,))
+    done = [(t, TrialRecord.read(t)) for t in study.get_trials(states=(TrialState.COMPLETE,))]
+    arm = [(t, r) for t, r in done if r.phase == "defaults"]
+    assert Counter((r.candidate, r.seed) for _, r in arm) == {
+        (c, s): 1 for c in spec.variants for s in spec.tuning.final_seeds
+    }
+    # After every tuning trial: it can change nothing the tuning phase chooses.
+    assert min(t.number for t, _ in arm) > max(t.number for t, r in done if r.phase == "tune")
+    for trial, record in arm:
+        recipe = recipes[trial.number]
+        assert trial.params == {"variant": record.candidate} and record.tuned is None
+        assert recipe.optimizer == record.candidate
+        for field in spec.candidate_space(record.candidate):
+            assert getattr(recipe, field) == knob_by_name(field).default
+    finals = [r for _, r in done if r.phase == "final"]
+    assert all(r.tuned["learning_rate"] != knob_by_name("learning_rate").default for r in finals)
+
+
+def test_a_defaults_slot_claimed_twice_is_kept_by_the_lower_trial():
+    from bench.tuning import Assignment, is_taken_before
+
+    spec = parse_spec(tomllib.loads(ARMED), source="protocol.toml")
+    study = optuna.create_study(direction="maximize")
+    slot = Assignment("defaults", "adam", 1)
+    first, second = study.ask(), study.ask()
+    slot.record(first)
+    slot.record(second)
+    assert not is_taken_before(study, spec, number=first.number, slot=slot)
+    assert is_taken_before(study, spec, number=second.number, slot=slot)
+    other_seed = Assignment("defaults", "adam", 2)
+    assert not is_taken_before(study, spec, number=second.number, slot=other_seed)
+
+
+def test_two_workers_run_every_defaults_slot_once():
+    from bench._record import TrialRecord
+
+    spec = parse_spec(tomllib.loads(ARMED), source="protocol.toml")
+    study = _simulate_two_workers(spec, {"adam": 2.0, "sgd": 3.0})
+    done = [TrialRecord.read(t) for t in study.get_trials(states=(TrialState.COMPLETE,))]
+    for phase in ("final", "defaults"):
+        seeds = Counter((r.candidate, r.seed) for r in done if r.phase == phase)
+        assert seeds == {(c, s): 1 for c in spec.variants for s in spec.tuning.final_seeds}
+
+
+def test_the_defaults_arm_never_asks_the_pruner():
+    from run_fixtures import stand_in_trial as train_nothing
+
+    from bench.study import DuplicateCell, TrialObjective, make_sampler
+
+    spec = parse_spec(tomllib.loads(ARMED), source="protocol.toml")
+    answers: list[tuple[int, bool]] = []
+
+    def train(workload, recipe, *, on_epoch):
+        def asked(record):
+            answers.append((recipe.seed, on_epoch(record)))
+            return False
+
+        return train_nothing(workload, recipe, on_epoch=asked)
+
+    study = optuna.create_study(
+        direction="maximize", sampler=make_sampler(spec), pruner=_AlwaysPrune()
+    )
+    study.optimize(TrialObjective(spec, object(), train=train), catch=(DuplicateCell,))
+    judged = [told for seed, told in answers if seed in spec.tuning.final_seeds]
+    assert len(judged) == 8 and not any(judged)  # 4 final and 4 defaults seeds
+    arm = [t for t in study.get_trials() if t.user_attrs.get("phase") == "defaults"]
+    assert len(arm) == 4 and {t.state for t in arm} == {TrialState.COMPLETE}
+
+
+@pytest.mark.slow
+def test_the_defaults_arm_runs_with_two_workers_each_seed_once_at_the_defaults(tmp_path):
+    from run_fixtures import PROTOCOL, stored_trials
+
+    from bench._record import TrialRecord
+    from bench.recipe import knob_by_name
+
+    spec = tmp_path / "protocol.toml"
+    text = PROTOCOL.replace("epochs = 3", "epochs = 1")
+    text = text.replace("train_size = 200", "train_size = 120")
+    spec.write_text(text.replace("seeds = [1, 2]", "seeds = [1, 2]\ndefaults_arm = true"))
+    url = f"sqlite:///{tmp_path / 'bench.db'}"
+    assert main(["run", "--study", str(spec), "--storage", url, "--jobs", "2"]) == 0
+    done = [
+        (t, TrialRecord.read(t))
+        for t in stored_trials(url, "protocol")
+        if t.state == TrialState.COMPLETE
+    ]
+    arm = [(t, r) for t, r in done if r.phase == "defaults"]
+    assert Counter((r.candidate, r.seed) for _, r in arm) == {
+        (c, s): 1 for c in ("adam", "sgd") for s in (1, 2)
+    }
+    default_rate = knob_by_name("learning_rate").default
+    assert all(t.user_attrs["recipe"]["learning_rate"] == default_rate for t, _ in arm)
+    finals = [t for t, r in done if r.phase == "final"]
+    assert len(finals) == 4
+    assert all(t.user_attrs["recipe"]["learning_rate"] != default_rate for t in finals)
+    out = tmp_path / "reports"
+    assert main(["report", "--study", "protocol", "--storage", url, "--out", str(out)]) == 0
+    markdown = (out / "protocol" / "report.md").read_text()
+    section = markdown.split("## Defaults arm", 1)[1].split("\n## ", 1)[0]
+    openings = ("Tuning changed the ranking", "Tuning kept the top group", "Tuning did not change")
+    assert any(opening in section for opening in openings)
+    import pandas as pd
+
+    arm = pd.read_csv(out / "protocol" / "defaults.csv")
+    assert sorted(arm["candidate"]) == ["adam", "sgd"] and set(arm["defaults_n"]) == {2}
+
+
+def test_a_defaults_trial_whose_worker_died_is_run_again_in_its_own_slot():
+    import subprocess
+
+    from bench._record import RecordWriter, TrialRecord
+    from bench.recovery import TrialOwner, recover_stale_trials
+    from bench.tuning import Assignment, count_tuning_trials, next_assignment
+
+    spec = parse_spec(tomllib.loads(ARMED), source="protocol.toml")
+    study = _run_until(spec, phase="defaults")
+    me = TrialOwner.this_process()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a worker killed with -9 mid-trial: its process is gone
+    trial = study.ask()
+    RecordWriter.write(trial, RecordWriter.owner(host=me.host, pid=dead.pid, boot_id=me.boot_id))
+    slot = next_assignment(study, spec, skip=trial.number)
+    slot.record(trial)
+    assert slot.phase == "defaults"
+    left = count_tuning_trials(study, spec).to_run
+    assert recover_stale_trials(study) == [trial.number]
+    queued = study.get_trials(states=(TrialState.WAITING,))
+    assert [Assignment.of(t) for t in queued] == [slot]  # the copy keeps the slot
+    assert next_assignment(study, spec) != slot  # and nobody else is given it
+    assert count_tuning_trials(study, spec).to_run == left + 1  # it is to run again
+    held = [
+        TrialRecord.read(t)
+        for t in study.get_trials()
+        if Assignment.of(t) == slot and t.state != TrialState.FAIL
+    ]
+    assert len(held) == 1
+
+
+def _run_until(spec, *, phase: str) -> optuna.Study:
+    """An in-memory study of ``spec`` whose slots ran (score 0.7) until the next free one
+    is of ``phase``."""
+    from bench.tuning import next_assignment
+
+    study = optuna.create_study(direction="maximize")
+    while (slot := next_assignment(study, spec)) is not None and slot.phase != phase:
+        trial = study.ask()
+        slot.record(trial)
+        study.tell(trial, 0.7 + 0.01 * trial.number)
+    return study

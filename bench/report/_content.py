@@ -14,6 +14,7 @@ from datetime import datetime
 
 import pandas as pd
 
+from bench.report._defaults_arm import DefaultsArm, defaults_display
 from bench.report._fig_base import ReportFigure
 from bench.report._labels import (
     REASON_WORDS,
@@ -67,6 +68,8 @@ class ReportContent:
         protocol: How much tuning each candidate got, or ``None`` without phases.
         figures: The figures, in reading order.
         generated_at: When the report was built.
+        defaults_arm: The defaults arm beside the tuned ranking, or ``None`` for a study
+            without it.
     """
 
     results: StudyResults
@@ -81,6 +84,7 @@ class ReportContent:
     protocol: TuningProtocol | None
     figures: Sequence[ReportFigure]
     generated_at: datetime
+    defaults_arm: DefaultsArm | None = None
 
     @property
     def n_included(self) -> int:
@@ -108,6 +112,9 @@ class ReportView:
         tuning: What the Tuning section says (``""`` without a tuning protocol).
         tuning_table: One row per candidate: how it was tuned and what it chose, or
             ``None`` without a tuning protocol.
+        defaults: What the Defaults arm section says (``""`` without the arm).
+        defaults_table: One row per candidate at its defaults and tuned, or ``None``
+            without the arm.
         missing: What the Missing seeds section says (``""`` when the spec names no seeds).
         missing_table: One row per recipe that lacks seeds (may be empty).
         time_to_target: How the time-to-target table reads (``""`` when there is none).
@@ -131,6 +138,8 @@ class ReportView:
     figure_dir: str
     tuning: str
     tuning_table: pd.DataFrame | None
+    defaults: str
+    defaults_table: pd.DataFrame | None
     missing: str
     missing_table: pd.DataFrame
     time_to_target: str
@@ -174,6 +183,10 @@ def report_view(content: ReportContent) -> ReportView:
         figure_dir=FIGURE_DIR,
         tuning=_tuning_sentence(content),
         tuning_table=_tuning_table(content),
+        defaults=_defaults_sentence(content),
+        defaults_table=(
+            defaults_display(content.defaults_arm.table) if content.defaults_arm else None
+        ),
         missing=_missing_sentence(content),
         missing_table=_missing_table(content),
         time_to_target=_time_sentence(content.time_to_target),
@@ -215,6 +228,18 @@ def method_sentence(ranked_by: str, *, final_only: bool = False) -> str:
         "“worse” says which one did, and “not testable” means a side has fewer than 2 seeds "
         f"that trained. Recipes are ranked by mean {metric} (a failed seed counts as chance), "
         "the top group first. Not rejecting is not proof of equality."
+    )
+
+
+def _defaults_sentence(content: ReportContent) -> str:
+    arm = content.defaults_arm
+    if arm is None:
+        return ""
+    return (
+        f"{arm.sentence} Each candidate also trained untuned on the final seeds: its fixed "
+        "knobs from the spec and every searched knob at its declared default. The leaderboard "
+        "above stays the tuned one; the defaults arm is ranked by the same test on its own "
+        "seeds. Every number is also in defaults.csv."
     )
 
 

@@ -215,12 +215,19 @@ def counts_text(counts: TrialCounts) -> str:
         ...     outside={"failed": 1, "running": 1},
         ... )))
         12 trials: 10 in the verdict (1 diverged, scored as chance), 1 failed, 1 running
+        >>> print(counts_text(TrialCounts(
+        ...     total=12, protocol=True, tuning={"": 4}, verdict={"": 4}, outside={},
+        ...     defaults={"": 3, "diverged": 1},
+        ... )))
+        12 trials: 4 tuning, 4 in the verdict, 4 at defaults (1 diverged)
     """
     parts = []
     if counts.protocol:
         parts.append(f"{sum(counts.tuning.values())} tuning{_endings(counts.tuning)}")
     failures = _endings(counts.verdict, then=", scored as chance")
     parts.append(f"{sum(counts.verdict.values())} in the verdict{failures}")
+    if counts.defaults:
+        parts.append(f"{sum(counts.defaults.values())} at defaults{_endings(counts.defaults)}")
     parts.extend(f"{n} {why}" for why, n in counts.outside.items())
     return f"{counts.total} trials: {', '.join(parts)}"
 

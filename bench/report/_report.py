@@ -16,6 +16,7 @@ import pandas as pd
 
 from bench.errors import BenchInputError
 from bench.report._content import FIGURE_DIR, ReportContent
+from bench.report._defaults_arm import DefaultsArm, defaults_arm
 from bench.report._fig_base import FigureInput
 from bench.report._labels import counts_text, missing_by_recipe
 from bench.report._note import save_leaderboard_note
@@ -24,6 +25,7 @@ from bench.report._render import render_html, render_markdown, render_note
 from bench.report._selection import (
     TrialCounts,
     TrialSelection,
+    counted,
     exclusion_counts,
     missing_seeds,
     select_trials,
@@ -44,6 +46,8 @@ from bench.storage import redact_url
 # Ranked by the study's objective where it is one of these (validation data chose the
 # settings and judges them; test metrics are shown beside), else by the first that exists.
 _RANK_CANDIDATES = ("val_auc", "val_accuracy", "test_auc", "test_accuracy")
+#: The defaults arm beside the tuned ranking, written only for a study with the arm.
+DEFAULTS_CSV = "defaults.csv"
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,8 @@ class ReportResult:
         report_md: The Markdown report.
         trials_csv: One row per trial.
         summary_csv: One row per recipe (per candidate under a tuning protocol).
+        defaults_csv: The defaults arm beside the tuned ranking, one row per candidate
+            (``None`` for a study without the arm).
         figures: The PNG and SVG files, in reading order.
         leaderboard: One row per recipe, ranked (the ``summary.csv`` rows; ``n_planned``
             and ``seeds_missing`` say which of the spec's seeds a recipe lacks and why);
@@ -92,6 +98,7 @@ class ReportResult:
     note_written: bool
     warnings: tuple[str, ...] = field(default=())
     range_note: str = ""
+    defaults_csv: Path | None = None
 
     @property
     def status_line(self) -> str:
@@ -99,6 +106,7 @@ class ReportResult:
         the verdict, neither) and which files it wrote. :func:`write_report` shows one.
         """
         files = (self.index_html, self.report_md, self.trials_csv, self.summary_csv)
+        files += (self.defaults_csv,) if self.defaults_csv is not None else ()
         wrote = ", ".join(str(path) for path in files)
         return f"{self.study_name}: {counts_text(self.counts)}; wrote {wrote}"
 
@@ -123,12 +131,14 @@ def build_report(study_name: str, *, storage: str) -> ReportContent:
 @dataclass(frozen=True)
 class Verdicts:
     """The trials sorted by role, and the ranked leaderboard they give (see
-    :func:`verdicts_of`)."""
+    :func:`verdicts_of`); ``defaults`` is the defaults arm beside it, ``None`` for a study
+    without the arm."""
 
     selection: TrialSelection
     missing: pd.DataFrame
     ranked_by: str
     summary: pd.DataFrame
+    defaults: DefaultsArm | None = None
 
 
 def verdicts_of(results: StudyResults) -> Verdicts:
@@ -155,7 +165,32 @@ def verdicts_of(results: StudyResults) -> Verdicts:
         values, ranked_by=ranked_by, missing=missing, planned=results.planned_seeds
     )
     summary.attrs["ranked_by"] = ranked_by  # what verdict_headline names
-    return Verdicts(selection=selection, missing=missing, ranked_by=ranked_by, summary=summary)
+    return Verdicts(
+        selection=selection,
+        missing=missing,
+        ranked_by=ranked_by,
+        summary=summary,
+        defaults=_defaults_arm(results, selection, ranked_by=ranked_by, tuned=summary),
+    )
+
+
+def _defaults_arm(
+    results: StudyResults, selection: TrialSelection, *, ranked_by: str, tuned: pd.DataFrame
+) -> DefaultsArm | None:
+    """The defaults trials ranked as the leaderboard ranks the final ones (a failed seed
+    scored as chance), beside the tuned ranking; ``None`` for a study without the arm."""
+    plan = results.tuning
+    arm = selection.defaults
+    if arm.empty and not (plan is not None and plan.defaults_arm):
+        return None
+    missing = missing_seeds(
+        arm, seeds=results.planned_seeds, recipes=selection.tuning["candidate"].unique().tolist()
+    )
+    values = verdict_values(
+        counted(arm), missing, majority_rate=results.workload.get("majority_rate") or {}
+    )
+    summary = summarize(values, rank_by=ranked_by) if not values.empty else pd.DataFrame()
+    return defaults_arm(summary, tuned, ranked_by=ranked_by)
 
 
 def _figure_input(results: StudyResults, verdicts: Verdicts) -> FigureInput:
@@ -207,6 +242,7 @@ def report_content(results: StudyResults) -> ReportContent:
         protocol=_protocol(results, selection.trials),
         figures=draw_figures(data),
         generated_at=datetime.now(),
+        defaults_arm=verdicts.defaults,
     )
 
 
@@ -383,6 +419,7 @@ def write_report(
         note_written=note_written,
         warnings=tuple(warnings),
         range_note=edge_sentence(content.protocol) if content.protocol is not None else "",
+        defaults_csv=target / DEFAULTS_CSV if content.defaults_arm is not None else None,
     )
 
 
@@ -396,6 +433,8 @@ def _write_files(directory: Path, content: ReportContent) -> None:
     (directory / "report.md").write_text(render_markdown(content), encoding="utf-8")
     content.trials.to_csv(directory / "trials.csv", index=False)
     content.summary.to_csv(directory / "summary.csv", index=False)
+    if content.defaults_arm is not None:
+        content.defaults_arm.table.to_csv(directory / DEFAULTS_CSV, index=False)
 
 
 def _write_atomically(target: Path, content: ReportContent) -> None:

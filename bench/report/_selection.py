@@ -9,13 +9,15 @@ Every other report module takes its trials from here, so the rules live in one p
   labelled by its candidate.
 * *Tuning* trials are the tune-phase ones, with their ``candidate``; counted and drawn
   (the sensitivity figure), never averaged into a verdict.
+* *Defaults* trials are the defaults arm's (phase ``defaults``), labelled by candidate
+  like verdict trials; they give the arm's own ranking, never the leaderboard's.
 * A group's *best* trial is chosen by the study objective (never by test AUC).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import pandas as pd
@@ -23,7 +25,7 @@ from optuna.trial import TrialState
 
 from bench._ranking import rank_key
 from bench._schema import CRASHED, DIVERGED, DUPLICATE, PRUNED
-from bench.results import FINAL, TUNE
+from bench.results import DEFAULTS, FINAL, TUNE
 
 # Why a trial is left out of the numbers. Pruned and diverged are the stop reasons of the
 # same name; the others come from the trial's Optuna state or its missing metrics.
@@ -71,6 +73,7 @@ __all__ = [
     "best_trial_of",
     "chance_score",
     "counted",
+    "defaults_trials",
     "exclusion_counts",
     "exclusion_reasons",
     "has_phases",
@@ -177,10 +180,31 @@ def verdict_trials(trials: pd.DataFrame) -> pd.DataFrame:
     """
     if not has_phases(trials):
         return trials
-    final = trials[trials["phase"] == FINAL]
-    if "candidate" in final.columns:
-        final = final.assign(recipe_label=final["candidate"].fillna(final["recipe_label"]))
-    return final.drop(columns=[c for c in final.columns if c.startswith("params_")])
+    return _by_candidate(trials[trials["phase"] == FINAL])
+
+
+def defaults_trials(trials: pd.DataFrame) -> pd.DataFrame:
+    """The defaults arm's trials, labelled by candidate like :func:`verdict_trials`
+    (empty without a protocol or without the arm).
+
+    Example:
+        >>> trials = pd.DataFrame(
+        ...     {"number": [0, 1], "phase": ["final", "defaults"], "candidate": ["sgd", "sgd"],
+        ...      "recipe_label": ["sgd", "sgd (defaults: lr=0.01)"]}
+        ... )
+        >>> defaults_trials(trials)
+           number     phase candidate recipe_label
+        1       1  defaults       sgd          sgd
+    """
+    if not has_phases(trials):
+        return trials.iloc[:0]
+    return _by_candidate(trials[trials["phase"] == DEFAULTS])
+
+
+def _by_candidate(trials: pd.DataFrame) -> pd.DataFrame:
+    if "candidate" in trials.columns:
+        trials = trials.assign(recipe_label=trials["candidate"].fillna(trials["recipe_label"]))
+    return trials.drop(columns=[c for c in trials.columns if c.startswith("params_")])
 
 
 def tuning_trials(trials: pd.DataFrame) -> pd.DataFrame:
@@ -336,6 +360,8 @@ class TrialSelection:
         tuning_counted: The tuning trials that count.
         tuning_failed: The tuning trials that ended in one of :data:`FAILURE_ENDINGS`:
             draws of the tuning budget that found no settings to rerun.
+        defaults: The defaults arm's trials by candidate (see :func:`defaults_trials`),
+            excluded ones included; empty without the arm.
     """
 
     trials: pd.DataFrame
@@ -344,6 +370,7 @@ class TrialSelection:
     tuning: pd.DataFrame
     tuning_counted: pd.DataFrame
     tuning_failed: pd.DataFrame
+    defaults: pd.DataFrame
 
 
 def select_trials(trials: pd.DataFrame) -> TrialSelection:
@@ -373,6 +400,7 @@ def select_trials(trials: pd.DataFrame) -> TrialSelection:
         tuning=tuning,
         tuning_counted=counted(tuning),
         tuning_failed=tuning[tuning["excluded"].isin(FAILURE_ENDINGS)],
+        defaults=defaults_trials(marked),
     )
 
 
@@ -391,6 +419,7 @@ class TrialCounts:
             failures (pruned, diverged, crashed) it scores as chance.
         outside: The other judged trials: failed ones (retried, not failures), running
             ones, duplicates, records without metrics.
+        defaults: The defaults arm's trials (none without the arm).
     """
 
     total: int
@@ -398,6 +427,7 @@ class TrialCounts:
     tuning: Mapping[str, int]
     verdict: Mapping[str, int]
     outside: Mapping[str, int]
+    defaults: Mapping[str, int] = field(default_factory=dict)
 
 
 def trial_counts(selection: TrialSelection) -> TrialCounts:
@@ -427,6 +457,7 @@ def trial_counts(selection: TrialSelection) -> TrialCounts:
         tuning=_by_ending(selection.tuning["excluded"]),
         verdict=_by_ending(judged[in_verdict]),
         outside=_by_ending(judged[~in_verdict]),
+        defaults=_by_ending(selection.defaults["excluded"]),
     )
 
 

@@ -153,7 +153,8 @@ def _common_rows(spec: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def protocol_rows(plan: TuningPlan, *, spec: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The rows of a tuning-protocol study: budget, sampler, tuning seed, final seeds.
+    """The rows of a tuning-protocol study: budget, sampler, tuning seed, final seeds
+    (and the defaults arm, where it ran).
 
     Example:
         >>> plan = TuningPlan(budget=6, sampler="random", seed=0, final_seeds=(1, 2))
@@ -174,12 +175,15 @@ def protocol_rows(plan: TuningPlan, *, spec: Mapping[str, Any]) -> list[tuple[st
     else:
         budget = f"{plan.budget} trials per candidate{candidates}" if plan.budget else UNKNOWN
     final = _seeds_text(plan.final_seeds)
-    return [
+    rows = [
         ("tuning budget", budget),
         ("tuning sampler", _tuning_sampler_text(plan, spec.get("tuning"))),
         ("tuning seed", UNKNOWN if plan.seed is None else str(plan.seed)),
         ("final seeds", f"{final} (each candidate's chosen settings once per seed)"),
     ]
+    if plan.defaults_arm:
+        rows.append(("defaults arm", "each candidate untuned, at its knobs' defaults, per seed"))
+    return rows
 
 
 def _tuning_sampler_text(plan: TuningPlan, table: Any) -> str:

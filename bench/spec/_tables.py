@@ -150,6 +150,11 @@ class TuningSpec:
     With ``budget_per_dimension`` instead of ``budget``, a candidate's budget is that many
     trials per field it searches: the same density of draws for a 1-D and a 3-D space.
 
+    With ``defaults_arm``, phase ``defaults`` trains each candidate at its fixed knobs and
+    every searched knob at its declared default (no tuning) once per final seed, once
+    every candidate's tuning is done, so the report can say whether tuning changed the
+    ranking: ``len(final_seeds)`` more trials per candidate.
+
     Example:
         >>> TuningSpec(budget=6, final_seeds=(1, 2, 3)).to_dict()
         {'budget': 6, 'sampler': 'qmc', 'seed': 0, 'final_seeds': [1, 2, 3], 'sampler_seed': None}
@@ -182,6 +187,11 @@ class TuningSpec:
     confirm_seed: int | None = knob_field(
         None, "the seed the best draws are rerun on (default: one past every other seed)", low=0
     )
+    defaults_arm: bool = knob_field(
+        False,
+        "also train each candidate untuned, at its knobs' defaults, on every final seed",
+        omit_default=True,
+    )
 
     def candidate_budget(self, *, dimensions: int) -> int:
         """The tuning trials of a candidate that searches ``dimensions`` fields."""
@@ -203,6 +213,8 @@ class TuningSpec:
             del values["budget_per_dimension"]
         if not self.confirm:  # as stored before confirmation existed: the same hash
             del values["confirm"], values["confirm_seed"]
+        if not self.defaults_arm:  # as stored before the arm existed: the same hash
+            del values["defaults_arm"]
         else:
             values["confirm_seed"] = self.rerun_seed  # what ran, for the report to say
         return values
@@ -246,10 +258,12 @@ class StudySpec:
     @property
     def total_trials(self) -> int:
         """Trials to finish: ``budget.n_trials``, the whole grid for a grid study, or each
-        candidate's tuning budget, confirmations and final seeds under ``[tuning]``."""
+        candidate's tuning budget, confirmations, final seeds and defaults arm under
+        ``[tuning]``."""
         if self.tuning is not None:
             tuning = self.tuning
-            per_candidate = tuning.confirm + len(tuning.final_seeds)
+            arms = 2 if tuning.defaults_arm else 1
+            per_candidate = tuning.confirm + arms * len(tuning.final_seeds)
             return sum(per_candidate + self.candidate_budget(c) for c in self.variants)
         if self.budget.n_trials is not None:
             return self.budget.n_trials

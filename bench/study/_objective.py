@@ -17,13 +17,19 @@ import optuna
 from optuna.trial import TrialState
 
 from bench._record import RecordWriter, TrialRecord, TrialResult, recipe_label, slot_label
-from bench._schema import DUPLICATE, FINAL, PRUNED, SEED, VARIANT
+from bench._schema import DEFAULTS, DUPLICATE, PRUNED, SEED, TUNE, VARIANT
 from bench._signals import raise_if_stop_requested, signal_name
 from bench.recipe import Recipe
 from bench.recovery import FINISHED, TrialOwner, trial_cell
 from bench.spec import StudySpec
 from bench.study._setup import suggest, suggest_space
-from bench.tuning import Assignment, is_taken_before, next_assignment, param_name
+from bench.tuning import (
+    Assignment,
+    default_settings,
+    is_taken_before,
+    next_assignment,
+    param_name,
+)
 from bench.workload import Workload
 
 #: Trains one recipe on a workload (``bench.trial.run_trial``'s signature).
@@ -138,8 +144,8 @@ class SeedCopies:
 
 class TuningSlots:
     """Tuning-protocol studies: each trial claims the next free slot (a tuning trial of
-    a candidate, or a final seed of its chosen settings), or keeps the one its queued
-    copy holds. Two workers claiming one slot: the lower trial number keeps it.
+    a candidate, a final seed of its chosen settings, or a defaults seed), or keeps the
+    one its queued copy holds. Two workers claiming one slot: the lower trial number keeps it.
 
     Example:
         >>> from bench.spec import load_spec
@@ -175,7 +181,10 @@ class TuningSlots:
         # that Optuna's and the dashboard's views name the candidate and its settings.
         trial.suggest_categorical(VARIANT, list(self.spec.variants))
         space = self.spec.candidate_space(candidate)
-        if assignment.tuned is None:
+        if assignment.phase == DEFAULTS:
+            # Untuned: no param is drawn, so no sampler ever learns from this trial.
+            values = default_settings(self.spec, candidate)
+        elif assignment.tuned is None:
             values = suggest_space(trial, space, prefix=param_name(candidate, ""))
         else:
             values = dict(assignment.tuned or {})
@@ -216,8 +225,9 @@ class TrialObjective:
     """The Optuna objective: one training run of the sampled recipe with one seed.
 
     Stores the whole result in the trial's record and reports the objective metric every
-    epoch, so the pruner and the dashboard's learning curves see it. A final-phase trial
-    of a tuning protocol is never pruned: its seed judges, it chose nothing. ``train`` runs one
+    epoch, so the pruner and the dashboard's learning curves see it. Under a tuning
+    protocol only a tuning-phase trial is ever pruned: a final or defaults trial's seed
+    judges, it chose nothing. ``train`` runs one
     recipe (default: ``bench.trial.run_trial``, imported when first needed).
     """
 
@@ -256,8 +266,9 @@ class TrialObjective:
             raise optuna.TrialPruned(f"{label}: its first seed was pruned")
         if self.reporter:
             self.reporter.trial_started(trial.number, label, recipe.seed, recipe.epochs)
-        # The final seeds judge the candidates: none is ever cut short by the pruner.
-        prunable = _live_record(trial).phase != FINAL
+        # The final and defaults seeds judge the candidates: none is ever cut short.
+        phase = _live_record(trial).phase
+        prunable = phase is None or phase == TUNE
         try:
             result = self._train(recipe, trial, prunable=prunable)
         except Exception as error:
