@@ -387,6 +387,7 @@ def add_protocol_study(
         },
         "tuning": {
             "budget": budget,
+            "budget_per_dimension": None,  # the runner stores the unused one as None
             "sampler": "tpe",
             "seed": tune_seed,
             "final_seeds": list(final_seeds),
