@@ -44,11 +44,10 @@ from bench.report._selection import exclusion_reasons, missing_seeds
 from bench.report._stats import (
     SUMMARY_METRICS,
     compare_to_best,
-    performance_profile,
     summarize,
     t_interval,
-    time_to_target,
 )
+from bench.report._time_to_target import performance_profile, time_to_target
 from bench.results import load_results
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -23,7 +23,8 @@ from bench.report._fig_sensitivity import _get_sensitivity_info
 from bench.report._fig_test_auc import _get_test_auc_info
 from bench.report._fig_time_to_target import _get_time_to_target_info
 from bench.report._selection import best_trial_of
-from bench.report._stats import SUMMARY_METRICS, summarize, time_to_target
+from bench.report._stats import SUMMARY_METRICS, summarize
+from bench.report._time_to_target import time_to_target
 from bench.results import StudyResults
 
 # Two recipes, two seeds each: "a" is better on every metric, but its seed-1 trial has

@@ -14,6 +14,12 @@ from scipy import stats
 from bench.report._content import verdict_headline
 from bench.report._labels import verdict_text
 from bench.report._leaderboard import DIFF_COLUMN, leaderboard_frame
+from bench.report._significance import (
+    failure_p_value,
+    power_vs_best,
+    range_critical_t,
+    range_p_value,
+)
 from bench.report._stats import (
     BY_FAILURES,
     BY_METRIC,
@@ -21,10 +27,6 @@ from bench.report._stats import (
     TOP_GROUP,
     WORSE,
     compare_to_best,
-    failure_p_value,
-    power_vs_best,
-    range_critical_t,
-    range_p_value,
     summarize,
 )
 

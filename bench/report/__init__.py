@@ -53,6 +53,12 @@ from bench.report._report import (
     unranked_recipes,
     write_report,
 )
+from bench.report._significance import (
+    failure_p_value,
+    power_vs_best,
+    range_critical_t,
+    seeds_for_power,
+)
 from bench.report._stats import (
     ALPHA,
     BEST,
@@ -61,10 +67,6 @@ from bench.report._stats import (
     TOP_GROUP,
     WORSE,
     compare_to_best,
-    failure_p_value,
-    power_vs_best,
-    range_critical_t,
-    seeds_for_power,
 )
 
 __all__ = [

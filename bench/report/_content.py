@@ -15,9 +15,9 @@ from datetime import datetime
 import pandas as pd
 
 from bench.report._defaults_arm import DefaultsArm, defaults_display
+from bench.report._excluded import excluded_frame, excluded_sentence
 from bench.report._fig_base import ReportFigure
 from bench.report._labels import (
-    REASON_WORDS,
     ROW_MARKS,
     counts_text,
     display_label,
@@ -28,7 +28,7 @@ from bench.report._labels import (
 )
 from bench.report._leaderboard import leaderboard_frame
 from bench.report._protocol import TuningProtocol, edge_sentence, protocol_sentence
-from bench.report._selection import QUEUED, RUNNING, TrialCounts, has_phases
+from bench.report._selection import QUEUED, RUNNING, TrialCounts
 from bench.report._stats import (
     ALPHA,
     CONFIDENCE,
@@ -39,9 +39,9 @@ from bench.report._stats import (
     TEST_NAME,
     TOP_GROUP,
     WORSE,
-    TimeToTarget,
 )
 from bench.report._study_facts import search_space_table, study_facts
+from bench.report._time_to_target import TimeToTarget
 from bench.results import StudyResults
 from bench.storage import redact_url
 
@@ -191,7 +191,7 @@ def report_view(content: ReportContent) -> ReportView:
         missing_table=_missing_table(content),
         time_to_target=_time_sentence(content.time_to_target),
         time_to_target_table=_time_table(content),
-        excluded=_excluded_sentence(content),
+        excluded=excluded_sentence(content),
         excluded_table=excluded_frame(content.trials),
         versions=pairs_text(results.versions) or "not recorded",
     )
@@ -463,53 +463,4 @@ def _time_sentence(target_times: TimeToTarget | None) -> str:
         f"the best recipe's mean final validation AUC, {target_times.best_final:.4f}). Medians "
         "run over all of a recipe's seeds, counting a seed that never reached the target as "
         "never, so “never” means at least half of them missed it."
-    )
-
-
-def excluded_frame(trials: pd.DataFrame) -> pd.DataFrame:
-    """The excluded trials, one row each, with why (and their phase under a protocol).
-
-    Example:
-        >>> trials = pd.DataFrame(
-        ...     {
-        ...         "number": [0, 1],
-        ...         "state": ["COMPLETE", "FAIL"],
-        ...         "excluded": ["", "failed"],
-        ...         "recipe_label": ["adam", "sgd"],
-        ...         "seed": pd.array([0, 1], dtype="Int64"),
-        ...         "epochs_run": pd.array([3, None], dtype="Int64"),
-        ...         "fail_reason": [None, "ValueError: bad input"],
-        ...     }
-        ... )
-        >>> excluded_frame(trials)[["trial", "why", "recipe", "seed", "epochs run", "note"]]
-           trial     why recipe seed epochs run                   note
-        1      1  failed    sgd    1          –  ValueError: bad input
-    """
-    excluded = trials[trials["excluded"] != ""]
-    phase = {"phase": excluded["phase"].fillna("–")} if has_phases(trials) else {}
-    return pd.DataFrame(
-        {
-            "trial": excluded["number"],
-            **phase,
-            "state": excluded["state"],
-            "why": excluded["excluded"].map(lambda r: REASON_WORDS.get(r, r)),
-            "recipe": excluded["recipe_label"].map(display_label),
-            "seed": _dash_missing(excluded["seed"]),
-            "epochs run": _dash_missing(excluded["epochs_run"]),
-            "note": excluded["fail_reason"].fillna("").astype(str).str.slice(0, 200),
-        }
-    )
-
-
-def _dash_missing(values: pd.Series) -> pd.Series:
-    return values.astype(object).where(values.notna(), "–")
-
-
-def _excluded_sentence(content: ReportContent) -> str:
-    counts = [f"{c} {r}" for r, c in content.excluded_counts.items() if c]
-    if not counts:
-        return "None: every trial finished and counts."
-    return (
-        f"{', '.join(counts)}. These trials are listed here and never averaged into the "
-        "numbers or drawn in the figures."
     )

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from bench.report._labels import FIGURE_MARKS, display_label, mathtext_safe
-from bench.report._stats import TimeToTarget
+from bench.report._time_to_target import TimeToTarget
 from bench.results import StudyResults, spec_objective
 
 #: Figures with one panel or line per recipe show at most this many (the best-ranked).

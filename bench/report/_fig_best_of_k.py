@@ -26,7 +26,7 @@ from bench.report._fig_base import (
     tuned_candidates,
 )
 from bench.report._labels import display_label, mathtext_safe, objective_text
-from bench.report._selection import chance_score
+from bench.report._verdict_values import chance_score
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -16,7 +16,7 @@ from bench.report._fig_base import (
     top_labels,
 )
 from bench.report._labels import display_label
-from bench.report._stats import performance_profile
+from bench.report._time_to_target import performance_profile
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

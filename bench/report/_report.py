@@ -31,9 +31,10 @@ from bench.report._selection import (
     select_trials,
     trial_counts,
     unusable_candidates,
-    verdict_values,
 )
-from bench.report._stats import TimeToTarget, summarize, time_to_target
+from bench.report._stats import summarize
+from bench.report._time_to_target import TimeToTarget, time_to_target
+from bench.report._verdict_values import verdict_values
 from bench.results import (
     StudyResults,
     candidate_budgets,

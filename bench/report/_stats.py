@@ -6,7 +6,6 @@ which trials count is decided in :mod:`bench.report._selection`.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,10 +15,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bench.report._significance import ALPHA, failure_p_value, range_critical_t, range_p_value
+
 T = TypeVar("T")
 
 CONFIDENCE = 0.95
-ALPHA = 0.05
 #: The time-to-target goal, as a fraction of the best recipe's mean final validation AUC.
 TARGET_FRACTION = 0.95
 
@@ -139,7 +139,7 @@ def summarize(included: pd.DataFrame, *, rank_by: str = "test_auc") -> pd.DataFr
     :data:`METRIC_RANGES`: an AUC's never passes 1).
 
     A row of ``included`` with a non-empty ``failure`` is a failed seed scored as chance
-    (see :func:`bench.report._selection.verdict_values`): it counts in ``n`` and in every
+    (see :func:`bench.report._verdict_values.verdict_values`): it counts in ``n`` and in every
     mean it has a value for; ``n_failed`` and ``failures`` (``"2 diverged"``) say how
     many failed and how.
 
@@ -261,7 +261,7 @@ def compare_to_best(
     trained, and on how often its seeds failed.
 
     A row of ``included`` with a non-empty ``failure`` is a failed seed (scored as chance
-    in the means, see :func:`bench.report._selection.verdict_values`); it is left out of
+    in the means, see :func:`bench.report._verdict_values.verdict_values`); it is left out of
     the metric test and counted in the failure test, so a failure neither shields a
     recipe from "worse" (a seed at chance spreads the paired differences) nor hides in it.
 
@@ -460,108 +460,6 @@ def _verdict(p_metric: float, p_failures: float) -> tuple[str, str]:
     return (NOT_TESTABLE if math.isnan(p_metric) else TIED), ""
 
 
-@functools.lru_cache(maxsize=1024)
-def range_critical_t(*, candidates: int, df: float) -> float:
-    """The t a recipe must trail the best by to be ``worse`` on the metric: the studentized
-    range's upper :data:`ALPHA` quantile for ``candidates`` means over ``√2``.
-
-    With 2 recipes this is the two-sided t quantile: the best is the larger of the two,
-    so trailing it is as likely under a tie as either sign of a two-sided test.
-
-    Example:
-        >>> round(range_critical_t(candidates=2, df=4), 4), round(float(stats.t.isf(0.025, 4)), 4)
-        (2.7764, 2.7764)
-        >>> round(range_critical_t(candidates=8, df=4), 2)
-        5.19
-    """
-    return float(stats.studentized_range.isf(ALPHA, candidates, df)) / math.sqrt(2)
-
-
-def range_p_value(t: float, *, candidates: int, df: float) -> float:
-    """The p-value of a recipe ``t`` standard errors below the best, one of ``candidates``
-    compared: how often the largest studentized gap among that many tied recipes is this
-    large. 1 when the recipe is not below the best (``t <= 0``).
-
-    Example:
-        >>> p = range_p_value(3.0, candidates=2, df=4)
-        >>> round(p, 4), round(float(2 * stats.t.sf(3.0, 4)), 4)
-        (0.0399, 0.0399)
-        >>> range_p_value(-1.0, candidates=8, df=4)
-        1.0
-    """
-    if not t > 0:
-        return 1.0
-    return float(stats.studentized_range.sf(t * math.sqrt(2), candidates, df))
-
-
-def failure_p_value(
-    failed: int, n: int, best_failed: int, best_n: int, *, candidates: int
-) -> float:
-    """The corrected p-value of "fails more often than the best": ``failed`` of ``n`` seeds
-    against the best's ``best_failed`` of ``best_n``, by a one-sided Boschloo exact test
-    (uniformly more powerful than Fisher's), Bonferroni-corrected over the
-    ``candidates (candidates - 1) / 2`` pairs any of which could have been "a recipe and the
-    best". 1 when its failure rate is not above the best's; NaN when a side has no seed.
-
-    Example:
-        >>> round(failure_p_value(5, 5, 0, 5, candidates=2), 5)
-        0.00098
-        >>> round(failure_p_value(5, 5, 0, 5, candidates=8), 4)
-        0.0273
-        >>> failure_p_value(1, 5, 2, 5, candidates=8)
-        1.0
-    """
-    if n < 1 or best_n < 1:
-        return math.nan
-    if failed * best_n <= best_failed * n:
-        return 1.0
-    pairs = candidates * (candidates - 1) // 2
-    return min(1.0, max(pairs, 1) * _boschloo_greater(failed, n, best_failed, best_n))
-
-
-@functools.lru_cache(maxsize=1024)
-def _boschloo_greater(failed: int, n: int, best_failed: int, best_n: int) -> float:
-    table = [[failed, n - failed], [best_failed, best_n - best_failed]]
-    return float(stats.boschloo_exact(table, alternative="greater").pvalue)
-
-
-def power_vs_best(difference: float, *, sd: float, n: int, candidates: int) -> float:
-    """How often a recipe ``difference`` below the best (on the test's scale) is marked
-    ``worse`` on the metric by a paired test over ``n`` seeds, when the per-seed difference
-    has standard deviation ``sd`` and ``candidates`` recipes are compared: the noncentral t
-    (``scipy.stats.nct``) beyond :func:`range_critical_t`.
-
-    Example (the spread of the built-in ``optimizers`` study, on AUC's scale):
-        >>> round(power_vs_best(0.05, sd=0.017, n=2, candidates=8), 3)
-        0.103
-        >>> round(power_vs_best(0.05, sd=0.017, n=5, candidates=8), 3)
-        0.8
-    """
-    if n < 2:
-        return 0.0
-    df = n - 1
-    critical = range_critical_t(candidates=candidates, df=df)
-    return float(stats.nct.sf(critical, df, difference / sd * math.sqrt(n)))
-
-
-def seeds_for_power(
-    difference: float, *, sd: float, candidates: int, power: float = 0.8, most: int = 200
-) -> int | None:
-    """The fewest seeds at which :func:`power_vs_best` reaches ``power``; ``None`` past
-    ``most``.
-
-    Example:
-        >>> seeds_for_power(0.05, sd=0.017, candidates=8)
-        6
-        >>> seeds_for_power(0.10, sd=0.11, candidates=8)
-        22
-    """
-    for n in range(2, most + 1):
-        if power_vs_best(difference, sd=sd, n=n, candidates=candidates) >= power:
-            return n
-    return None
-
-
 def _per_seed(group: pd.DataFrame, metric: str) -> pd.Series:
     """A recipe's values indexed by seed (a seed run twice: their mean); a RangeIndex
     when the trials carry no seed, so nothing pairs."""
@@ -593,122 +491,3 @@ def _identity(values: T) -> T:
 
 def _expit(log_odds: float) -> float:
     return float(1 / (1 + math.exp(-log_odds)))
-
-
-@dataclass(frozen=True)
-class TimeToTarget:
-    """When each trial first reached the validation-AUC target.
-
-    Attributes:
-        target: The validation AUC to reach.
-        best_final: The best recipe's mean final validation AUC the target derives from.
-        fraction: ``target / best_final``.
-        per_trial: One row per included trial: ``number``, ``recipe_label``, ``seed``,
-            ``epochs`` and ``seconds`` to target (``inf`` when never reached), and their
-            performance ratios ``epochs_ratio`` / ``seconds_ratio`` (time / the fastest
-            trial's time).
-        per_recipe: One row per recipe: ``reached`` (trials that got there), ``n``,
-            ``epochs_median`` and ``seconds_median`` over all its trials (``inf`` when
-            fewer than half reached it).
-    """
-
-    target: float
-    best_final: float
-    fraction: float
-    per_trial: pd.DataFrame
-    per_recipe: pd.DataFrame
-
-
-def time_to_target(included: pd.DataFrame, histories: pd.DataFrame) -> TimeToTarget | None:
-    """Epochs and seconds each trial needs to first reach a validation-AUC target.
-
-    The target is :data:`TARGET_FRACTION` of the best recipe's mean final validation AUC
-    (the AUC of the kept weights), in the manner of MLCommons AlgoPerf. Returns ``None``
-    when no trial has a validation AUC.
-
-    Example:
-        >>> included = pd.DataFrame(
-        ...     {"number": [0, 1], "recipe_label": ["fast", "slow"], "seed": [0, 0],
-        ...      "val_auc": [0.90, 0.88]}
-        ... )
-        >>> histories = pd.DataFrame(
-        ...     {"number": [0, 0, 1, 1], "epoch": [1, 2, 1, 2],
-        ...      "val_auc": [0.86, 0.90, 0.70, 0.88], "time_s": [10.0, 20.0, 12.0, 24.0]}
-        ... )
-        >>> result = time_to_target(included, histories)
-        >>> round(result.target, 3)
-        0.855
-        >>> result.per_recipe[["recipe_label", "reached", "epochs_median"]]
-          recipe_label  reached  epochs_median
-        0         fast        1            1.0
-        1         slow        1            2.0
-    """
-    finals = included.groupby("recipe_label")["val_auc"].mean()
-    if finals.dropna().empty or histories.empty:
-        return None
-    best_final = float(finals.max())
-    target = TARGET_FRACTION * best_final
-    curves = histories[histories["number"].isin(included["number"])]
-    hits = (
-        curves[curves["val_auc"] >= target]
-        .sort_values(["number", "epoch"])
-        .groupby("number")[["epoch", "time_s"]]
-        .first()
-        .rename(columns={"epoch": "epochs", "time_s": "seconds"})
-    )
-    per_trial = included[["number", "recipe_label", "seed"]].merge(
-        hits, left_on="number", right_index=True, how="left"
-    )
-    per_trial["epochs"] = per_trial["epochs"].astype(float).fillna(math.inf)
-    per_trial["seconds"] = per_trial["seconds"].astype(float).fillna(math.inf)
-    for unit in ("epochs", "seconds"):
-        fastest = per_trial[unit].min()
-        ratio = per_trial[unit] / fastest if 0 < fastest < math.inf else math.inf
-        per_trial[f"{unit}_ratio"] = ratio
-    grouped = per_trial.groupby("recipe_label", sort=False)
-    per_recipe = pd.DataFrame(
-        {
-            "reached": grouped["epochs"].agg(lambda s: int(np.isfinite(s).sum())),
-            "n": grouped.size(),
-            # The median over all seeds, never-reached ones counted as infinite, so a recipe
-            # that usually misses the target does not look fast from its one lucky seed.
-            "epochs_median": grouped["epochs"].median(),
-            "seconds_median": grouped["seconds"].median(),
-        }
-    ).reset_index()
-    return TimeToTarget(
-        target=target,
-        best_final=best_final,
-        fraction=TARGET_FRACTION,
-        per_trial=per_trial,
-        per_recipe=per_recipe,
-    )
-
-
-def performance_profile(
-    ratios: pd.DataFrame, *, column: str, taus: np.ndarray | None = None
-) -> pd.DataFrame:
-    """The fraction of each recipe's trials with performance ratio <= tau, per tau.
-
-    ``taus`` defaults to every observed ratio, from 1 to a little past the largest.
-
-    Example:
-        >>> ratios = pd.DataFrame({"recipe_label": ["a", "a", "b"], "ratio": [1.0, 3.0, 2.0]})
-        >>> profile = performance_profile(ratios, column="ratio", taus=np.array([1.0, 2.0]))
-        >>> profile
-          recipe_label  tau  fraction
-        0            a  1.0       0.5
-        1            a  2.0       0.5
-        2            b  1.0       0.0
-        3            b  2.0       1.0
-    """
-    finite = ratios[column][np.isfinite(ratios[column])]
-    if taus is None:
-        top = max(float(finite.max()) * 1.1 if len(finite) else 2.0, 1.25)
-        taus = np.unique(np.concatenate([[1.0], finite.to_numpy(), [top]]))
-    rows = []
-    for label, group in ratios.groupby("recipe_label", sort=False):
-        values = np.sort(group[column].to_numpy(dtype=float))
-        fractions = np.searchsorted(values, taus, side="right") / len(values)
-        rows.append(pd.DataFrame({"recipe_label": label, "tau": taus, "fraction": fractions}))
-    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
