@@ -202,6 +202,11 @@ def test_a_tuning_studys_report_shows_the_best_of_k_figure(tmp_path: Path) -> No
     assert "expected best objective (val_auc)" in caption and "(sgd 1)" in caption
     markdown = result.report_md.read_text(encoding="utf-8")
     assert "](figures/best_of_k.png)" in markdown
+    # The same draws widen the verdict: each candidate's tuning luck is in summary.csv,
+    # and the method sentence says the verdict counts it.
+    summary = pd.read_csv(result.summary_csv).set_index("candidate")
+    assert (summary["tuning_sd"] > 0).all()
+    assert "tuning luck" in page and "tuning luck (sd)" in markdown
 
 
 @pytest.mark.slow

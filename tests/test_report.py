@@ -784,24 +784,57 @@ def test_protocol_summary_names_candidate_and_tuned_values(
     assert rows.loc["adam", "n_planned"] == 3  # the spec's final seeds
 
 
-def test_protocol_tests_are_corrected_over_the_final_seeds(fair: DrawnFigures) -> None:
+def _tuning_luck(storage: str, candidate: str) -> tuple[float, int]:
+    """A candidate's tuning luck on the log-odds scale, from its stored tuning trials: the sd
+    of the best of its draws resampled with replacement (a pruned draw found chance, AUC
+    0.5), by brute force over every resample, and its degrees of freedom (draws - 1)."""
+    tune = [
+        t
+        for t in _fair_trials(storage)
+        if t.user_attrs.get("phase") == "tune" and t.user_attrs.get("candidate") == candidate
+    ]
+    scores = [
+        0.0 if t.state == optuna.trial.TrialState.PRUNED else float(_log_odds([t.value])[0])
+        for t in tune
+    ]
+    n = len(scores)
+    # Each resample's best, weighted by how many resamples share it: P(max <= x_(i)).
+    ordered = np.sort(scores)
+    below = np.arange(1, n + 1) / n
+    weights = below**n - np.r_[0.0, below[:-1]] ** n
+    mean = float(weights @ ordered)
+    return math.sqrt(float(weights @ (ordered - mean) ** 2)), n - 1
+
+
+def test_protocol_tests_are_corrected_over_the_final_seeds(
+    fair: DrawnFigures, fair_storage: str
+) -> None:
+    # A paired t-test on the final seeds' log-odds, its variance widened by both
+    # candidates' tuning luck (Welch–Satterthwaite degrees of freedom), then the
+    # studentized range over every candidate.
     board = fair.result.leaderboard
     trials = pd.read_csv(fair.result.trials_csv)
     final = trials[(trials["phase"] == "final") & trials["excluded"].isna()]
     per_seed = {c: g.set_index("seed")["val_auc"] for c, g in final.groupby("candidate")}
-    best = per_seed[board["recipe_label"].iloc[0]]
-    tests = []
+    best_label = board["recipe_label"].iloc[0]
+    best = per_seed[best_label]
+    best_luck, best_df = _tuning_luck(fair_storage, best_label)
+    raw, corrected = [], []
     for candidate in board["recipe_label"].iloc[1:]:
         other = per_seed[candidate]
         shared = best.index.intersection(other.index)  # paired over the seeds both have
-        tests.append(
-            stats.ttest_rel(_log_odds(other[shared]), _log_odds(best[shared]), alternative="less")
-        )
-    assert board["p_value"].iloc[1:].tolist() == pytest.approx([t.pvalue for t in tests])
-    corrected = [
-        stats.studentized_range.sf(max(-t.statistic, 0) * math.sqrt(2), len(board), t.df)
-        for t in tests
-    ]
+        diff = _log_odds(other[shared]) - _log_odds(best[shared])
+        paired = stats.ttest_rel(_log_odds(other[shared]), _log_odds(best[shared]))
+        seed_var, seed_df = (diff.std(ddof=1) ** 2 / len(diff)), paired.df
+        luck, luck_df = _tuning_luck(fair_storage, candidate)
+        parts = [(seed_var, seed_df), (luck**2, luck_df), (best_luck**2, best_df)]
+        variance = sum(v for v, _ in parts)
+        df = variance**2 / sum(v**2 / d for v, d in parts)
+        t = diff.mean() / math.sqrt(variance)
+        raw.append(stats.t.cdf(t, df))  # one-sided: below the best
+        corrected.append(stats.studentized_range.sf(max(-t, 0) * math.sqrt(2), len(board), df))
+        assert luck > 0
+    assert board["p_value"].iloc[1:].tolist() == pytest.approx(raw)
     assert board["p_metric"].iloc[1:].tolist() == pytest.approx(corrected, rel=1e-4)
 
 

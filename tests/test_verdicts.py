@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from bench.report._best_of_k import TuningDraws
 from bench.report._content import verdict_headline
 from bench.report._labels import verdict_text
-from bench.report._leaderboard import DIFF_COLUMN, leaderboard_frame
+from bench.report._leaderboard import DIFF_COLUMN, LUCK_COLUMN, leaderboard_frame
 from bench.report._significance import (
     failure_p_value,
     power_vs_best,
@@ -96,6 +97,54 @@ def test_a_recipe_above_the_best_on_every_shared_seed_is_never_worse() -> None:
     assert compared.loc["b", "diff_to_best"] > 0
     assert compared.loc["b", "p_metric"] == 1.0
     assert compared.loc["b", "vs_best"] == "indistinguishable"
+
+
+def test_tuning_luck_keeps_a_drop_within_it_from_being_worse() -> None:
+    # b is 0.01 below the best on every final seed: worse on seed noise alone. But b's
+    # tuning draws spread from 0.80 to 0.97: another set of draws could have chosen a
+    # setting as good as the best's, so the verdict may not call b worse.
+    board = _board({"best": BEST, "b": [v - 0.01 for v in BEST]})
+    steady = TuningDraws(scores=(0.96, 0.96, 0.95, 0.96))
+    spread = TuningDraws(scores=(0.80, 0.97, 0.88, 0.93))
+    without = compare_to_best(board, ["best", "b"]).set_index("recipe_label")
+    with_luck = compare_to_best(
+        board, ["best", "b"], tuning={"best": steady, "b": spread}
+    ).set_index("recipe_label")
+    assert without.loc["b", "vs_best"] == WORSE
+    assert with_luck.loc["b", "vs_best"] == "indistinguishable"
+    assert with_luck.loc["b", "p_metric"] > without.loc["b", "p_metric"]
+    low, high = (with_luck.loc["b", c] for c in ("diff_to_best_low", "diff_to_best_high"))
+    assert low < without.loc["b", "diff_to_best_low"] and high > 0
+    assert with_luck.loc["b", "tuning_sd"] == pytest.approx(spread.resampled_best_sd())
+    assert math.isnan(without.loc["b", "tuning_sd"])
+
+
+def test_tuning_luck_does_not_hide_a_drop_far_beyond_it() -> None:
+    # 0.15 below on every seed, with draws that spread by a few thousandths: still worse.
+    board = _board({"best": BEST, "b": [v - 0.15 for v in BEST]})
+    draws = {
+        "best": TuningDraws(scores=(0.95, 0.96, 0.955)),
+        "b": TuningDraws(scores=(0.80, 0.81, 0.805)),
+    }
+    compared = compare_to_best(board, ["best", "b"], tuning=draws).set_index("recipe_label")
+    assert compared.loc["b", "vs_best"] == WORSE
+
+
+def test_the_resampled_best_sd_is_the_bootstrap_of_the_best_draw() -> None:
+    draws = TuningDraws(scores=(0.70, 0.90, 0.85, 0.60), failed=1, failure_score=0.5)
+    pool = np.array([0.70, 0.90, 0.85, 0.60, 0.5])
+    rng = np.random.default_rng(0)
+    bests = rng.choice(pool, size=(200_000, pool.size), replace=True).max(axis=1)
+    assert draws.resampled_best_sd() == pytest.approx(bests.std(), abs=2e-3)
+    assert math.isnan(TuningDraws(scores=(0.9,)).resampled_best_sd())
+
+
+def test_the_leaderboard_shows_tuning_luck_only_when_the_verdict_counts_it() -> None:
+    board = _board({"best": BEST, "b": [v - 0.01 for v in BEST]})
+    draws = {"best": TuningDraws(scores=(0.95, 0.97)), "b": TuningDraws(scores=(0.9, 0.96))}
+    assert LUCK_COLUMN not in leaderboard_frame(summarize(board)).columns
+    shown = leaderboard_frame(summarize(board, tuning=draws)).set_index("recipe")
+    assert shown.loc["b", LUCK_COLUMN] == f"{draws['b'].resampled_best_sd():.3f}"
 
 
 def test_the_metric_test_matches_scipy_on_small_inputs() -> None:

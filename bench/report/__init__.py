@@ -22,8 +22,8 @@ judging results by its rule needs:
 * the words of the leaderboard's ``vs_best`` column: :data:`BEST`, :data:`TIED`,
   :data:`WORSE`, :data:`NOT_TESTABLE`, and :data:`TOP_GROUP` (best or not told apart);
 * the verdict rule: :func:`compare_to_best` on per-seed results, at level :data:`ALPHA`,
-  with its critical value :func:`range_critical_t` and its failure test
-  :func:`failure_p_value`;
+  with its critical value :func:`range_critical_t`, its failure test
+  :func:`failure_p_value` and the candidates' :class:`TuningDraws` (tuning luck);
 * planning seeds: :func:`power_vs_best` and :func:`seeds_for_power`.
 
 Example:
@@ -44,6 +44,7 @@ Example:
 from __future__ import annotations
 
 from bench.report._best import BestRecipe, best_recipe
+from bench.report._best_of_k import TuningDraws
 from bench.report._content import verdict_headline
 from bench.report._leaderboard import leaderboard_table
 from bench.report._report import (
@@ -78,6 +79,7 @@ __all__ = [
     "WORSE",
     "BestRecipe",
     "ReportResult",
+    "TuningDraws",
     "best_recipe",
     "compare_to_best",
     "failure_p_value",

@@ -8,7 +8,8 @@ expected best validation score as a function of the budget k, not only at the bu
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -74,6 +75,108 @@ def expected_best_of_k(
             "high": np.clip(expected + sd, bottom, top),
         }
     )
+
+
+@dataclass(frozen=True)
+class TuningDraws:
+    """A candidate's draws on its tuning seed: the objective ``scores`` of those that
+    finished, how many ``failed`` (pruned, diverged, crashed), the score a failed draw
+    stands for (``failure_score``, chance) and the objective's ``direction``.
+
+    Example:
+        >>> draws = TuningDraws(scores=(0.90, 0.95, 0.70), failed=1, failure_score=0.5)
+        >>> len(draws), round(draws.resampled_best_sd(), 4)
+        (4, 0.0651)
+    """
+
+    scores: tuple[float, ...]
+    failed: int = 0
+    failure_score: float = math.nan
+    direction: str = "maximize"
+
+    def __len__(self) -> int:
+        return len(self.scores) + self.failed
+
+    def resampled_best_sd(self, scale: Callable[[np.ndarray], np.ndarray] | None = None) -> float:
+        """The candidate's *tuning luck*: the standard deviation of the best of n draws
+        taken with replacement from its n draws, the bootstrap's estimate of how far
+        another set of draws of the same budget would move the score of the one it
+        chooses (on ``scale``'s scale, when given: the verdict's log-odds). Exact: the
+        i-th worst of n is the best of a resample with probability (i/n)^n - ((i-1)/n)^n.
+        NaN with fewer than 2 draws (nothing to resample).
+
+        Each draw's score carries its tuning seed's noise as well as its setting's worth,
+        so this overstates the luck of the setting alone: a verdict that widens its
+        interval by it errs towards "not told apart".
+
+        Example:
+            >>> round(TuningDraws(scores=(0.1, 0.2, 0.3)).resampled_best_sd(), 4)
+            0.0544
+            >>> TuningDraws(scores=(0.8, 0.8)).resampled_best_sd()
+            0.0
+        """
+        ranked = _worst_first(
+            self.scores,
+            direction=self.direction,
+            failed=self.failed,
+            failure_score=self.failure_score,
+        )
+        n = len(ranked)
+        if n < 2:
+            return math.nan
+        if scale is not None:
+            ranked = np.asarray(scale(ranked), dtype=float)
+        position = np.arange(1, n + 1, dtype=float)
+        weights = (position / n) ** n - ((position - 1) / n) ** n
+        mean = float(np.sum(weights * ranked))
+        return math.sqrt(max(float(np.sum(weights * ranked**2)) - mean**2, 0.0))
+
+
+def tuning_draws(
+    counted: pd.DataFrame,
+    failed: pd.DataFrame,
+    *,
+    seed: int | None,
+    direction: str,
+    failure_score: float,
+) -> dict[str, TuningDraws]:
+    """Each candidate's :class:`TuningDraws` from its counted and failed tune-phase trials
+    (with ``candidate``, ``seed`` and the objective ``value``), on the tuning ``seed``
+    only: reruns of a draw on another seed (``confirm``) are no draws.
+
+    Example:
+        >>> counted = pd.DataFrame({"candidate": ["sgd", "sgd", "sgd"], "seed": [0, 0, 9],
+        ...                         "value": [0.7, 0.8, 0.75]})
+        >>> failed = pd.DataFrame({"candidate": ["sgd"], "seed": [0]})
+        >>> tuning_draws(counted, failed, seed=0, direction="maximize", failure_score=0.5)
+        {'sgd': TuningDraws(scores=(0.7, 0.8), failed=1, failure_score=0.5, direction='maximize')}
+    """
+
+    def on_tuning_seed(trials: pd.DataFrame) -> pd.DataFrame:
+        if trials.empty or seed is None:
+            return trials
+        return trials[trials["seed"] == seed]
+
+    counted, failed = on_tuning_seed(counted), on_tuning_seed(failed)
+    scores: Mapping[str, list[float]] = (
+        {str(c): g["value"].astype(float).tolist() for c, g in counted.groupby("candidate")}
+        if not counted.empty
+        else {}
+    )
+    failures: Mapping[str, int] = (
+        {str(c): int(n) for c, n in failed["candidate"].value_counts().items()}
+        if not failed.empty
+        else {}
+    )
+    return {
+        candidate: TuningDraws(
+            scores=tuple(scores.get(candidate, ())),
+            failed=failures.get(candidate, 0),
+            failure_score=failure_score,
+            direction=direction,
+        )
+        for candidate in sorted({*scores, *failures})
+    }
 
 
 def _worst_first(

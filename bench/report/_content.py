@@ -33,6 +33,7 @@ from bench.report._stats import (
     ALPHA,
     CONFIDENCE,
     FAILURE_TEST_NAME,
+    LUCK_NAME,
     MIN_INTERVAL_N,
     NOT_TESTABLE,
     SUMMARY_METRICS,
@@ -178,7 +179,11 @@ def report_view(content: ReportContent) -> ReportView:
         spec_json=json.dumps(results.spec, indent=2, default=str, ensure_ascii=False),
         leaderboard=board,
         leaderboard_marks=[ROW_MARKS.get(s, "") for s in content.summary["vs_best"]],
-        method=method_sentence(content.ranked_by, final_only=content.protocol is not None),
+        method=method_sentence(
+            content.ranked_by,
+            final_only=content.protocol is not None,
+            tuning_luck=bool(content.summary.get("tuning_sd", pd.Series()).notna().any()),
+        ),
         figures=content.figures,
         figure_dir=FIGURE_DIR,
         tuning=_tuning_sentence(content),
@@ -197,10 +202,11 @@ def report_view(content: ReportContent) -> ReportView:
     )
 
 
-def method_sentence(ranked_by: str, *, final_only: bool = False) -> str:
+def method_sentence(ranked_by: str, *, final_only: bool = False, tuning_luck: bool = False) -> str:
     """The sentence naming the interval, the test and its correction, for every rendering.
 
-    ``final_only`` says that only final-phase seeds enter (a tuning-protocol study).
+    ``final_only`` says that only final-phase seeds enter (a tuning-protocol study);
+    ``tuning_luck`` that the metric test counts the candidates' tuning luck.
 
     Example:
         >>> method_sentence("test_auc")[:60]
@@ -209,6 +215,8 @@ def method_sentence(ranked_by: str, *, final_only: bool = False) -> str:
         True
         >>> method_sentence("test_auc", final_only=True)[:58]
         'Only final-phase trials count: seeds that did not choose t'
+        >>> "tuning luck" in method_sentence("val_auc", final_only=True, tuning_luck=True)
+        True
     """
     metric = SUMMARY_METRICS.get(ranked_by, ranked_by)
     final = (
@@ -217,12 +225,13 @@ def method_sentence(ranked_by: str, *, final_only: bool = False) -> str:
         if final_only
         else ""
     )
+    luck = f", {LUCK_NAME}," if tuning_luck else ""
     return (
         f"{final}Values are the mean over seeds ± the half-width of a {CONFIDENCE:.0%} Student-t "
         f"confidence interval (n=1: no interval); kept epoch and epochs run with fewer than "
         f"{MIN_INTERVAL_N} seeds list the values instead. Each recipe is compared with the one "
         f"of highest mean {metric} twice: on {metric} over the seeds that trained, by "
-        f"{TEST_NAME} (p (metric); Δ to best is the difference with its simultaneous "
+        f"{TEST_NAME}{luck} (p (metric); Δ to best is the difference with its simultaneous "
         f"{CONFIDENCE:.0%} interval), and on how often its seeds failed, by {FAILURE_TEST_NAME} "
         f"(p (failures)). “≈ best” marks recipes neither p tells apart (both ≥ {ALPHA}), "
         "“worse” says which one did, and “not testable” means a side has fewer than 2 seeds "
@@ -321,9 +330,11 @@ def verdict_headline(summary: pd.DataFrame, *, ranked_by: str | None = None) -> 
     top = summary[summary["vs_best"].isin(TOP_GROUP)]
     text = f"Top group by mean {metric}: {named(top, values=True)}."
     if len(top) > 1:
+        lucky = "tuning_sd" in summary.columns and summary["tuning_sd"].notna().any()
+        evidence = "the seeds and their tuning luck" if lucky else "the seeds"
         text += (
-            f" These {len(top)} {noun} are not told apart by the seeds (metric and failures, "
-            "corrected for choosing the best): their order is not resolved."
+            f" These {len(top)} {noun} are not told apart by {evidence} (metric and "
+            "failures, corrected for choosing the best): their order is not resolved."
         )
     text += _above_higher_means(summary, ranked_by=ranked_by)
     worse = summary[summary["vs_best"] == WORSE]

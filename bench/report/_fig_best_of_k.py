@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from bench._ranking import rank_key
-from bench.report._best_of_k import expected_best_of_k
+from bench.report._best_of_k import expected_best_of_k, tuning_draws
 from bench.report._fig_base import (
     MAX_CURVE_RECIPES,
     FigureInput,
@@ -110,27 +110,17 @@ def _get_best_of_k_info(data: FigureInput) -> BestOfKInfo | None:
 
 def _draws(data: FigureInput) -> tuple[dict[str, list[float]], dict[str, int]]:
     """Each candidate's draws on the tuning seed: the scores of those that count, and how
-    many failed. Reruns of a draw on another seed (``confirm``) are no draws."""
+    many failed (:func:`~bench.report._best_of_k.tuning_draws`)."""
     plan = data.results.tuning
-    seed = plan.seed if plan is not None else None
-
-    def on_tuning_seed(trials: pd.DataFrame) -> pd.DataFrame:
-        if trials.empty or seed is None:
-            return trials
-        return trials[trials["seed"] == seed]
-
-    counted = on_tuning_seed(data.tuning)
-    failed = on_tuning_seed(data.tuning_failed)
-    scores = (
-        {str(c): g["value"].astype(float).tolist() for c, g in counted.groupby("candidate")}
-        if not counted.empty
-        else {}
+    draws = tuning_draws(
+        data.tuning,
+        data.tuning_failed,
+        seed=plan.seed if plan is not None else None,
+        direction=data.results.direction,
+        failure_score=math.nan,
     )
-    failures = (
-        {str(c): int(n) for c, n in failed["candidate"].value_counts().items()}
-        if not failed.empty
-        else {}
-    )
+    scores = {c: list(d.scores) for c, d in draws.items() if d.scores}
+    failures = {c: d.failed for c, d in draws.items() if d.failed}
     return scores, failures
 
 

@@ -39,6 +39,9 @@ FAILURES_P_COLUMN = "p (failures)"
 DIFF_COLUMN = "Δ to best"
 #: The header of the column counting the seeds that failed (scored as chance) and how.
 FAILED_COLUMN = "failed"
+#: The header of a candidate's tuning luck (the sd of its best tuning draw, resampled),
+#: shown only under a tuning protocol.
+LUCK_COLUMN = "tuning luck (sd)"
 
 #: The leaderboard columns a terminal shows (the files hold them all).
 TERMINAL_COLUMNS: tuple[str, ...] = (
@@ -73,6 +76,8 @@ def leaderboard_frame(summary: pd.DataFrame, *, limit: int | None = None) -> pd.
     failed) are the corrected p-values of the tests against the best recipe, and
     ``vs best`` the verdict they give (``≈ best``, or ``worse (metric)``, ``worse
     (failures)``: what made it worse).
+    ``tuning luck (sd)``, shown under a tuning protocol, is the spread of the best of
+    the candidate's tuning draws resampled with replacement, which widens ``Δ to best``.
     ``n`` reads ``2/3`` for a recipe with fewer seeds than the spec asks for, and a
     ``missing seeds`` column says which and why when any recipe lacks one.
 
@@ -94,8 +99,10 @@ def leaderboard_frame(summary: pd.DataFrame, *, limit: int | None = None) -> pd.
     shown = summary.head(limit) if limit else summary
     rows = [_leaderboard_row(row) for row in shown.to_dict("records")]
     metrics = (h for h, _ in _METRIC_COLUMNS.values())
-    columns = ["#", "recipe", "n", FAILED_COLUMN, *metrics, DIFF_COLUMN, P_COLUMN]
+    columns = ["#", "recipe", "n", FAILED_COLUMN, *metrics, DIFF_COLUMN, LUCK_COLUMN, P_COLUMN]
     board = pd.DataFrame(rows, columns=[*columns, FAILURES_P_COLUMN, "vs best", MISSING_COLUMN])
+    if not board[LUCK_COLUMN].astype(bool).any():
+        board = board.drop(columns=LUCK_COLUMN)
     if not board[FAILED_COLUMN].astype(bool).any():  # shown only when a recipe has one
         board = board.drop(columns=[FAILED_COLUMN, FAILURES_P_COLUMN])
     if not board[MISSING_COLUMN].astype(bool).any():
@@ -126,6 +133,8 @@ def _leaderboard_row(row: dict[str, Any]) -> dict[str, Any]:
     cells[DIFF_COLUMN] = diff_text(
         row.get("diff_to_best"), row.get("diff_to_best_low"), row.get("diff_to_best_high")
     )
+    luck = row.get("tuning_sd")
+    cells[LUCK_COLUMN] = f"{luck:.3f}" if luck is not None and pd.notna(luck) else ""
     cells[P_COLUMN] = p_value_text(row.get("p_metric"))
     cells[FAILURES_P_COLUMN] = p_value_text(row.get("p_failures"))
     cells["vs best"] = verdict_text(row.get("vs_best"), row.get("worse_by"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -15,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.errors import BenchInputError
+from bench.report._best_of_k import TuningDraws, tuning_draws
 from bench.report._content import FIGURE_DIR, ReportContent
 from bench.report._defaults_arm import DefaultsArm, defaults_arm
 from bench.report._fig_base import FigureInput
@@ -34,7 +36,7 @@ from bench.report._selection import (
 )
 from bench.report._stats import summarize
 from bench.report._time_to_target import TimeToTarget, time_to_target
-from bench.report._verdict_values import verdict_values
+from bench.report._verdict_values import chance_score, verdict_values
 from bench.results import (
     StudyResults,
     candidate_budgets,
@@ -163,7 +165,11 @@ def verdicts_of(results: StudyResults) -> Verdicts:
         selection.included, missing, majority_rate=results.workload.get("majority_rate") or {}
     )
     summary = _ranked_summary(
-        values, ranked_by=ranked_by, missing=missing, planned=results.planned_seeds
+        values,
+        ranked_by=ranked_by,
+        missing=missing,
+        planned=results.planned_seeds,
+        tuning=_tuning_draws(results, selection, ranked_by=ranked_by),
     )
     summary.attrs["ranked_by"] = ranked_by  # what verdict_headline names
     return Verdicts(
@@ -172,6 +178,24 @@ def verdicts_of(results: StudyResults) -> Verdicts:
         ranked_by=ranked_by,
         summary=summary,
         defaults=_defaults_arm(results, selection, ranked_by=ranked_by, tuned=summary),
+    )
+
+
+def _tuning_draws(
+    results: StudyResults, selection: TrialSelection, *, ranked_by: str
+) -> dict[str, TuningDraws]:
+    """Each candidate's tuning draws, for the verdict's tuning luck; none when the ranked
+    metric is not the objective the draws were scored by."""
+    if ranked_by != spec_objective(results.spec).metric or selection.tuning_counted.empty:
+        return {}
+    chance = chance_score(ranked_by, majority_rate=results.workload.get("majority_rate") or {})
+    plan = results.tuning
+    return tuning_draws(
+        selection.tuning_counted,
+        selection.tuning_failed,
+        seed=plan.seed if plan is not None else None,
+        direction=results.direction,
+        failure_score=math.nan if chance is None else chance,
     )
 
 
@@ -255,14 +279,19 @@ def _rank_metric(included: pd.DataFrame, *, objective: str | None) -> str:
 
 
 def _ranked_summary(
-    included: pd.DataFrame, *, ranked_by: str, missing: pd.DataFrame, planned: Sequence[int]
+    included: pd.DataFrame,
+    *,
+    ranked_by: str,
+    missing: pd.DataFrame,
+    planned: Sequence[int],
+    tuning: dict[str, TuningDraws],
 ) -> pd.DataFrame:
     """The leaderboard rows of the ``included`` trials, with the seeds each recipe lacks.
 
     ``n_planned`` (the spec's seed count, empty when it names none) and ``seeds_missing``
     (``"1 (failed), 2 (running)"``, empty when none is) follow the ``seeds`` column.
     """
-    summary = summarize(included, rank_by=ranked_by)
+    summary = summarize(included, rank_by=ranked_by, tuning=tuning)
     after_seeds = summary.columns.get_loc("seeds") + 1
     count = len(planned) or None
     summary.insert(after_seeds, "n_planned", pd.array([count] * len(summary), "Int64"))

@@ -7,14 +7,15 @@ which trials count is decided in :mod:`bench.report._selection`.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bench.report._best_of_k import TuningDraws
 from bench.report._significance import ALPHA, failure_p_value, range_critical_t, range_p_value
 
 T = TypeVar("T")
@@ -68,6 +69,12 @@ TEST_NAME = (
     "a one-sided paired t-test of “below the best” over the seeds both trained (Welch's where "
     "they share fewer than 2), on the log-odds of a metric bounded by 0 and 1, its critical "
     "value the studentized range of all the compared recipes"
+)
+LUCK_NAME = (
+    "its standard error widened by both recipes' tuning luck: the spread of the best of each "
+    "one's tuning trials resampled with replacement (a bootstrap over its tuning trials, not "
+    "repeated tuning studies; “tuning luck (sd)” on the leaderboard), the degrees of freedom "
+    "by Welch–Satterthwaite"
 )
 FAILURE_TEST_NAME = (
     "a one-sided Boschloo exact test of “fails more often than the best”, Bonferroni-corrected "
@@ -133,7 +140,12 @@ def bounded_errorbar(metric: str) -> Callable[[pd.Series], tuple[float, float]]:
     return errorbar
 
 
-def summarize(included: pd.DataFrame, *, rank_by: str = "test_auc") -> pd.DataFrame:
+def summarize(
+    included: pd.DataFrame,
+    *,
+    rank_by: str = "test_auc",
+    tuning: Mapping[str, TuningDraws] | None = None,
+) -> pd.DataFrame:
     """One row per recipe: n, its seeds, its failed seeds, and the mean, sd and 95% t
     interval of each summary metric (the interval clipped to the metric's range,
     :data:`METRIC_RANGES`: an AUC's never passes 1).
@@ -151,7 +163,8 @@ def summarize(included: pd.DataFrame, *, rank_by: str = "test_auc") -> pd.DataFr
     fewer than :data:`MIN_INTERVAL_N` seeds ran.
     Rows are ranked by the mean of ``rank_by``, highest first (every ranked metric is
     better higher), each recipe is compared with the best one (see
-    :func:`compare_to_best`), and the top group then moves first (:func:`top_group_first`).
+    :func:`compare_to_best`, which takes the candidates' ``tuning`` draws), and the top
+    group then moves first (:func:`top_group_first`).
     ``included`` holds only the trials that count (see
     :func:`bench.report._selection.select_trials`).
 
@@ -210,7 +223,9 @@ def summarize(included: pd.DataFrame, *, rank_by: str = "test_auc") -> pd.DataFr
         f"{rank_by}_mean", ascending=False, na_position="last", kind="stable"
     )
     summary = summary.rename_axis("recipe_label").reset_index()
-    comparison = compare_to_best(included, summary["recipe_label"].tolist(), metric=rank_by)
+    comparison = compare_to_best(
+        included, summary["recipe_label"].tolist(), metric=rank_by, tuning=tuning
+    )
     summary = top_group_first(summary.merge(comparison, on="recipe_label", how="left"))
     summary.insert(0, "rank", np.arange(1, len(summary) + 1))
     return summary
@@ -255,7 +270,11 @@ def _whole(value: float) -> str:
 
 
 def compare_to_best(
-    included: pd.DataFrame, ranked_labels: Sequence[str], *, metric: str = "test_auc"
+    included: pd.DataFrame,
+    ranked_labels: Sequence[str],
+    *,
+    metric: str = "test_auc",
+    tuning: Mapping[str, TuningDraws] | None = None,
 ) -> pd.DataFrame:
     """Judge each recipe against the best (first) one: on ``metric`` over the seeds that
     trained, and on how often its seeds failed.
@@ -276,6 +295,14 @@ def compare_to_best(
       degrees of freedom of each pair as in Games & Howell (1976); Hsu's MCB (Hsu 1996,
       ch. 4) guarantees only that one true best stays in, and with 5 tied recipes marked
       one of them worse in 9% of simulated boards (``benchmarks/bench_verdicts.py``).
+    * **Tuning luck** (under a tuning protocol, ``tuning``: each candidate's draws on its
+      tuning seed, scored by ``metric``): the final seeds measure seed noise around the
+      one draw a candidate chose, but which draw that is was luck too. Each candidate's
+      tuning luck is the spread of the best of its draws resampled with replacement
+      (:meth:`TuningDraws.resampled_best_sd`, on the test's scale); both recipes' lucks
+      add to the variance of their difference, its degrees of freedom by Welch and
+      Satterthwaite (a luck from n draws counts n - 1). The draws' scores carry their
+      tuning seed's noise as well, so this errs towards "not told apart".
     * **Failures**: a one-sided Boschloo exact test of "fails more often than the best"
       (:func:`failure_p_value`), Bonferroni-corrected over the ``k (k - 1) / 2`` pairs of
       recipes for the same reason: the best is the one with the fewest failures as often
@@ -289,7 +316,9 @@ def compare_to_best(
     uncorrected); ``p_metric`` and ``p_failures`` (corrected); ``diff_to_best`` with
     ``diff_to_best_low`` / ``diff_to_best_high``: the recipe's mean minus the best's and its
     simultaneous 95% interval, computed on the test's scale and shown on the metric's (the
-    means' difference after the log-odds are mapped back); ``vs_best`` and ``worse_by``.
+    means' difference after the log-odds are mapped back); ``tuning_sd``, the recipe's
+    tuning luck on the metric's own scale (NaN without draws); ``vs_best`` and
+    ``worse_by``.
 
     Example:
         >>> included = pd.DataFrame(
@@ -320,9 +349,19 @@ def compare_to_best(
     best_label = ranked_labels[0] if ranked_labels else None
     best = values.get(best_label, empty)
     others = list(ranked_labels[1:])
-    gaps = {label: _gap_to_best(best, values.get(label, empty)) for label in others}
+    luck = {
+        label: (draws.resampled_best_sd(scale), len(draws) - 1.0)
+        for label, draws in (tuning or {}).items()
+    }
+    gaps = {
+        label: _with_tuning_luck(
+            _gap_to_best(best, values.get(label, empty)), luck.get(label), luck.get(best_label)
+        )
+        for label in others
+    }
     compared = 1 + sum(gap is not None for gap in gaps.values())
     rows = [_best_row(best_label)] if best_label is not None else []
+    tuning_sd = {label: draws.resampled_best_sd() for label, draws in (tuning or {}).items()}
     for label in others:
         gap = gaps[label]
         metric_row = _metric_row(gap, candidates=compared, back=back)
@@ -339,10 +378,13 @@ def compare_to_best(
                 "recipe_label": label,
                 **metric_row,
                 "p_failures": p_failures,
+                "tuning_sd": tuning_sd.get(label, math.nan),
                 "vs_best": verdict,
                 "worse_by": worse_by,
             }
         )
+    if rows:
+        rows[0]["tuning_sd"] = tuning_sd.get(best_label, math.nan)
     frame = pd.DataFrame(rows, columns=list(_COMPARISON_COLUMNS))
     return frame.astype({"recipe_label": object, "vs_best": object, "worse_by": object})
 
@@ -355,6 +397,7 @@ _COMPARISON_COLUMNS: dict[str, float | str] = {
     "diff_to_best": math.nan,
     "diff_to_best_low": math.nan,
     "diff_to_best_high": math.nan,
+    "tuning_sd": math.nan,
     "vs_best": BEST,
     "worse_by": "",
 }
@@ -413,6 +456,20 @@ def _gap_to_best(best: pd.Series, other: pd.Series) -> _Gap | None:
     # Welch–Satterthwaite; two constant sides leave it undefined, and the spread then is 0.
     df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1)) if se > 0 else 1.0
     return _Gap(mean=float(b.mean() - a.mean()), se=se, df=float(df), anchor=float(a.mean()))
+
+
+def _with_tuning_luck(gap: _Gap | None, *lucks: tuple[float, float] | None) -> _Gap | None:
+    """``gap`` with each known luck's variance (sd, df) added to its standard error; its
+    degrees of freedom by Welch–Satterthwaite over the parts."""
+    if gap is None:
+        return None
+    parts = [(gap.se**2, gap.df)]
+    parts += [(sd**2, df) for sd, df in filter(None, lucks) if math.isfinite(sd) and sd > 0]
+    variance = sum(v for v, _ in parts)
+    if len(parts) == 1 or variance <= 0:
+        return gap
+    df = variance**2 / sum(v**2 / df for v, df in parts if v > 0)
+    return replace(gap, se=math.sqrt(variance), df=df)
 
 
 def _metric_row(
