@@ -124,7 +124,8 @@ def watched(browser: Any) -> Iterator[WatchedPage]:
 @pytest.fixture(scope="module", params=["grid", "protocol"])
 def report(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """A written report of a grid study or of a tuning-protocol study (with a pruned
-    tuning trial and a failed final seed, so that every section has rows)."""
+    tuning trial, a failed final seed and a defaults arm, so that every section has
+    rows)."""
     folder = tmp_path_factory.mktemp(f"browser-{request.param}")
     if request.param == "grid":
         storage = build_storage(folder / "bench.db", study_name="grid", seeds=(0, 1, 2))
@@ -136,6 +137,7 @@ def report(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             budget=5,
             tune_outcomes={("sgd", 1): PRUNED},
             final_outcomes={("adam", 2): FAILED},
+            defaults_arm=True,
         )
     return write_report(request.param, storage=storage, out_dir=folder / "out", write_note=False)
 
@@ -257,6 +259,41 @@ def test_best_of_k_figure_shows_with_its_caption(
     assert "pruned, diverged or crashed tuning trial (sgd 1)" in text  # the fixture's pruned
     assert re.search(r"[Tt]he expected order is .+ > ", text), text
     watched.screenshot(f"best-of-k-{report.study_name}")
+    assert watched.problems == []
+
+
+def test_defaults_arm_shows_each_candidate_tuned_and_untuned(
+    report: ReportResult, watched: WatchedPage
+) -> None:
+    """A tuning study with a defaults arm shows, under its own heading, every candidate's
+    rank and mean at its defaults beside its tuned ones, as defaults.csv holds them."""
+    from playwright.sync_api import expect
+
+    watched.open(report.index_html.as_uri())
+    section = watched.page.locator("section#defaults-arm")
+    if report.study_name == "grid":
+        assert section.count() == 0
+        return
+    section.scroll_into_view_if_needed()
+    expect(section.locator("h2")).to_have_text("Defaults arm", timeout=PAGE_TIMEOUT_MS)
+    expect(section.locator("table")).to_be_visible()
+    shown = section.locator("table").evaluate(
+        """table => Array.from(table.tBodies[0].rows, row =>
+            Object.fromEntries(Array.from(row.cells, (cell, i) =>
+                [table.tHead.rows[0].cells[i].innerText.trim(), cell.innerText.trim()])))"""
+    )
+    assert report.defaults_csv is not None
+    stored = pd.read_csv(report.defaults_csv)
+    assert sorted(row["candidate"] for row in shown) == sorted(
+        display_label(c) for c in stored["candidate"]
+    )
+    by_candidate = {row["candidate"]: row for row in shown}
+    for row in stored.to_dict("records"):
+        cells = by_candidate[display_label(row["candidate"])]
+        assert cells["mean at defaults (95% CI)"].startswith(f"{row['defaults_mean']:.3f}")
+        assert cells["tuned − defaults"] == f"{row['tuning_gain']:+.3f}"
+    assert watched.page.locator('a[href="#defaults-arm"]').count() == 1
+    watched.screenshot(f"defaults-arm-{report.study_name}")
     assert watched.problems == []
 
 
