@@ -69,6 +69,10 @@ class TuningPlan:
             spec gives its budget that way (``budget`` is then ``None``).
         defaults_arm: Whether each candidate also trained untuned, at its knobs'
             defaults, on the final seeds (phase ``defaults``).
+        sampler_seed: The seed of the tuning sampler's draws; ``None`` when they were
+            seeded from the spec (or, where ``sampler_seed_recorded`` is false, stored
+            before draws were seeded at all).
+        sampler_seed_recorded: Whether the stored spec says how its draws were seeded.
 
     Example:
         >>> plan = spec_tuning({"tuning": {"budget": 20, "sampler": "tpe", "seed": 0,
@@ -88,6 +92,8 @@ class TuningPlan:
     confirm_seed: int | None = None
     budget_per_dimension: int | None = None
     defaults_arm: bool = False
+    sampler_seed: int | None = None
+    sampler_seed_recorded: bool = False
 
     def budget_of(self, *, dimensions: int) -> int | None:
         """The tuning trials of a candidate that searches ``dimensions`` fields, or
@@ -108,7 +114,8 @@ def spec_tuning(spec: Mapping[str, Any]) -> TuningPlan | None:
         True
         >>> spec_tuning({"tuning": {"budget": "many", "final_seeds": [1, 2]}})
         TuningPlan(budget=None, sampler='', seed=None, final_seeds=(1, 2), confirm=0,
-                   confirm_seed=None, budget_per_dimension=None, defaults_arm=False)
+                   confirm_seed=None, budget_per_dimension=None, defaults_arm=False,
+                   sampler_seed=None, sampler_seed_recorded=False)
     """
     table = spec.get("tuning")
     if not isinstance(table, Mapping):
@@ -124,7 +131,36 @@ def spec_tuning(spec: Mapping[str, Any]) -> TuningPlan | None:
         confirm_seed=table["confirm_seed"] if _is_int(table.get("confirm_seed")) else None,
         budget_per_dimension=per_dimension if _is_int(per_dimension) else None,
         defaults_arm=table.get("defaults_arm") is True,
+        sampler_seed=table["sampler_seed"] if _is_int(table.get("sampler_seed")) else None,
+        sampler_seed_recorded="sampler_seed" in table,
     )
+
+
+def spec_shared_space(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``search_space`` every recipe of a stored spec shares, by knob (``{}`` when it
+    has none or stores something else).
+
+    Example:
+        >>> spec_shared_space({"search_space": {"l2": [0.0, 0.1]}}), spec_shared_space({})
+        ({'l2': [0.0, 0.1]}, {})
+    """
+    shared = spec.get("search_space")
+    return dict(shared) if isinstance(shared, Mapping) else {}
+
+
+def spec_variants(spec: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """A stored spec's variants, by name, each its fixed fields and its own
+    ``search_space`` (``{}`` when it has none; a variant stored as something else than a
+    table is left out).
+
+    Example:
+        >>> spec_variants({"variants": {"sgd": {"optimizer": "sgd"}, "odd": 3}})
+        {'sgd': {'optimizer': 'sgd'}}
+    """
+    variants = spec.get("variants")
+    if not isinstance(variants, Mapping):
+        return {}
+    return {str(name): fields for name, fields in variants.items() if isinstance(fields, Mapping)}
 
 
 def spec_search_spaces(spec: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -147,15 +183,14 @@ def spec_search_spaces(spec: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         >>> {name: sorted(space) for name, space in spec_search_spaces(spec).items()}
         {'sgd': ['learning_rate', 'weight_decay'], 'adam': ['weight_decay']}
     """
-    shared = spec.get("search_space")
-    shared = dict(shared) if isinstance(shared, Mapping) else {}
-    variants = spec.get("variants")
-    if not isinstance(variants, Mapping) or not variants:
+    shared = spec_shared_space(spec)
+    variants = spec_variants(spec)
+    if not variants:
         return {"": shared} if shared else {}
     spaces = {}
     for name, fields in variants.items():
-        own = fields.get("search_space") if isinstance(fields, Mapping) else None
-        spaces[str(name)] = {**shared, **(own if isinstance(own, Mapping) else {})}
+        own = fields.get("search_space")
+        spaces[name] = {**shared, **(own if isinstance(own, Mapping) else {})}
     return spaces
 
 

@@ -203,7 +203,9 @@ def test_a_study_without_phases_has_no_protocol_columns(storage: str) -> None:
 
 def test_tuning_plan_and_final_seeds_from_the_stored_spec(fair_storage: str) -> None:
     results = load_results("fair", storage=fair_storage)
-    assert results.tuning == TuningPlan(budget=4, sampler="tpe", seed=0, final_seeds=(1, 2))
+    assert results.tuning == TuningPlan(
+        budget=4, sampler="tpe", seed=0, final_seeds=(1, 2), sampler_seed_recorded=True
+    )
     assert results.planned_seeds == (1, 2)  # verdicts are planned on the final seeds
     odd = spec_tuning({"tuning": {"budget": True, "seed": "0", "final_seeds": [1.5]}})
     assert odd == TuningPlan(budget=None, sampler="", seed=None, final_seeds=())

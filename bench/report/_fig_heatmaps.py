@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from bench._stored_spec import spec_shared_space
 from bench.report._fig_base import FigureInput, FigureText
 from bench.report._labels import mathtext_safe
 
@@ -59,8 +60,7 @@ def sweep_fields(data: FigureInput) -> list[str]:
         >>> sweep_fields(figure_input("demo", storage=example_storage()))
         ['variant']
     """
-    space = data.results.spec.get("search_space")
-    fields = [f for f in space if f != "seed"] if isinstance(space, dict) else []
+    fields = [f for f in spec_shared_space(data.results.spec) if f != "seed"]
     if not fields:
         fields = [
             c.removeprefix("params_") for c in data.summary.columns if c.startswith("params_")

@@ -21,7 +21,15 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from bench._stored_spec import TuningPlan, range_scale, spec_objective, spec_seeds, spec_tuning
+from bench._stored_spec import (
+    TuningPlan,
+    range_scale,
+    spec_objective,
+    spec_seeds,
+    spec_shared_space,
+    spec_tuning,
+    spec_variants,
+)
 from bench.backend import BACKEND_LIBRARIES, backend_library
 from bench.report._labels import compact_text, pairs_text
 
@@ -157,8 +165,9 @@ def protocol_rows(plan: TuningPlan, *, spec: Mapping[str, Any]) -> list[tuple[st
     (and the defaults arm, where it ran).
 
     Example:
-        >>> plan = TuningPlan(budget=6, sampler="random", seed=0, final_seeds=(1, 2))
-        >>> spec = {"tuning": {"sampler_seed": 7}, "variants": {"sgd": {}, "adam": {}}}
+        >>> plan = TuningPlan(budget=6, sampler="random", seed=0, final_seeds=(1, 2),
+        ...                   sampler_seed=7, sampler_seed_recorded=True)
+        >>> spec = {"variants": {"sgd": {}, "adam": {}}}
         >>> for field, value in protocol_rows(plan, spec=spec):
         ...     print(f"{field}: {value}")
         tuning budget: 6 trials per candidate (2 candidates)
@@ -166,8 +175,7 @@ def protocol_rows(plan: TuningPlan, *, spec: Mapping[str, Any]) -> list[tuple[st
         tuning seed: 0
         final seeds: 1, 2 (each candidate's chosen settings once per seed)
     """
-    variants = spec.get("variants")
-    count = len(variants) if isinstance(variants, Mapping) else 0
+    count = len(spec_variants(spec))
     candidates = f" ({count} candidate{'s' if count != 1 else ''})" if count else ""
     if plan.budget_per_dimension is not None:
         budget = f"{plan.budget_per_dimension} trials per searched field of each candidate"
@@ -177,7 +185,7 @@ def protocol_rows(plan: TuningPlan, *, spec: Mapping[str, Any]) -> list[tuple[st
     final = _seeds_text(plan.final_seeds)
     rows = [
         ("tuning budget", budget),
-        ("tuning sampler", _tuning_sampler_text(plan, spec.get("tuning"))),
+        ("tuning sampler", _tuning_sampler_text(plan)),
         ("tuning seed", UNKNOWN if plan.seed is None else str(plan.seed)),
         ("final seeds", f"{final} (each candidate's chosen settings once per seed)"),
     ]
@@ -186,14 +194,13 @@ def protocol_rows(plan: TuningPlan, *, spec: Mapping[str, Any]) -> list[tuple[st
     return rows
 
 
-def _tuning_sampler_text(plan: TuningPlan, table: Any) -> str:
+def _tuning_sampler_text(plan: TuningPlan) -> str:
     sampler = plan.sampler or UNKNOWN
-    if not isinstance(table, Mapping) or "sampler_seed" not in table:
+    if not plan.sampler_seed_recorded:
         return sampler  # stored before the draws were seeded: nothing to say
-    seed = table["sampler_seed"]
-    if seed is None:
+    if plan.sampler_seed is None:
         return f"{sampler}, its draws seeded from the spec"
-    return f"{sampler}, sampler seed {compact_text(seed)}"
+    return f"{sampler}, sampler seed {compact_text(plan.sampler_seed)}"
 
 
 def grid_text(spec: Mapping[str, Any]) -> str:
@@ -205,8 +212,7 @@ def grid_text(spec: Mapping[str, Any]) -> str:
         >>> grid_text({"variants": {"adam": {}, "sgd": {}}, "search_space": {}})
         '2 variants: 2 recipes'
     """
-    variants = spec.get("variants") if isinstance(spec.get("variants"), Mapping) else {}
-    space = spec.get("search_space") if isinstance(spec.get("search_space"), Mapping) else {}
+    variants, space = spec_variants(spec), spec_shared_space(spec)
     factors = [len(variants)] if variants else []
     words = [_counted(len(variants), "variant")] if variants else []
     for knob, values in space.items():
@@ -260,17 +266,12 @@ def search_space_table(spec: Mapping[str, Any]) -> pd.DataFrame:
         1     adamw   weight_decay      –     –    –    0.01
         2     adamw  learning_rate  1e-05  0.01  yes       –
     """
-    variants = spec.get("variants") if isinstance(spec.get("variants"), Mapping) else {}
-    shared = spec.get("search_space") if isinstance(spec.get("search_space"), Mapping) else {}
+    variants, shared = spec_variants(spec), spec_shared_space(spec)
     noun = "candidate" if study_kind(spec) == "protocol" else "variant"
     rows = [(SHARED.format(noun=noun), knob, space) for knob, space in shared.items()]
     for name, fields in variants.items():
-        if not isinstance(fields, Mapping):
-            continue
         own = fields.get("search_space")
-        rows.extend(
-            (str(name), knob, value) for knob, value in fields.items() if knob != "search_space"
-        )
+        rows.extend((name, knob, value) for knob, value in fields.items() if knob != "search_space")
         if isinstance(own, Mapping):
             rows.extend((str(name), knob, space) for knob, space in own.items())
     table = pd.DataFrame(
