@@ -34,7 +34,10 @@ when the spec has none. ``--keep FOLDER`` keeps the SQLite files: run again with
 folder and the studies resume (nothing finished reruns), so only the verdicts are made
 again, by this tree's rules.
 
-    .venv/bin/python benchmarks/bench_replication.py [--replications 10] [--epochs N]
+``--first R0`` numbers the replications R0, R0 + 1, ...: another set of held-out
+replications, whose seeds no earlier set used (the first set is 1-10).
+
+    .venv/bin/python benchmarks/bench_replication.py [--replications 10] [--first 1] [--epochs N]
         [--final-seeds N] [--oracle-seeds 20] [--confirm N] [--keep FOLDER]
 """
 
@@ -199,6 +202,13 @@ def rate_lines(name: str, hits: int, total: int) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--replications", type=int, default=10)
+    parser.add_argument(
+        "--first",
+        type=int,
+        default=1,
+        help="the first replication's index r: a later set of held-out replications "
+        "starts after the last one used",
+    )
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument(
         "--final-seeds", type=int, default=None, help="final seeds per replication (the spec's)"
@@ -225,7 +235,7 @@ def main() -> None:
         folder = Path(tmp) if args.keep is None else args.keep
         folder.mkdir(parents=True, exist_ok=True)
         extra = ["--epochs", str(args.epochs)] if args.epochs else []
-        for index in range(1, args.replications + 1):
+        for index in range(args.first, args.first + args.replications):
             seeds = replication_seeds(
                 index, final_seeds=final_seeds, oracle_seeds=args.oracle_seeds
             )
