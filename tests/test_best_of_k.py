@@ -14,9 +14,9 @@ from report_fixtures import DIVERGED, FAILED, PRUNED, add_protocol_study, build_
 
 from bench.report import write_report
 from bench.report._best_of_k import expected_best_of_k
-from bench.report._fig_best_of_k import _get_best_of_k_info, order_words
 from bench.report._report import figure_input
 from bench.report._selection import CHANCE_AUC
+from bench.report.figures._best_of_k import _get_best_of_k_info, order_words
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

@@ -32,11 +32,10 @@ from rich.console import Console
 from run_fixtures import stop_process
 from scipy import stats
 
-import bench.report._figures as figures_module
 import bench.report._report as report_module
+import bench.report.figures._draw as figures_module
 from bench.errors import BenchInputError
 from bench.report import ReportResult, leaderboard_table, study_leaderboard, write_report
-from bench.report._fig_axes import knob_is_log, rate_scale
 from bench.report._labels import format_interval
 from bench.report._leaderboard import leaderboard_frame
 from bench.report._render import reads_as_number
@@ -48,6 +47,7 @@ from bench.report._stats import (
     t_interval,
 )
 from bench.report._time_to_target import performance_profile, time_to_target
+from bench.report.figures._axes import knob_is_log, rate_scale
 from bench.results import load_results
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)

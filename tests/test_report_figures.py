@@ -13,18 +13,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.report._fig_base import FigureInput
-from bench.report._fig_gap import _get_gap_info
-from bench.report._fig_heatmaps import _get_heatmaps_info, sweep_fields
-from bench.report._fig_learning_curves import _get_learning_curves_info
-from bench.report._fig_learning_rate import _get_learning_rate_info
-from bench.report._fig_roc import _get_roc_info
-from bench.report._fig_sensitivity import _get_sensitivity_info
-from bench.report._fig_test_auc import _get_test_auc_info
-from bench.report._fig_time_to_target import _get_time_to_target_info
 from bench.report._selection import best_trial_of
 from bench.report._stats import SUMMARY_METRICS, summarize
 from bench.report._time_to_target import time_to_target
+from bench.report.figures._base import FigureInput
+from bench.report.figures._gap import _get_gap_info
+from bench.report.figures._heatmaps import _get_heatmaps_info, sweep_fields
+from bench.report.figures._learning_curves import _get_learning_curves_info
+from bench.report.figures._learning_rate import _get_learning_rate_info
+from bench.report.figures._roc import _get_roc_info
+from bench.report.figures._sensitivity import _get_sensitivity_info
+from bench.report.figures._test_auc import _get_test_auc_info
+from bench.report.figures._time_to_target import _get_time_to_target_info
 from bench.results import StudyResults
 
 # Two recipes, two seeds each: "a" is better on every metric, but its seed-1 trial has
@@ -284,7 +284,9 @@ def test_figure_data_and_labels_import_without_matplotlib() -> None:
         "bench.report._selection",
         "bench.report._stats",
         "bench.report._content",
-        *(f"bench.report._fig_{p.stem.removeprefix('_fig_')}" for p in _figure_modules()),
+        "bench.report._verdicts",
+        "bench.report.figures",
+        *(f"bench.report.figures.{p.stem}" for p in _figure_modules()),
     ]
     code = (
         "import importlib, sys\n"
@@ -305,6 +307,8 @@ def test_figure_data_and_labels_import_without_matplotlib() -> None:
 
 
 def _figure_modules() -> list[Path]:
-    folder = Path(__file__).resolve().parents[1] / "bench" / "report"
-    # _fig_style is the drawing's look: it is the one figure module that loads matplotlib.
-    return sorted(p for p in folder.glob("_fig_*.py") if p.stem != "_fig_style")
+    folder = Path(__file__).resolve().parents[1] / "bench" / "report" / "figures"
+    # _style is the drawing's look and _draw draws them all: the two figure modules that
+    # load matplotlib (the package itself, __init__, is listed by name).
+    skip = ("__init__", "_style", "_draw")
+    return sorted(p for p in folder.glob("_*.py") if p.stem not in skip)

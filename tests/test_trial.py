@@ -164,8 +164,8 @@ def test_the_gap_figure_shows_and_names_the_clean_label_gap_when_there_is_one():
     import dataclasses
 
     from bench.report._example import example_storage
-    from bench.report._fig_gap import _get_gap_info
     from bench.report._report import figure_input
+    from bench.report.figures._gap import _get_gap_info
 
     data = figure_input("demo", storage=example_storage())
     assert "clean" not in _get_gap_info(data).caption

@@ -9,11 +9,13 @@ Nothing here trains or imports TensorFlow; everything is read through
 * ``_protocol``: what the tuning phase did per candidate.
 * ``_study_facts``: the Study section: the spec's facts by the study's kind, and each
   candidate's search space as a table.
-* ``_fig_<figure>``: one figure each, data prepared apart from drawing; ``_figures``
+* ``_verdicts``: the pipeline from stored results to the ranked, judged leaderboard, that
+  every report, leaderboard, figure and ``bench best`` starts from.
+* ``figures``: one module per figure, data prepared apart from drawing; its ``_draw``
   draws them all (and is the only path that loads matplotlib).
 * ``_leaderboard``, ``_content``, ``_render``: tables, words, HTML/Markdown/note.
-* ``_report``: the pipeline, built once, and writing the files; ``_note``: the
-  dashboard note.
+* ``_report``: the report built once from the verdicts, and writing the files; ``_note``:
+  the dashboard note.
 * ``_best``: the recipe of the top candidate (or a named one) as TOML, ``bench best``.
 
 This package exports what the command line uses, and what reading a leaderboard or
@@ -47,13 +49,7 @@ from bench.report._best import BestRecipe, best_recipe
 from bench.report._best_of_k import TuningDraws
 from bench.report._content import verdict_headline
 from bench.report._leaderboard import leaderboard_table
-from bench.report._report import (
-    ReportResult,
-    range_edge_note,
-    study_leaderboard,
-    unranked_recipes,
-    write_report,
-)
+from bench.report._report import ReportResult, write_report
 from bench.report._significance import (
     failure_p_value,
     power_vs_best,
@@ -69,6 +65,7 @@ from bench.report._stats import (
     WORSE,
     compare_to_best,
 )
+from bench.report._verdicts import range_edge_note, study_leaderboard, unranked_recipes
 
 __all__ = [
     "ALPHA",

@@ -16,7 +16,6 @@ import pandas as pd
 
 from bench.report._defaults_arm import DefaultsArm, defaults_display
 from bench.report._excluded import excluded_frame, excluded_sentence
-from bench.report._fig_base import ReportFigure
 from bench.report._labels import (
     ROW_MARKS,
     counts_text,
@@ -43,6 +42,7 @@ from bench.report._stats import (
 )
 from bench.report._study_facts import search_space_table, study_facts
 from bench.report._time_to_target import TimeToTarget
+from bench.report.figures import ReportFigure
 from bench.results import StudyResults
 from bench.storage import redact_url
 

@@ -1,14 +1,16 @@
-"""Build a study's report and write it to disk in one piece."""
+"""Build a study's report and write it to disk in one piece.
+
+The ranking it reports comes from :mod:`bench.report._verdicts`; this module adds the
+figures (drawn only here), the words and the files.
+"""
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -16,39 +18,18 @@ from pathlib import Path
 import pandas as pd
 
 from bench.errors import BenchInputError
-from bench.report._best_of_k import TuningDraws, tuning_draws
 from bench.report._content import FIGURE_DIR, ReportContent
-from bench.report._defaults_arm import DefaultsArm, defaults_arm
-from bench.report._fig_base import FigureInput
-from bench.report._labels import counts_text, missing_by_recipe
+from bench.report._labels import counts_text
 from bench.report._note import save_leaderboard_note
-from bench.report._protocol import TuningProtocol, edge_sentence, tuning_protocol
+from bench.report._protocol import edge_sentence
 from bench.report._render import render_html, render_markdown, render_note
-from bench.report._selection import (
-    TrialCounts,
-    TrialSelection,
-    counted,
-    exclusion_counts,
-    missing_seeds,
-    select_trials,
-    trial_counts,
-    unusable_candidates,
-)
-from bench.report._stats import summarize
+from bench.report._selection import TrialCounts, exclusion_counts, trial_counts
 from bench.report._time_to_target import TimeToTarget, time_to_target
-from bench.report._verdict_values import chance_score, verdict_values
-from bench.results import (
-    StudyResults,
-    candidate_budgets,
-    load_results,
-    spec_objective,
-    spec_search_spaces,
-)
+from bench.report._verdicts import Verdicts, _protocol, verdicts_of
+from bench.report.figures import FigureInput
+from bench.results import StudyResults, load_results
 from bench.storage import redact_url
 
-# Ranked by the study's objective where it is one of these (validation data chose the
-# settings and judges them; test metrics are shown beside), else by the first that exists.
-_RANK_CANDIDATES = ("val_auc", "val_accuracy", "test_auc", "test_accuracy")
 #: The defaults arm beside the tuned ranking, written only for a study with the arm.
 DEFAULTS_CSV = "defaults.csv"
 
@@ -131,93 +112,6 @@ def build_report(study_name: str, *, storage: str) -> ReportContent:
     return report_content(load_results(study_name, storage=storage))
 
 
-@dataclass(frozen=True)
-class Verdicts:
-    """The trials sorted by role, and the ranked leaderboard they give (see
-    :func:`verdicts_of`); ``defaults`` is the defaults arm beside it, ``None`` for a study
-    without the arm."""
-
-    selection: TrialSelection
-    missing: pd.DataFrame
-    ranked_by: str
-    summary: pd.DataFrame
-    defaults: DefaultsArm | None = None
-
-
-def verdicts_of(results: StudyResults) -> Verdicts:
-    """The one pipeline every report, leaderboard, figure and ``bench best`` starts from.
-
-    Example:
-        >>> from bench.report._example import example_storage
-        >>> verdicts = verdicts_of(load_results("demo", storage=example_storage()))
-        >>> verdicts.ranked_by, verdicts.summary["recipe_label"].tolist()
-        ('val_auc', ['adam', 'sgd'])
-    """
-    selection = select_trials(results.trials)
-    ranked_by = _rank_metric(selection.included, objective=spec_objective(results.spec).metric)
-    missing = missing_seeds(
-        selection.judged,
-        seeds=results.planned_seeds,
-        recipes=selection.tuning["candidate"].unique().tolist(),
-        unusable=unusable_candidates(selection.tuning, budget=candidate_budgets(results.spec)),
-    )
-    values = verdict_values(
-        selection.included, missing, majority_rate=results.workload.get("majority_rate") or {}
-    )
-    summary = _ranked_summary(
-        values,
-        ranked_by=ranked_by,
-        missing=missing,
-        planned=results.planned_seeds,
-        tuning=_tuning_draws(results, selection, ranked_by=ranked_by),
-    )
-    summary.attrs["ranked_by"] = ranked_by  # what verdict_headline names
-    return Verdicts(
-        selection=selection,
-        missing=missing,
-        ranked_by=ranked_by,
-        summary=summary,
-        defaults=_defaults_arm(results, selection, ranked_by=ranked_by, tuned=summary),
-    )
-
-
-def _tuning_draws(
-    results: StudyResults, selection: TrialSelection, *, ranked_by: str
-) -> dict[str, TuningDraws]:
-    """Each candidate's tuning draws, for the verdict's tuning luck; none when the ranked
-    metric is not the objective the draws were scored by."""
-    if ranked_by != spec_objective(results.spec).metric or selection.tuning_counted.empty:
-        return {}
-    chance = chance_score(ranked_by, majority_rate=results.workload.get("majority_rate") or {})
-    plan = results.tuning
-    return tuning_draws(
-        selection.tuning_counted,
-        selection.tuning_failed,
-        seed=plan.seed if plan is not None else None,
-        direction=results.direction,
-        failure_score=math.nan if chance is None else chance,
-    )
-
-
-def _defaults_arm(
-    results: StudyResults, selection: TrialSelection, *, ranked_by: str, tuned: pd.DataFrame
-) -> DefaultsArm | None:
-    """The defaults trials ranked as the leaderboard ranks the final ones (a failed seed
-    scored as chance), beside the tuned ranking; ``None`` for a study without the arm."""
-    plan = results.tuning
-    arm = selection.defaults
-    if arm.empty and not (plan is not None and plan.defaults_arm):
-        return None
-    missing = missing_seeds(
-        arm, seeds=results.planned_seeds, recipes=selection.tuning["candidate"].unique().tolist()
-    )
-    values = verdict_values(
-        counted(arm), missing, majority_rate=results.workload.get("majority_rate") or {}
-    )
-    summary = summarize(values, rank_by=ranked_by) if not values.empty else pd.DataFrame()
-    return defaults_arm(summary, tuned, ranked_by=ranked_by)
-
-
 def _figure_input(results: StudyResults, verdicts: Verdicts) -> FigureInput:
     target_times = time_to_target(verdicts.selection.included, results.histories)
     return FigureInput(
@@ -249,7 +143,7 @@ def figure_input(study_name: str, *, storage: str) -> FigureInput:
 
 def report_content(results: StudyResults) -> ReportContent:
     """Everything a report says about already-loaded ``results``, figures included."""
-    from bench.report._figures import draw_figures  # loads matplotlib: only when drawing
+    from bench.report.figures import draw_figures  # loads matplotlib: only when drawing
 
     verdicts = verdicts_of(results)
     selection = verdicts.selection
@@ -271,35 +165,6 @@ def report_content(results: StudyResults) -> ReportContent:
     )
 
 
-def _rank_metric(included: pd.DataFrame, *, objective: str | None) -> str:
-    present = [m for m in _RANK_CANDIDATES if m in included and included[m].notna().any()]
-    if objective in present:
-        return objective
-    return present[0] if present else _RANK_CANDIDATES[0]
-
-
-def _ranked_summary(
-    included: pd.DataFrame,
-    *,
-    ranked_by: str,
-    missing: pd.DataFrame,
-    planned: Sequence[int],
-    tuning: dict[str, TuningDraws],
-) -> pd.DataFrame:
-    """The leaderboard rows of the ``included`` trials, with the seeds each recipe lacks.
-
-    ``n_planned`` (the spec's seed count, empty when it names none) and ``seeds_missing``
-    (``"1 (failed), 2 (running)"``, empty when none is) follow the ``seeds`` column.
-    """
-    summary = summarize(included, rank_by=ranked_by, tuning=tuning)
-    after_seeds = summary.columns.get_loc("seeds") + 1
-    count = len(planned) or None
-    summary.insert(after_seeds, "n_planned", pd.array([count] * len(summary), "Int64"))
-    seeds_missing = summary["recipe_label"].map(missing_by_recipe(missing)).fillna("")
-    summary.insert(after_seeds + 1, "seeds_missing", seeds_missing)
-    return summary
-
-
 def _with_time_to_target(summary: pd.DataFrame, target_times: TimeToTarget | None) -> pd.DataFrame:
     if target_times is None:
         return summary
@@ -311,65 +176,6 @@ def _with_time_to_target(summary: pd.DataFrame, target_times: TimeToTarget | Non
         }
     )
     return summary.merge(per_recipe, on="recipe_label", how="left")
-
-
-def study_leaderboard(study_name: str, *, storage: str) -> pd.DataFrame:
-    """The ranked per-recipe summary of a study's usable trials, without figures or files.
-
-    The same rows as the report's ``summary.csv`` less the time-to-target columns; empty
-    when no trial is usable yet. Under a tuning protocol the rows are candidates judged
-    on their final seeds.
-
-    Example:
-        >>> from bench.report._example import example_storage
-        >>> board = study_leaderboard("demo", storage=example_storage())
-        >>> board[["recipe_label", "n", "n_planned", "seeds_missing", "test_auc_mean"]]
-          recipe_label  n  n_planned seeds_missing  test_auc_mean
-        0         adam  2          2                         0.91
-        1          sgd  2          2                         0.71
-    """
-    verdicts = verdicts_of(load_results(study_name, storage=storage))
-    if verdicts.summary.empty:  # not one seed counts, nor failed
-        return pd.DataFrame()
-    return verdicts.summary
-
-
-def _protocol(results: StudyResults, trials: pd.DataFrame) -> TuningProtocol | None:
-    return tuning_protocol(
-        trials,
-        plan=results.tuning,
-        direction=results.direction,
-        spaces=spec_search_spaces(results.spec),
-    )
-
-
-def range_edge_note(study_name: str, *, storage: str) -> str:
-    """The sentence on chosen values at an end of their range (``""`` when none, or
-    without a tuning protocol), for the console after the leaderboard.
-
-    Example:
-        >>> from bench.report._example import example_storage
-        >>> range_edge_note("demo", storage=example_storage())
-        ''
-    """
-    results = load_results(study_name, storage=storage)
-    protocol = _protocol(results, select_trials(results.trials).trials)
-    return edge_sentence(protocol) if protocol is not None else ""
-
-
-def unranked_recipes(study_name: str, *, storage: str) -> dict[str, str]:
-    """The recipes none of whose seeds counts (each crashed, diverged or failed), so that
-    no leaderboard row holds them, with their missing seeds and why.
-
-    Example:
-        >>> from bench.report._example import example_storage
-        >>> unranked_recipes("demo", storage=example_storage())
-        {}
-    """
-    verdicts = verdicts_of(load_results(study_name, storage=storage))
-    ranked = set(verdicts.summary["recipe_label"]) if not verdicts.summary.empty else set()
-    why = missing_by_recipe(verdicts.missing)
-    return {label: text for label, text in why.items() if label not in ranked}
 
 
 def report_dir_name(study_name: str) -> str:

@@ -1,15 +1,16 @@
 """The report's figures: draw every one that applies, in reading order, as PNG and SVG.
 
-One module per figure (``_fig_<figure>.py``), after Optuna's ``visualization`` package:
+One module per figure (``figures/_<figure>.py``), after Optuna's ``visualization`` package:
 its ``_get_<figure>_info(data)`` selects and prepares what the figure shows with pandas
 alone, title and caption included as text, and returns a small frozen dataclass (or
 ``None`` when the figure does not apply); its ``draw_<figure>(info)`` lays it out with
-seaborn and returns the matplotlib figure. ``_fig_base`` holds what they share,
-``_fig_axes`` the axis rules and ``_fig_style`` the look. Every figure is drawn from the
+seaborn and returns the matplotlib figure. ``_base`` holds what they share,
+``_axes`` the axis rules and ``_style`` the look. Every figure is drawn from the
 study's included trials (never pruned, failed or diverged ones), but for the best-of-k
 figure, which counts a failed tuning trial as a draw of the budget that found nothing.
 
-Importing this module loads matplotlib; the report imports it only when it draws.
+Importing this module loads matplotlib; the report imports it only when it draws (the
+package, :mod:`bench.report.figures`, imports it only when :func:`draw_figures` is asked for).
 """
 
 from __future__ import annotations
@@ -20,21 +21,21 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from bench.report._fig_base import FigureInput, FigureText, ReportFigure
-from bench.report._fig_best_of_k import _get_best_of_k_info, draw_best_of_k
-from bench.report._fig_gap import _get_gap_info, draw_gap
-from bench.report._fig_heatmaps import _get_heatmaps_info, draw_heatmaps
-from bench.report._fig_learning_curves import (
+from bench.report.figures._base import FigureInput, FigureText, ReportFigure
+from bench.report.figures._best_of_k import _get_best_of_k_info, draw_best_of_k
+from bench.report.figures._gap import _get_gap_info, draw_gap
+from bench.report.figures._heatmaps import _get_heatmaps_info, draw_heatmaps
+from bench.report.figures._learning_curves import (
     _get_learning_curves_auc_info,
     _get_learning_curves_loss_info,
     draw_learning_curves,
 )
-from bench.report._fig_learning_rate import _get_learning_rate_info, draw_learning_rate
-from bench.report._fig_roc import _get_roc_info, draw_roc
-from bench.report._fig_sensitivity import _get_sensitivity_info, draw_sensitivity
-from bench.report._fig_style import DPI, plt, style
-from bench.report._fig_test_auc import _get_test_auc_info, draw_test_auc
-from bench.report._fig_time_to_target import _get_time_to_target_info, draw_time_to_target
+from bench.report.figures._learning_rate import _get_learning_rate_info, draw_learning_rate
+from bench.report.figures._roc import _get_roc_info, draw_roc
+from bench.report.figures._sensitivity import _get_sensitivity_info, draw_sensitivity
+from bench.report.figures._style import DPI, plt, style
+from bench.report.figures._test_auc import _get_test_auc_info, draw_test_auc
+from bench.report.figures._time_to_target import _get_time_to_target_info, draw_time_to_target
 
 #: A figure: what prepares its data and text (``None``: it does not apply), what draws it.
 FigureMaker = tuple[Callable[[FigureInput], Any], Callable[[Any], Figure]]

@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from bench.report._fig_base import (
+from bench.report._stats import ALPHA
+from bench.report.figures._base import (
     MAX_ROW_RECIPES,
     FigureInput,
     FigureText,
     recipe_rows,
     shown_note,
 )
-from bench.report._stats import ALPHA
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -75,8 +75,8 @@ def _get_test_auc_info(data: FigureInput) -> TestAucInfo | None:
 
 def draw_test_auc(info: TestAucInfo) -> Figure:
     """Seeds as grey dots, the mean as a diamond with its t interval, one row per recipe."""
-    from bench.report._fig_style import plt, row_height, sns
     from bench.report._stats import bounded_errorbar
+    from bench.report.figures._style import plt, row_height, sns
 
     fig, ax = plt.subplots(figsize=(8, row_height(len(info.order))))
     sns.stripplot(

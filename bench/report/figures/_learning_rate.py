@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from bench.report._fig_axes import rate_scale
-from bench.report._fig_base import MAX_CURVE_RECIPES, FigureInput, FigureText
 from bench.report._labels import display_label, mathtext_safe
+from bench.report.figures._axes import rate_scale
+from bench.report.figures._base import MAX_CURVE_RECIPES, FigureInput, FigureText
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -109,7 +109,7 @@ def _get_learning_rate_info(data: FigureInput) -> LearningRateInfo | None:
 
 def draw_learning_rate(info: LearningRateInfo) -> Figure:
     """One line per seed, coloured by schedule (or candidate), on the rates' scale."""
-    from bench.report._fig_style import plt, sns
+    from bench.report.figures._style import plt, sns
 
     fig, ax = plt.subplots(figsize=(8, 4.2))
     sns.lineplot(

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from bench.report._fig_base import (
+from bench.report._labels import wrapped_label
+from bench.report.figures._base import (
     MAX_CURVE_RECIPES,
     FigureInput,
     FigureText,
     shown_note,
     top_labels,
 )
-from bench.report._labels import wrapped_label
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -113,7 +113,7 @@ def _get_learning_curves_auc_info(data: FigureInput) -> LearningCurvesInfo | Non
 
 def draw_learning_curves(info: LearningCurvesInfo) -> Figure:
     """Small multiples: one panel per recipe, train and validation lines with the seeds' range."""
-    from bench.report._fig_style import plt, sns
+    from bench.report.figures._style import plt, sns
 
     labels = info.labels
     # Small multiples drawn axis by axis: seaborn's FacetGrid re-lays out the whole

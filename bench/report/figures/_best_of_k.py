@@ -17,7 +17,9 @@ import pandas as pd
 
 from bench._ranking import rank_key
 from bench.report._best_of_k import expected_best_of_k, tuning_draws
-from bench.report._fig_base import (
+from bench.report._labels import display_label, mathtext_safe, objective_text
+from bench.report._verdict_values import chance_score
+from bench.report.figures._base import (
     MAX_CURVE_RECIPES,
     FigureInput,
     FigureText,
@@ -25,8 +27,6 @@ from bench.report._fig_base import (
     objective_words,
     tuned_candidates,
 )
-from bench.report._labels import display_label, mathtext_safe, objective_text
-from bench.report._verdict_values import chance_score
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -272,7 +272,7 @@ def draw_best_of_k(info: BestOfKInfo) -> Figure:
     """One line per candidate over k, its ± one standard deviation band around it."""
     import matplotlib.ticker
 
-    from bench.report._fig_style import palette, plt, sns
+    from bench.report.figures._style import palette, plt, sns
 
     colors = palette(info.palette_order)
     labels = {c: mathtext_safe(display_label(c)) for c in info.candidates}

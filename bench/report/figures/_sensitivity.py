@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from bench.report._fig_axes import knob_is_log
-from bench.report._fig_base import FigureInput, FigureText, objective_words, tuned_candidates
 from bench.report._labels import display_label, mathtext_safe
 from bench.report._protocol import searched_knobs
 from bench.report._selection import chosen_tuning_trials
+from bench.report.figures._axes import knob_is_log
+from bench.report.figures._base import FigureInput, FigureText, objective_words, tuned_candidates
 from bench.results import spec_search_spaces, spec_tuning
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ def _get_sensitivity_info(data: FigureInput) -> SensitivityInfo | None:
 
 def draw_sensitivity(info: SensitivityInfo) -> Figure:
     """One scatter panel per knob, a colour per candidate, its choice as a star."""
-    from bench.report._fig_style import palette, plt
+    from bench.report.figures._style import palette, plt
 
     colors = palette(info.candidates)
     knobs = info.knobs

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from bench._stored_spec import spec_shared_space
-from bench.report._fig_base import FigureInput, FigureText
 from bench.report._labels import mathtext_safe
+from bench.report.figures._base import FigureInput, FigureText
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -127,7 +127,7 @@ def _get_heatmaps_info(data: FigureInput) -> HeatmapsInfo | None:
 
 def draw_heatmaps(info: HeatmapsInfo) -> Figure:
     """One annotated heatmap per metric, side by side."""
-    from bench.report._fig_style import plt, sns
+    from bench.report.figures._style import plt, sns
 
     width = max(4.5, 0.75 * info.shape[1] + 2.5)
     count = len(info.panels)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from bench.report._fig_base import (
+from bench.report.figures._base import (
     MAX_ROW_RECIPES,
     FigureInput,
     FigureText,
@@ -91,8 +91,8 @@ def _get_gap_info(data: FigureInput) -> GapInfo | None:
 
 def draw_gap(info: GapInfo) -> Figure:
     """One panel per gap: seeds as dots, the mean with its t interval, a line at zero."""
-    from bench.report._fig_style import plt, row_height, sns
     from bench.report._stats import bounded_errorbar
+    from bench.report.figures._style import plt, row_height, sns
 
     count = len(info.columns)
     fig, axes = plt.subplots(

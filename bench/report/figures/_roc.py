@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from bench._schema import TASKS
-from bench.report._fig_base import (
+from bench.report._labels import display_label, mathtext_safe, wrapped_label
+from bench.report._roc import roc_curves
+from bench.report._selection import best_trial_of
+from bench.report.figures._base import (
     MAX_CURVE_RECIPES,
     MAX_ROC_CLASSES,
     FigureInput,
@@ -16,9 +19,6 @@ from bench.report._fig_base import (
     shown_note,
     top_labels,
 )
-from bench.report._labels import display_label, mathtext_safe, wrapped_label
-from bench.report._roc import roc_curves
-from bench.report._selection import best_trial_of
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -116,7 +116,7 @@ def _get_roc_info(data: FigureInput) -> RocInfo | None:
 
 def draw_roc(info: RocInfo) -> Figure:
     """One square panel (binary) or a grid of panels per recipe, the chance diagonal dashed."""
-    from bench.report._fig_style import plt, sns
+    from bench.report.figures._style import plt, sns
 
     frame = info.curves
     if info.binary:

@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from bench.report._fig_base import (
+from bench.report._labels import display_label
+from bench.report._time_to_target import performance_profile
+from bench.report.figures._base import (
     MAX_CURVE_RECIPES,
     FigureInput,
     FigureText,
     shown_note,
     top_labels,
 )
-from bench.report._labels import display_label
-from bench.report._time_to_target import performance_profile
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -86,7 +86,7 @@ def _get_time_to_target_info(data: FigureInput) -> TimeToTargetInfo | None:
 
 def draw_time_to_target(info: TimeToTargetInfo) -> Figure:
     """Two step-curve panels (epochs, seconds) sharing the fraction axis."""
-    from bench.report._fig_style import palette, plt, sns
+    from bench.report.figures._style import palette, plt, sns
 
     colors = palette(info.labels)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), sharey=True)

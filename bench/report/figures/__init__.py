@@ -1,0 +1,27 @@
+"""The report's figures: one module per figure, its data prepared apart from its drawing.
+
+Each ``_<figure>`` module's ``_get_<figure>_info(data)`` prepares what the figure shows
+with pandas alone; its ``draw_<figure>(info)`` draws it. ``_base`` holds what they share,
+``_axes`` the axis rules, ``_style`` the look, and ``_draw`` draws them all
+(:func:`draw_figures`). Only ``_style`` and ``_draw`` load matplotlib: importing this
+package does not, and :func:`draw_figures` is imported from ``_draw`` when first asked for.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from bench.report.figures._base import FigureInput, FigureText, ReportFigure
+
+if TYPE_CHECKING:
+    from bench.report.figures._draw import draw_figures
+
+__all__ = ["FigureInput", "FigureText", "ReportFigure", "draw_figures"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "draw_figures":  # loads matplotlib: only when drawing
+        from bench.report.figures._draw import draw_figures
+
+        return draw_figures
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
