@@ -36,16 +36,13 @@ import bench.report._report as report_module
 import bench.report.figures._draw as figures_module
 from bench.errors import BenchInputError
 from bench.report import ReportResult, leaderboard_table, study_leaderboard, write_report
+from bench.report._compare import compare_to_best
 from bench.report._labels import format_interval
 from bench.report._leaderboard import leaderboard_frame
+from bench.report._metrics import SUMMARY_METRICS
 from bench.report._render import reads_as_number
 from bench.report._selection import exclusion_reasons, missing_seeds
-from bench.report._stats import (
-    SUMMARY_METRICS,
-    compare_to_best,
-    summarize,
-    t_interval,
-)
+from bench.report._stats import summarize, t_interval
 from bench.report._time_to_target import performance_profile, time_to_target
 from bench.report.figures._axes import knob_is_log, rate_scale
 from bench.results import load_results

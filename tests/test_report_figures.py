@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bench.report._metrics import SUMMARY_METRICS
 from bench.report._selection import best_trial_of
-from bench.report._stats import SUMMARY_METRICS, summarize
+from bench.report._stats import summarize
 from bench.report._time_to_target import time_to_target
 from bench.report.figures._base import FigureInput
 from bench.report.figures._gap import _get_gap_info

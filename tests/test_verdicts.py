@@ -12,24 +12,18 @@ import pytest
 from scipy import stats
 
 from bench.report._best_of_k import TuningDraws
+from bench.report._compare import BY_FAILURES, BY_METRIC, TOP_GROUP, WORSE, compare_to_best
 from bench.report._content import verdict_headline
 from bench.report._labels import verdict_text
 from bench.report._leaderboard import DIFF_COLUMN, LUCK_COLUMN, leaderboard_frame
+from bench.report._metrics import SUMMARY_METRICS
 from bench.report._significance import (
     failure_p_value,
     power_vs_best,
     range_critical_t,
     range_p_value,
 )
-from bench.report._stats import (
-    BY_FAILURES,
-    BY_METRIC,
-    SUMMARY_METRICS,
-    TOP_GROUP,
-    WORSE,
-    compare_to_best,
-    summarize,
-)
+from bench.report._stats import summarize
 
 FAILED = "diverged"
 

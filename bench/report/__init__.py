@@ -47,23 +47,16 @@ from __future__ import annotations
 
 from bench.report._best import BestRecipe, best_recipe
 from bench.report._best_of_k import TuningDraws
+from bench.report._compare import BEST, NOT_TESTABLE, TIED, TOP_GROUP, WORSE, compare_to_best
 from bench.report._content import verdict_headline
 from bench.report._leaderboard import leaderboard_table
 from bench.report._report import ReportResult, write_report
 from bench.report._significance import (
+    ALPHA,
     failure_p_value,
     power_vs_best,
     range_critical_t,
     seeds_for_power,
-)
-from bench.report._stats import (
-    ALPHA,
-    BEST,
-    NOT_TESTABLE,
-    TIED,
-    TOP_GROUP,
-    WORSE,
-    compare_to_best,
 )
 from bench.report._verdicts import range_edge_note, study_leaderboard, unranked_recipes
 

@@ -24,8 +24,9 @@ import pandas as pd
 from bench._schema import SEED
 from bench.errors import BenchInputError
 from bench.recipe import Recipe, knobs
+from bench.report._compare import TOP_GROUP
 from bench.report._labels import display_label
-from bench.report._stats import SUMMARY_METRICS, TOP_GROUP
+from bench.report._metrics import SUMMARY_METRICS
 from bench.report._verdicts import verdicts_of
 from bench.results import StudyResults, list_study_names, load_results
 from bench.spec import WorkloadSpec, recipe_toml

@@ -14,6 +14,14 @@ from datetime import datetime
 
 import pandas as pd
 
+from bench.report._compare import (
+    FAILURE_TEST_NAME,
+    LUCK_NAME,
+    NOT_TESTABLE,
+    TEST_NAME,
+    TOP_GROUP,
+    WORSE,
+)
 from bench.report._defaults_arm import DefaultsArm, defaults_display
 from bench.report._excluded import excluded_frame, excluded_sentence
 from bench.report._labels import (
@@ -26,20 +34,11 @@ from bench.report._labels import (
     pairs_text,
 )
 from bench.report._leaderboard import leaderboard_frame
+from bench.report._metrics import MIN_INTERVAL_N, SUMMARY_METRICS
 from bench.report._protocol import TuningProtocol, edge_sentence, protocol_sentence
 from bench.report._selection import QUEUED, RUNNING, TrialCounts
-from bench.report._stats import (
-    ALPHA,
-    CONFIDENCE,
-    FAILURE_TEST_NAME,
-    LUCK_NAME,
-    MIN_INTERVAL_N,
-    NOT_TESTABLE,
-    SUMMARY_METRICS,
-    TEST_NAME,
-    TOP_GROUP,
-    WORSE,
-)
+from bench.report._significance import ALPHA
+from bench.report._stats import CONFIDENCE
 from bench.report._study_facts import search_space_table, study_facts
 from bench.report._time_to_target import TimeToTarget
 from bench.report.figures import ReportFigure

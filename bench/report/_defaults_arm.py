@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from bench.report._compare import TOP_GROUP
 from bench.report._labels import display_label, format_interval, verdict_text
-from bench.report._stats import SUMMARY_METRICS, TOP_GROUP
+from bench.report._metrics import SUMMARY_METRICS
 
 #: The arms of the table, each with its column prefix in ``defaults.csv``.
 ARMS: tuple[str, ...] = ("defaults", "tuned")

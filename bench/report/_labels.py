@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from bench.report._compare import BEST, NOT_TESTABLE, TIED, WORSE
 from bench.report._selection import (
     DIVERGED,
     FAILED,
@@ -23,7 +24,6 @@ from bench.report._selection import (
     RUNNING,
     TrialCounts,
 )
-from bench.report._stats import BEST, NOT_TESTABLE, TIED, WORSE
 
 #: Why a trial is excluded, as the Excluded trials table says it.
 REASON_WORDS: dict[str, str] = {

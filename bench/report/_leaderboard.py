@@ -16,7 +16,7 @@ from bench.report._labels import (
     p_value_text,
     verdict_text,
 )
-from bench.report._stats import COUNT_METRICS, MIN_INTERVAL_N
+from bench.report._metrics import COUNT_METRICS, MIN_INTERVAL_N
 
 # Leaderboard columns: summary metric -> (header, decimals).
 _METRIC_COLUMNS: dict[str, tuple[str, int]] = {
@@ -82,7 +82,8 @@ def leaderboard_frame(summary: pd.DataFrame, *, limit: int | None = None) -> pd.
     ``missing seeds`` column says which and why when any recipe lacks one.
 
     Example:
-        >>> from bench.report._stats import SUMMARY_METRICS, summarize
+        >>> from bench.report._metrics import SUMMARY_METRICS
+        >>> from bench.report._stats import summarize
         >>> included = pd.DataFrame(
         ...     {
         ...         "recipe_label": ["adam", "adam", "sgd"],

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from bench.report._stats import ALPHA
+from bench.report._significance import ALPHA
 from bench.report.figures._base import (
     MAX_ROW_RECIPES,
     FigureInput,
