@@ -225,6 +225,7 @@ def test_show_of_an_unknown_study_names_it_and_the_known_ones(tmp_path, capsys):
     db = tmp_path / "bench.db"
     assert main(["show", "no-such-study", "--storage", f"sqlite:///{db}"]) == 2
     line = error_line(capsys)
-    assert "no-such-study: no such built-in study or file" in line
+    assert "study no-such-study: no such built-in study or file" in line
+    assert "--study" not in line  # show takes the study as its argument, not as --study
     assert "optimizers" in line  # the built-in studies it could have meant
     assert not db.exists()

@@ -71,7 +71,7 @@ def load_spec(name_or_path: str) -> StudySpec:
         label = str(path)
         if not path.is_file():
             raise BenchInputError(
-                f"--study {name_or_path}: no such built-in study or file; built-in studies: "
+                f"study {name_or_path}: no such built-in study or file; built-in studies: "
                 f"{', '.join(builtin)}"
             )
     try:
