@@ -204,6 +204,17 @@ def test_roc_info_one_panel_per_recipe_for_multiclass() -> None:
     assert "One-vs-rest curves, one colour per class." in info.caption
 
 
+def test_roc_info_of_a_multilabel_task_draws_a_present_against_absent_curve_per_label() -> None:
+    truth = [[1, 0, 1], [0, 1, 1], [1, 1, 0], [0, 0, 1]]
+    scores = (np.array(truth) * 0.8 + 0.1).tolist()
+    raw = {t[0]: {"y_true": truth, "y_score": scores} for t in _TRIALS}
+    info = _get_roc_info(_data(task="multilabel", predictions=raw))
+    assert not info.binary
+    assert set(info.curves["class"]) == {"class 0", "class 1", "class 2"}
+    assert "One curve per label (present against absent), one colour per label." in info.caption
+    assert "one-vs-rest" not in info.caption.lower()
+
+
 def test_heatmaps_info_needs_exactly_two_swept_fields() -> None:
     spec = {"search_space": {"x": [1, 2], "y": ["p", "q"], "seed": [0, 1]}}
     data = _data(spec=spec)

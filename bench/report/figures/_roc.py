@@ -23,7 +23,7 @@ from bench.report.figures._base import (
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-_BINARY = TASKS[0]
+_BINARY, _, _MULTILABEL = TASKS
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class RocInfo(FigureText):
 
     Attributes:
         binary: One panel with a curve per recipe (binary task), else one panel per
-            recipe with a one-vs-rest curve per class.
+            recipe with a curve per class (one-vs-rest) or per label (multilabel).
         curves: One row per curve point: ``recipe`` (its panel), ``curve`` (its legend
             entry, with the trial and its AUC), ``class``, ``fpr``, ``tpr``.
         panels: The panels of a non-binary task, in leaderboard order.
@@ -91,11 +91,16 @@ def _get_roc_info(data: FigureInput) -> RocInfo | None:
     binary = task == _BINARY
     per_class = ""
     if not binary:
+        # A multilabel task's label is present or absent on its own: its curve is no
+        # one-vs-rest reduction, as a multiclass task's is.
         per_class = (
-            " One-vs-rest curves, one colour per class"
-            + (f" (the first {MAX_ROC_CLASSES})" if len(class_names) > MAX_ROC_CLASSES else "")
-            + "."
+            " One curve per label (present against absent), one colour per label"
+            if task == _MULTILABEL
+            else " One-vs-rest curves, one colour per class"
         )
+        per_class += (
+            f" (the first {MAX_ROC_CLASSES})" if len(class_names) > MAX_ROC_CLASSES else ""
+        ) + "."
     caption = (
         "ROC curves on the test set of each recipe's best trial, chosen by the study "
         "objective on validation data (not by test AUC, which would flatter it)."
