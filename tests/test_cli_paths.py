@@ -89,9 +89,15 @@ def test_timeout_starts_no_trial_after_it_and_a_rerun_resumes(tmp_path, capsys, 
     trials = stored_trials(url)
     # The trial running when the time ran out finished; no other started.
     assert [t.state for t in trials if t.state != TrialState.WAITING] == [TrialState.COMPLETE]
-    capsys.readouterr()
+    # The run says it stopped short, and how to go on.
+    left = len(CELLS) - 1
+    assert (
+        f"bench: --timeout 0.2 s reached: 1 of {len(CELLS)} trials done, {left} to run; "
+        f"resume with: bench run --study {spec} --storage {url}"
+    ) in capsys.readouterr().err
     # The timeout is not part of what the study is: the rerun resumes the same study.
     assert _run(spec, url) == 0
+    assert "--timeout" not in capsys.readouterr().err  # no limit given, none reached
     assert optuna.get_all_study_names(url) == ["grid"]
     done = [cell(t) for t in stored_trials(url) if t.state == TrialState.COMPLETE]
     assert sorted(done) == sorted(CELLS)

@@ -71,7 +71,14 @@ def run_command(args: argparse.Namespace) -> int:
         except studies.WorkersFailed as failed:
             print(f"bench: error: {failed}; the study is kept, rerun to resume", file=sys.stderr)
             return EXIT_FAILURE
+    left = run.counts().to_run
     print_leaderboard(handle.name, url)
+    if left and spec.budget.timeout is not None:
+        print(
+            f"bench: --timeout {spec.budget.timeout:g} s reached: {budget - left} of {budget} "
+            f"trials done, {left} to run; resume with: {_resume_command(args)}",
+            file=sys.stderr,
+        )
     stderr_console.print(
         f"results: {shown_url} (study {handle.name!r}). Open them with "
         f"'bench report --study {handle.name} --storage {shown_url}' or "
@@ -94,18 +101,24 @@ def run_command(args: argparse.Namespace) -> int:
 def _interrupted(run: Any, interrupt: KeyboardInterrupt, args: argparse.Namespace) -> int:
     """Queue the stopped trials again and say how to resume; the exit status names the signal."""
     from bench._signals import exit_status, signal_name
-    from bench.storage import redact_url
 
     queued = run.recover()
-    resume = ["bench", "run", "--study", args.study]
-    if args.storage:
-        resume += ["--storage", redact_url(args.storage)]
     print(
         f"bench: stopped by {signal_name(interrupt)}; {queued} interrupted trial(s) queued "
-        f"again; resume with: {' '.join(resume)}",
+        f"again; resume with: {_resume_command(args)}",
         file=sys.stderr,
     )
     return exit_status(interrupt)
+
+
+def _resume_command(args: argparse.Namespace) -> str:
+    """The command that resumes this run's study (its storage's password hidden)."""
+    from bench.storage import redact_url
+
+    resume = ["bench", "run", "--study", args.study]
+    if args.storage:
+        resume += ["--storage", redact_url(args.storage)]
+    return " ".join(resume)
 
 
 def print_leaderboard(study_name: str, url: str) -> None:
