@@ -710,3 +710,50 @@ def _run_until(spec, *, phase: str) -> optuna.Study:
         slot.record(trial)
         study.tell(trial, 0.7 + 0.01 * trial.number)
     return study
+
+
+def _pruned_tuning_draws(pruner: optuna.pruners.BasePruner) -> Counter:
+    """The protocol's 4 tuning draws per candidate, each scoring above its candidate's
+    earlier draws but every sgd draw below every adam draw; the pruned ones per candidate."""
+    import dataclasses
+
+    from run_fixtures import stand_in_trial as train_nothing
+
+    from bench._schema import PRUNED
+    from bench.study import DuplicateCell, TrialObjective, make_sampler
+
+    spec = parse_spec(
+        tomllib.loads(SPEC.replace("budget = 2", "budget = 4").replace("epochs = 1", "epochs = 3"))
+        | {"pruner": "median"},
+        source="protocol.toml",
+    )
+    draws: Counter = Counter()
+
+    def train(workload, recipe, *, on_epoch):
+        draws[recipe.optimizer] += 1
+        base = {"adam": 0.90, "sgd": 0.60}[recipe.optimizer] + 0.01 * draws[recipe.optimizer]
+        result = train_nothing(workload, recipe)
+        for epoch in (1, 2, 3):
+            if on_epoch({"epoch": epoch, "val_auc": base + 0.001 * epoch}):
+                return dataclasses.replace(result, stop_reason=PRUNED, epochs_run=epoch)
+        return result
+
+    study = optuna.create_study(direction="maximize", sampler=make_sampler(spec), pruner=pruner)
+    study.optimize(TrialObjective(spec, object(), train=train), catch=(DuplicateCell,))
+    return Counter(
+        t.user_attrs["candidate"]
+        for t in study.get_trials(states=(TrialState.PRUNED,))
+        if t.user_attrs.get("phase") == "tune"
+    )
+
+
+def test_a_tuning_trial_is_pruned_against_its_own_candidates_draws_only():
+    from bench.study import make_pruner
+
+    median = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=2)
+    spec = parse_spec(tomllib.loads(SPEC) | {"pruner": "median"}, source="protocol.toml")
+    # Optuna's pruner alone compares sgd's draws with adam's, and cuts them short.
+    assert _pruned_tuning_draws(median)["sgd"] > 0
+    # As the runner builds it, each candidate is compared with its own draws only: every
+    # draw here beats its candidate's earlier ones, so none is cut short.
+    assert _pruned_tuning_draws(make_pruner(spec)) == Counter()

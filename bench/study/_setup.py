@@ -21,6 +21,7 @@ from bench._schema import VARIANT
 from bench.backend import active_backend, choose_backend
 from bench.errors import BenchInputError
 from bench.spec import Range, StudySpec
+from bench.study._pruning import CandidatePruner
 
 #: The backend of studies stored before a study recorded its own: TensorFlow, the only
 #: one bench trained with then.
@@ -213,7 +214,9 @@ def _base_sampler(name: str) -> optuna.samplers.BaseSampler:
 
 
 def make_pruner(spec: StudySpec) -> optuna.pruners.BasePruner:
-    """The spec's Optuna pruner (``none`` never prunes).
+    """The spec's Optuna pruner (``none`` never prunes); under a tuning protocol each
+    candidate's tuning trials are pruned against that candidate's own
+    (:class:`~bench.study._pruning.CandidatePruner`).
 
     Example:
         >>> from bench.spec import load_spec
@@ -221,10 +224,12 @@ def make_pruner(spec: StudySpec) -> optuna.pruners.BasePruner:
         'MedianPruner'
     """
     if spec.pruner == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=2 * len(spec.seeds), n_warmup_steps=2)
-    if spec.pruner == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=spec.max_epochs)
-    return optuna.pruners.NopPruner()
+        pruner = optuna.pruners.MedianPruner(n_startup_trials=2 * len(spec.seeds), n_warmup_steps=2)
+    elif spec.pruner == "hyperband":
+        pruner = optuna.pruners.HyperbandPruner(min_resource=1, max_resource=spec.max_epochs)
+    else:
+        return optuna.pruners.NopPruner()
+    return pruner if spec.tuning is None else CandidatePruner(pruner)
 
 
 def suggest(trial: optuna.Trial, spec: StudySpec) -> dict[str, Any]:
