@@ -44,7 +44,7 @@ from bench.report._render import reads_as_number
 from bench.report._selection import exclusion_reasons, missing_seeds
 from bench.report._stats import summarize, t_interval
 from bench.report._time_to_target import performance_profile, time_to_target
-from bench.report.figures._axes import knob_is_log, rate_scale
+from bench.report.figures._axes import knob_scale, rate_scale
 from bench.results import load_results
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -976,10 +976,13 @@ def test_knob_scale_follows_the_spec_else_the_values() -> None:
         "sgd": {"momentum": {"low": 0.01, "high": 0.99, "log": False}},
         "adam": {"learning_rate": {"low": 1e-5, "high": 1e-1, "log": True}},
     }
-    assert knob_is_log("learning_rate", pd.Series([1e-3, 2e-3]), spaces)
-    assert not knob_is_log("momentum", pd.Series([0.01, 0.99]), spaces)
-    assert knob_is_log("weight_decay", pd.Series([1e-5, 1e-2]), {})
-    assert not knob_is_log("weight_decay", pd.Series([0.0, 1e-2]), {})
+    assert knob_scale("learning_rate", pd.Series([1e-3, 2e-3]), spaces) == "log"
+    assert knob_scale("momentum", pd.Series([0.01, 0.99]), spaces) == "linear"
+    assert knob_scale("weight_decay", pd.Series([1e-5, 1e-2]), {}) == "log"
+    assert knob_scale("weight_decay", pd.Series([0.0, 1e-2]), {}) == "linear"
+    # Momentum drawn on log(1 - m) by one candidate is drawn so for every candidate.
+    log1m = {**spaces, "nesterov": {"momentum": {"low": 0.5, "high": 0.99, "scale": "log1m"}}}
+    assert knob_scale("momentum", pd.Series([0.5, 0.99]), log1m) == "log1m"
 
 
 def test_protocol_study_leaderboard_ranks_candidates(fair_storage: str) -> None:

@@ -215,6 +215,36 @@ def test_roc_info_of_a_multilabel_task_draws_a_present_against_absent_curve_per_
     assert "one-vs-rest" not in info.caption.lower()
 
 
+def test_momentum_searched_on_log1m_is_drawn_on_log1m_labelled_in_momentum() -> None:
+    from bench.report.figures._sensitivity import draw_sensitivity
+
+    momenta = [0.5, 0.9, 0.99, 0.999]
+    tuning = pd.DataFrame(
+        {
+            "number": [0, 1, 2, 3],
+            "candidate": ["sgd"] * 4,
+            "seed": [0] * 4,
+            "value": [0.6, 0.7, 0.8, 0.75],
+            "params_momentum": momenta,
+        }
+    )
+    space = {"momentum": {"low": 0.5, "high": 0.999, "log": False, "scale": "log1m"}}
+    spec = {"objective": {"metric": "val_auc"}, "variants": {"sgd": {"search_space": space}}}
+    info = _get_sensitivity_info(_data(spec=spec, tuning=tuning))
+    assert info.knob_scales == {"momentum": "log1m"}
+    figure = draw_sensitivity(info)
+    ax = figure.axes[0]
+    assert ax.get_xscale() == "function"
+    # 0.9, 0.99 and 0.999 are a decade of 1 - momentum apart: equal steps on the axis.
+    x = ax.transData.transform([(m, 0.7) for m in momenta])[:, 0]
+    assert x[2] - x[1] == pytest.approx(x[3] - x[2], rel=1e-6)
+    assert x[1] - x[0] == pytest.approx((x[2] - x[1]) * math.log10(5), rel=1e-6)
+    figure.canvas.draw()
+    labels = [tick.get_text() for tick in ax.get_xticklabels()]
+    # 1 - momentum at 1-5 steps: the 1-2-5 steps would crowd four decades.
+    assert labels == ["0.5", "0.9", "0.95", "0.99", "0.995", "0.999"]
+
+
 def test_heatmaps_info_needs_exactly_two_swept_fields() -> None:
     spec = {"search_space": {"x": [1, 2], "y": ["p", "q"], "seed": [0, 1]}}
     data = _data(spec=spec)
@@ -266,7 +296,8 @@ def test_sensitivity_info_stars_each_candidates_best_tuning_trial() -> None:
     info = _get_sensitivity_info(_data(spec=spec, tuning=tuning))
     assert info is not None and info.name == "sensitivity"
     assert info.knobs == ["learning_rate", "momentum"]  # params_variant names, not a knob
-    assert info.log_knobs == {"learning_rate"}  # spans a decade, no range in the spec
+    # The rate spans a decade, momentum does not; neither has a range in the spec.
+    assert info.knob_scales == {"learning_rate": "log", "momentum": "linear"}
     assert info.chosen["number"].tolist() == [11, 12]
     assert len(info.tuning) == 3  # the trial without an objective is not drawn
     assert info.candidates == ["a", "b"] and info.y_label == "objective (val_auc)"

@@ -7,12 +7,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
+from bench._scales import LOG, LOG1M
 from bench.report._labels import display_label, mathtext_safe
 from bench.report._protocol import searched_knobs
 from bench.report._selection import chosen_tuning_trials
-from bench.report.figures._axes import knob_is_log
+from bench.report.figures._axes import knob_scale
 from bench.report.figures._base import FigureInput, FigureText, objective_words, tuned_candidates
 from bench.results import spec_search_spaces, spec_tuning
 
@@ -27,7 +29,7 @@ class SensitivityInfo(FigureText):
 
     Attributes:
         knobs: The numeric knobs searched, one panel each.
-        log_knobs: The knobs drawn on a log axis (see ``knob_is_log``).
+        knob_scales: Each knob's axis: ``linear``, ``log`` or ``log1m`` (see ``knob_scale``).
         tuning: The counted tuning trials with an objective value (the points).
         chosen: Each candidate's chosen tuning trial (the stars).
         candidates: The candidates, leaderboard order first, one colour each.
@@ -35,7 +37,7 @@ class SensitivityInfo(FigureText):
     """
 
     knobs: list[str]
-    log_knobs: frozenset[str]
+    knob_scales: dict[str, str]
     tuning: pd.DataFrame
     chosen: pd.DataFrame
     candidates: list[str]
@@ -83,24 +85,26 @@ def _get_sensitivity_info(data: FigureInput) -> SensitivityInfo | None:
         f"Sensitivity: the study {y_label} of every tuning trial (seed {seeds}) against each "
         "searched knob, one colour per candidate; the star is the value each candidate "
         f"chose{_choice_words(data)}, which its final seeds then rerun. Knobs searched on "
-        "a log scale, or whose values span more than a decade, are drawn on a log axis. Read "
+        "a log scale, or whose values span more than a decade, are drawn on a log axis, and "
+        "those searched on log(1 - value) (momentum) so, 0.9, 0.99 and 0.999 equally apart. Read "
         "the shape around the star: a flat, wide optimum is a robust optimizer, one that "
         "does well without a lucky setting; a narrow peak means its result hangs on the "
         "tuning, and a star at the edge of the range says the range may be too narrow. "
         "Each point is one seed, so differences smaller than the final seeds' spread in the "
         "leaderboard are noise."
     )
-    log_knobs = {
-        knob
+    knob_scales = {
+        knob: knob_scale(
+            knob, tuning.loc[tuning[f"params_{knob}"].notna(), f"params_{knob}"], spaces
+        )
         for knob in knobs
-        if knob_is_log(knob, tuning.loc[tuning[f"params_{knob}"].notna(), f"params_{knob}"], spaces)
     }
     return SensitivityInfo(
         name="sensitivity",
         title="Sensitivity to the tuned knobs",
         caption=caption,
         knobs=knobs,
-        log_knobs=frozenset(log_knobs),
+        knob_scales=knob_scales,
         tuning=tuning,
         chosen=chosen_tuning_trials(tuning, data.summary, direction=data.results.direction),
         candidates=[c for c in tuned_candidates(data) if c in scored],
@@ -170,7 +174,43 @@ def _draw_panel(
                 color=colors[display_label(candidate)],
                 **style,
             )
-    if knob in info.log_knobs:
+    scale = info.knob_scales.get(knob)
+    if scale == LOG:
         ax.set_xscale("log")
         # Minor-tick labels of a narrow log range overlap; the decades are enough.
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    elif scale == LOG1M:
+        _log1m_axis(ax, points[column].astype(float))
+
+
+#: Where a log(1 - value) axis puts its ticks: 1 - value at 1-2-5 steps, else 1-5 steps,
+#: else decades, whichever first gives at most :data:`_MAX_TICKS` within the panel.
+_LOG1M_TICKS = (
+    (0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.998, 0.999, 0.9995, 0.9998, 0.9999),
+    (0.5, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999),
+    (0.9, 0.99, 0.999, 0.9999),
+)
+_MAX_TICKS = 6
+
+
+def _log1m_axis(ax: Axes, values: pd.Series) -> None:
+    """The x axis in log10(1 - value), labelled in the value (0.9, 0.99 and 0.999 equally apart)."""
+    import matplotlib.ticker
+
+    # A value of 1 has no log(1 - value); the spec refuses ranges that reach it.
+    top = 1.0 - 1e-6
+
+    def forward(value):
+        return -np.log10(1.0 - np.minimum(np.asarray(value, dtype=float), top))
+
+    def inverse(drawn):
+        return 1.0 - 10.0 ** (-np.asarray(drawn, dtype=float))
+
+    ax.set_xscale("function", functions=(forward, inverse))
+    ax.autoscale_view()
+    low, high = ax.get_xlim()
+    shown = [[t for t in series if low <= t <= high] for series in _LOG1M_TICKS]
+    ticks = next((t for t in shown if 2 <= len(t) <= _MAX_TICKS), shown[-1])
+    ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator(ticks or [values.min()]))
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
