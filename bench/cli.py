@@ -40,7 +40,7 @@ def _add_recipe_flags(parser: argparse.ArgumentParser) -> None:
             metavar=knob.type.__name__.upper()
             if knob.choices is None
             else "{" + ",".join(map(str, knob.choices)) + "}",
-            help=f"{knob.help} [{knob.default}]; {knob.describe_valid()}",
+            help=f"{knob.describe_help()} [{knob.default}]; {knob.describe_valid()}",
         )
 
 

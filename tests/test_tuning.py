@@ -150,6 +150,23 @@ def test_the_tuning_table_is_checked():
             "variants[0].search_space.learning_rate: also set as a fixed value",
         ),
         "n_trials": ({"budget": {"n_trials": 4}}, "budget.n_trials: not used with [tuning]"),
+        "a knob the optimizer does not read": (
+            {
+                "variants": [
+                    {
+                        "name": "sgd",
+                        "optimizer": "sgd",
+                        "search_space": {"epsilon": {"low": 1e-9, "high": 1e-3, "log": True}},
+                    }
+                ]
+            },
+            "variants[0].search_space.epsilon: sgd does not use epsilon; searching it changes "
+            "nothing (it is read by adam, adamw, nadam, adagrad, rmsprop)",
+        ),
+        "momentum for adam": (
+            {"variants": [{"name": "a", "optimizer": "adam", "search_space": {"momentum": [0.9]}}]},
+            "variants[0].search_space.momentum: adam does not use momentum",
+        ),
     }
     for change, fragment in cases.values():
         with pytest.raises(BenchInputError, match=None) as error:

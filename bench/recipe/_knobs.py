@@ -41,6 +41,8 @@ class Knob:
     high: float | None = None
     low_open: bool = False
     high_open: bool = False
+    #: The optimizers whose update reads this knob; ``None``: every recipe uses it.
+    optimizers: tuple[str, ...] | None = None
 
     @classmethod
     def from_field(cls, declared: dataclasses.Field) -> Knob:
@@ -55,6 +57,26 @@ class Knob:
         return cls(
             name=declared.name, type=_FIELD_TYPES[type_name], default=declared.default, **limits
         )
+
+    def applies_to(self, optimizer: str) -> bool:
+        """Whether a recipe with ``optimizer`` reads this knob at all.
+
+        Example:
+            >>> knob_by_name("momentum").applies_to("adam"), knob_by_name("l2").applies_to("adam")
+            (False, True)
+        """
+        return self.optimizers is None or optimizer in self.optimizers
+
+    def describe_help(self) -> str:
+        """The help text, with the optimizers that read the knob when not every one does.
+
+        Example:
+            >>> knob_by_name("momentum").describe_help()
+            'momentum (sgd, sgd_momentum only)'
+        """
+        if self.optimizers is None:
+            return self.help
+        return f"{self.help} ({', '.join(self.optimizers)} only)"
 
     def describe_valid(self) -> str:
         """Say in words which values are valid, for error messages and ``--help``."""
@@ -163,21 +185,36 @@ class Recipe:
     )
     learning_rate: float = knob_field(1e-3, "base learning rate", low=0.0, low_open=True, high=10.0)
     momentum: float = knob_field(
-        0.9, "momentum of sgd and sgd_momentum", low=0.0, high=1.0, high_open=True
+        0.9,
+        "momentum",
+        low=0.0,
+        high=1.0,
+        high_open=True,
+        optimizers=("sgd", "sgd_momentum"),
     )
     beta_1: float = knob_field(
-        0.9, "first-moment decay of adam, adamw, nadam, lion", low=0.0, high=1.0, high_open=True
+        0.9,
+        "first-moment decay",
+        low=0.0,
+        high=1.0,
+        high_open=True,
+        optimizers=("adam", "adamw", "nadam", "lion"),
     )
     beta_2: float = knob_field(
-        0.999, "second-moment decay of adam, adamw, nadam, lion", low=0.0, high=1.0, high_open=True
+        0.999,
+        "second-moment decay",
+        low=0.0,
+        high=1.0,
+        high_open=True,
+        optimizers=("adam", "adamw", "nadam", "lion"),
     )
     epsilon: float = knob_field(
         1e-7,
-        "the term added to the denominator of adam, adamw, nadam, adagrad, rmsprop "
-        "(Keras's default; sgd and lion have none)",
+        "the term added to the update's denominator (Keras's default)",
         low=0.0,
         low_open=True,
         high=1.0,
+        optimizers=("adam", "adamw", "nadam", "adagrad", "rmsprop"),
     )
     weight_decay: float = knob_field(
         1e-4,
@@ -301,7 +338,7 @@ def check_knob_names(names: Sequence[str] | dict[str, Any], *, source: str) -> N
             )
 
 
-_KNOB_METADATA = ("help", "choices", "low", "high", "low_open", "high_open")
+_KNOB_METADATA = ("help", "choices", "low", "high", "low_open", "high_open", "optimizers")
 _FIELD_TYPES = {"str": str, "float": float, "int": int, "bool": bool}
 _KNOBS = tuple(Knob.from_field(f) for f in dataclasses.fields(Recipe))
 _KNOBS_BY_NAME = {k.name: k for k in _KNOBS}

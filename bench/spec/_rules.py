@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench._schema import VARIANT
 from bench.errors import BenchInputError
+from bench.recipe import knob_by_name
 from bench.spec._fields import Range, SpecProblem
 
 if TYPE_CHECKING:
@@ -116,6 +117,16 @@ def check_tuning(spec: StudySpec) -> None:
                 )
         low = {k: v[0] if isinstance(v, list) else v.low for k, v in space.items()}
         try:
-            spec.recipe({VARIANT: name, **low})
+            recipe = spec.recipe({VARIANT: name, **low})
         except BenchInputError as error:
             raise SpecProblem(f"variant {name!r}", str(error)) from None
+        for knob in space:
+            declared = knob_by_name(knob)
+            if not declared.applies_to(recipe.optimizer):
+                # A dimension that changes nothing would spend the candidate's budget (and,
+                # per dimension, give it more draws of the others than its rivals get).
+                raise SpecProblem(
+                    f"variants[{i}].search_space.{knob}",
+                    f"{recipe.optimizer} does not use {knob}; searching it changes nothing "
+                    f"(it is read by {', '.join(declared.optimizers or ())})",
+                )
