@@ -23,9 +23,9 @@ Example:
     True
 """
 
-import importlib
 import os
-from typing import Any
+
+from bench._lazy import lazy_exports
 
 # TensorFlow prints pages of start-up logs otherwise; a user's own setting wins. The Keras
 # backend is chosen when Keras is first needed (bench.backend, bench._keras).
@@ -43,14 +43,5 @@ _KERAS_SIDE = {
 __all__ = sorted(_KERAS_SIDE)
 
 
-def __getattr__(name: str) -> Any:
-    module = _KERAS_SIDE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_KERAS_SIDE})
+# The Keras side is imported on first use (PEP 562).
+__getattr__, __dir__ = lazy_exports(globals(), _KERAS_SIDE)

@@ -22,9 +22,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from bench._lazy import lazy_exports
 from bench.recipe._knobs import (
     MONITORS,
     OPTIMIZERS,
@@ -76,14 +74,5 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _KERAS_SIDE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_KERAS_SIDE})
+# The Keras side is imported on first use (PEP 562).
+__getattr__, __dir__ = lazy_exports(globals(), _KERAS_SIDE)

@@ -9,8 +9,9 @@ package does not, and :func:`draw_figures` is imported from ``_draw`` when first
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from bench._lazy import lazy_exports
 from bench.report.figures._base import FigureInput, FigureText, ReportFigure
 
 if TYPE_CHECKING:
@@ -19,9 +20,5 @@ if TYPE_CHECKING:
 __all__ = ["FigureInput", "FigureText", "ReportFigure", "draw_figures"]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "draw_figures":  # loads matplotlib: only when drawing
-        from bench.report.figures._draw import draw_figures
-
-        return draw_figures
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# draw_figures loads matplotlib: imported only when drawing (PEP 562).
+__getattr__, __dir__ = lazy_exports(globals(), {"draw_figures": "bench.report.figures._draw"})
