@@ -89,12 +89,17 @@ def test_timeout_starts_no_trial_after_it_and_a_rerun_resumes(tmp_path, capsys, 
     trials = stored_trials(url)
     # The trial running when the time ran out finished; no other started.
     assert [t.state for t in trials if t.state != TrialState.WAITING] == [TrialState.COMPLETE]
+    # The queued seed copies carry their recipe's name, so what is left is named.
+    queued = [TrialRecord.read(t) for t in trials if t.state == TrialState.WAITING]
+    assert queued and {(r.recipe_label, r.seed) for r in queued} <= set(CELLS)
     # The run says it stopped short, and how to go on.
     left = len(CELLS) - 1
+    err = capsys.readouterr().err
     assert (
         f"bench: --timeout 0.2 s reached: 1 of {len(CELLS)} trials done, {left} to run; "
         f"resume with: bench run --study {spec} --storage {url}"
-    ) in capsys.readouterr().err
+    ) in err
+    assert "no seed counts: :" not in err  # no nameless recipe among those not run yet
     # The timeout is not part of what the study is: the rerun resumes the same study.
     assert _run(spec, url) == 0
     assert "--timeout" not in capsys.readouterr().err  # no limit given, none reached

@@ -102,10 +102,11 @@ class SeedCopies:
         sampled = suggest(trial, self.spec)
         if self.spec.sampler == "grid":
             self._refuse_duplicate_cell(trial, seed=seed)
+        label = recipe_label(sampled)
         if seed == self.spec.seeds[0]:
             # The params as drawn (a log1m knob's is 1 - value), for the copies to redraw.
-            self._queue_other_seeds(trial, dict(trial.params))
-        return {**sampled, SEED: seed}, recipe_label(sampled)
+            self._queue_other_seeds(trial, dict(trial.params), label=label)
+        return {**sampled, SEED: seed}, label
 
     def first_seed_was_pruned(self, trial: optuna.Trial, *, seed: int) -> bool:
         """Whether this is another seed of a recipe whose first-seed trial was pruned.
@@ -121,14 +122,19 @@ class SeedCopies:
         pruned = trial.study.get_trials(deepcopy=False, states=(TrialState.PRUNED,))
         return any(trial_cell(other) == (params, first) for other in pruned)
 
-    def _queue_other_seeds(self, trial: optuna.Trial, params: dict[str, Any]) -> None:
+    def _queue_other_seeds(
+        self, trial: optuna.Trial, params: dict[str, Any], *, label: str
+    ) -> None:
         # Idempotent: a retried first-seed trial must not queue the other seeds twice.
+        # Labelled when queued, so that a report made before they run names their recipe.
         others = trial.study.get_trials(deepcopy=False)
         planned = {trial_cell(t) for t in others if t.number != trial.number}
         cell = tuple(sorted(params.items()))
         for seed in self.spec.seeds[1:]:
             if (cell, seed) not in planned:
-                trial.study.enqueue_trial(params, user_attrs=RecordWriter.seed(seed))
+                trial.study.enqueue_trial(
+                    params, user_attrs=RecordWriter.labelled(label, seed=seed)
+                )
 
     def _refuse_duplicate_cell(self, trial: optuna.Trial, *, seed: int) -> None:
         cell = (tuple(sorted(trial.params.items())), seed)
