@@ -15,7 +15,12 @@ from bench.report._best_of_k import TuningDraws
 from bench.report._compare import BY_FAILURES, BY_METRIC, TOP_GROUP, WORSE, compare_to_best
 from bench.report._content import verdict_headline
 from bench.report._labels import verdict_text
-from bench.report._leaderboard import DIFF_COLUMN, LUCK_COLUMN, leaderboard_frame
+from bench.report._leaderboard import (
+    DIFF_COLUMN,
+    LUCK_COLUMN,
+    leaderboard_frame,
+    leaderboard_table,
+)
 from bench.report._metrics import SUMMARY_METRICS
 from bench.report._significance import (
     failure_p_value,
@@ -139,6 +144,10 @@ def test_the_leaderboard_shows_tuning_luck_only_when_the_verdict_counts_it() -> 
     assert LUCK_COLUMN not in leaderboard_frame(summarize(board)).columns
     shown = leaderboard_frame(summarize(board, tuning=draws)).set_index("recipe")
     assert shown.loc["b", LUCK_COLUMN] == f"{draws['b'].resampled_best_sd():.3f}"
+    # The terminal's table shows it too: the headline names it as a reason.
+    table = leaderboard_table(summarize(board, tuning=draws))
+    assert LUCK_COLUMN in [column.header for column in table.columns]
+    assert LUCK_COLUMN not in [c.header for c in leaderboard_table(summarize(board)).columns]
 
 
 def test_the_metric_test_matches_scipy_on_small_inputs() -> None:

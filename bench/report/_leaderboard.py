@@ -54,6 +54,7 @@ TERMINAL_COLUMNS: tuple[str, ...] = (
     "gap (acc)",
     "kept epoch",
     DIFF_COLUMN,
+    LUCK_COLUMN,
     P_COLUMN,
     FAILURES_P_COLUMN,
     "vs best",
