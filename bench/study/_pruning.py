@@ -3,7 +3,7 @@ candidate's tuning trials, never against another optimizer's."""
 
 from __future__ import annotations
 
-from collections.abc import Container, Sequence
+from collections.abc import Container
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -72,12 +72,9 @@ class _CandidateStudy(optuna.study.Study):
     def get_trials(
         self, deepcopy: bool = True, states: Container[TrialState] | None = None
     ) -> list[FrozenTrial]:
-        return self._own(super().get_trials(deepcopy=deepcopy, states=states))
-
-    def _own(self, trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
-        own = []
-        for trial in trials:
-            record = TrialRecord.read(trial)
-            if record.candidate == self._candidate and record.phase == TUNE:
-                own.append(trial)
-        return own
+        return [
+            trial
+            for trial in super().get_trials(deepcopy=deepcopy, states=states)
+            if (record := TrialRecord.read(trial)).candidate == self._candidate
+            and record.phase == TUNE
+        ]
