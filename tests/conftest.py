@@ -188,7 +188,7 @@ def tiny_study(tmp_path_factory):
 @pytest.fixture(scope="session")
 def clean_protocol_run(tmp_path_factory):
     """The protocol spec (run_fixtures.PROTOCOL) run once with ``bench run --jobs 2`` and no
-    fault: (storage URL, its report's summary.csv less timing). Tests of faults and of
+    fault, training for real: (storage URL, its report's summary.csv less timing). Tests of
     reproducibility compare their own runs with it."""
     from run_fixtures import protocol_spec, protocol_summary, start_run
 

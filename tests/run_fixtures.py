@@ -11,6 +11,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import signal
 import subprocess
@@ -26,7 +27,7 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from bench._record import TrialRecord, TrialResult
-from bench._schema import COMPLETED, SPLITS
+from bench._schema import COMPLETED, PRUNED, SPLITS
 from bench.recipe import Recipe
 
 GRID = """
@@ -119,12 +120,26 @@ def assert_protocol_ran_once(url: str) -> None:
         assert all(r.tuned == {"learning_rate": chosen} for r in reruns)
 
 
-def start_run(spec: Path, url: str, *extra: str, log: Path) -> subprocess.Popen:
+#: ``bench`` whose trials train nothing (tests/_stand_in_bench.py), and the variable that
+#: sets the seconds each of their epochs takes.
+STAND_IN_BENCH = Path(__file__).resolve().parent / "_stand_in_bench.py"
+STAND_IN_EPOCH_S = "BENCH_STAND_IN_EPOCH_S"
+
+
+def start_run(
+    spec: Path, url: str, *extra: str, log: Path, stand_in_epoch_s: float | None = None
+) -> subprocess.Popen:
     """``bench run`` of ``spec`` in a process (and process group) of its own, its output
-    in ``log``."""
+    in ``log``. With ``stand_in_epoch_s``, its trials train nothing and take that many
+    seconds per epoch (tests about processes, not training)."""
+    bench, env = ["-m", "bench"], None
+    if stand_in_epoch_s is not None:
+        bench = [str(STAND_IN_BENCH)]
+        env = {**os.environ, STAND_IN_EPOCH_S: str(stand_in_epoch_s)}
     with log.open("w") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "bench", "run", "--study", str(spec), "--storage", url, *extra],
+            [sys.executable, *bench, "run", "--study", str(spec), "--storage", url, *extra],
+            env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
             # As from a terminal: a test run started in the background (``cmd &`` in a
@@ -170,9 +185,14 @@ def wait_for(condition: Callable[[], Any], *, timeout_s: float = 240.0) -> None:
     raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for the study")
 
 
+def _stand_in_score(recipe: Recipe) -> float:
+    """A score in (0.5, 0.95) that rises with the learning rate; the seed adds a little."""
+    return 0.5 + 0.4 * recipe.learning_rate / (recipe.learning_rate + 0.01) + 0.001 * recipe.seed
+
+
 def stand_in_trial(workload: object, recipe: Recipe, *, on_epoch=None, **_: Any) -> TrialResult:
     """One epoch of nothing: the score rises with the learning rate, the seed adds noise."""
-    score = 0.5 + 10 * recipe.learning_rate + 0.001 * recipe.seed
+    score = _stand_in_score(recipe)
     record = {"epoch": 1, "loss": 1 - score, "val_auc": score, "val_loss": 1 - score}
     if on_epoch is not None:
         on_epoch(record)
@@ -191,6 +211,32 @@ def stand_in_trial(workload: object, recipe: Recipe, *, on_epoch=None, **_: Any)
         workload={},
         wall_time_s=0.02,
         images_per_s=1.0,
+    )
+
+
+def paced_stand_in_trial(
+    workload: object, recipe: Recipe, *, on_epoch=None, epoch_s: float = 0.5, **_: Any
+) -> TrialResult:
+    """:func:`stand_in_trial` over ``recipe.epochs`` epochs of ``epoch_s`` seconds each: long
+    enough for a test to stop or kill it mid-trial. A stop signal is raised between epochs'
+    sleeps within 0.2 s, as training raises it between batches; a pruner's stop ends it."""
+    from bench._signals import sleep_until_stopped
+
+    score = _stand_in_score(recipe)
+    history, stop_reason = [], COMPLETED
+    for epoch in range(1, recipe.epochs + 1):
+        sleep_until_stopped(epoch_s)
+        record = {"epoch": epoch, "loss": 1 - score, "val_auc": score, "val_loss": 1 - score}
+        history.append(record)
+        if on_epoch is not None and on_epoch(record):
+            stop_reason = PRUNED
+            break
+    return dataclasses.replace(
+        stand_in_trial(workload, recipe),
+        history=history,
+        kept_epoch=len(history),
+        epochs_run=len(history),
+        stop_reason=stop_reason,
     )
 
 

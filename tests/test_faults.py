@@ -1,6 +1,7 @@
 """Faults a study survives: a trial that raises, a cell that kills its worker every time,
 two workers claiming one slot, an orphaned worker, a failing storage, a protocol run
 killed in each phase and stopped by SIGTERM (a signal to a grid's run: test_reliability).
+Their trials train nothing (``run_fixtures``' stand-ins): the faults are the processes'.
 
 Every process can die at any instruction; after each fault a rerun finishes every cell
 once and no live trial is ever failed.
@@ -114,7 +115,7 @@ def test_bench_run_says_which_trials_raised_and_exits_1(tmp_path, capsys, monkey
 
 @pytest.mark.slow
 def test_a_cell_that_kills_its_worker_every_time_ends_as_crashed_after_the_cap(tmp_path):
-    spec, url = grid_spec(tmp_path, epochs=1, retries=2), f"sqlite:///{tmp_path / 'bench.db'}"
+    spec, url = grid_spec(tmp_path, epochs=1, retries=1), f"sqlite:///{tmp_path / 'bench.db'}"
     command = [sys.executable, str(TESTS / "_fault_worker.py"), "crash", str(spec), url, "sgd"]
     codes = []
     for _ in range(8):
@@ -123,15 +124,15 @@ def test_a_cell_that_kills_its_worker_every_time_ends_as_crashed_after_the_cap(t
         if run.returncode == 0:
             break
     # Each run dies in the first sgd trial it starts: each of sgd's two seeds is tried
-    # 1 + 2 times, then ends as crashed, and the study completes.
-    assert codes == [-signal.SIGKILL] * 6 + [0], run.stderr
+    # 1 + 1 times, then ends as crashed, and the study completes.
+    assert codes == [-signal.SIGKILL] * 4 + [0], run.stderr
     trials = stored_trials(url)
     assert Counter(cell(t) for t in trials if t.state == TrialState.COMPLETE) == Counter(
         {("adam", 0): 1, ("adam", 1): 1}
     )
     crashed = [t for t in trials if TrialRecord.read(t).stop_reason == "crashed"]
     assert sorted(cell(t) for t in crashed) == [("sgd", 0), ("sgd", 1)]
-    assert all(len(t.system_attrs["retry_history"]) == 3 for t in crashed)
+    assert all(len(t.system_attrs["retry_history"]) == 2 for t in crashed)
     from bench.report import study_leaderboard, unranked_recipes
 
     board = study_leaderboard("grid", storage=url).set_index("recipe_label")
@@ -196,9 +197,11 @@ def test_a_requeued_trial_is_never_judged_stale_before_its_new_owner_is_recorded
 
 @pytest.mark.slow
 def test_workers_of_a_killed_main_process_stop_after_their_trial(tmp_path):
-    spec = grid_spec(tmp_path, epochs=6, train_size=300)
+    spec = grid_spec(tmp_path, epochs=6)
     url = f"sqlite:///{tmp_path / 'bench.db'}"
-    main_process = start_run(spec, url, "--jobs", "2", log=tmp_path / "first.log")
+    main_process = start_run(
+        spec, url, "--jobs", "2", log=tmp_path / "first.log", stand_in_epoch_s=0.5
+    )
     running: list[TrialOwner] = []
 
     def two_running() -> bool:
@@ -219,7 +222,7 @@ def test_workers_of_a_killed_main_process_stop_after_their_trial(tmp_path):
         if t.datetime_start is not None and t.datetime_start > main_gone  # queued: None
     ]
     assert started_since == [], "an orphaned worker started another trial"
-    rerun = start_run(spec, url, "--jobs", "2", log=tmp_path / "rerun.log")
+    rerun = start_run(spec, url, "--jobs", "2", log=tmp_path / "rerun.log", stand_in_epoch_s=0)
     assert rerun.wait(timeout=600) == 0, (tmp_path / "rerun.log").read_text()
     complete = [cell(t) for t in stored_trials(url) if t.state == TrialState.COMPLETE]
     assert sorted(complete) == sorted(CELLS), f"workers gone {gone_after:.0f} s after the kill"
@@ -236,34 +239,42 @@ def _running_in(url: str, phase: str) -> list[TrialOwner]:
 
 @pytest.mark.slow
 def test_the_protocol_with_two_workers_survives_a_killed_worker_in_each_phase_and_sigterm(
-    tmp_path, clean_protocol_run
+    tmp_path,
 ):
     spec = protocol_spec(tmp_path)
     url = f"sqlite:///{tmp_path / 'bench.db'}"
     log = tmp_path / "kills.log"
     logs = [log]
-    run = start_run(spec, url, "--jobs", "2", log=log)
+    run = start_run(spec, url, "--jobs", "2", log=log, stand_in_epoch_s=0.5)
     for phase in ("tune", "final"):  # kill -9 a worker in the middle of a trial of each
         wait_for(lambda: _running_in(url, phase))  # noqa: B023
         os.kill(_running_in(url, phase)[0].pid, signal.SIGKILL)
     assert run.wait(timeout=600) == 1, log.read_text()  # its workers died
     log = tmp_path / "sigterm.log"
     logs.append(log)
-    run = start_run(spec, url, "--jobs", "2", log=log)
+    run = start_run(spec, url, "--jobs", "2", log=log, stand_in_epoch_s=0.5)
     wait_for(lambda: run.poll() is not None or _running_in(url, "final"), timeout_s=300)
     assert run.poll() is None, log.read_text()  # the SIGTERM lands mid-trial
     run.send_signal(signal.SIGTERM)
     assert run.wait(timeout=120) == 128 + signal.SIGTERM, log.read_text()
     log = tmp_path / "rerun.log"
     logs.append(log)
-    assert start_run(spec, url, "--jobs", "2", log=log).wait(timeout=600) == 0, log.read_text()
+    rerun = start_run(spec, url, "--jobs", "2", log=log, stand_in_epoch_s=0)
+    assert rerun.wait(timeout=600) == 0, log.read_text()
     for path in logs:
         assert "Traceback" not in path.read_text(), f"{path.name}:\n{path.read_text()}"
 
     assert_protocol_ran_once(url)
     # The faults cost time, not results: the verdicts are those of a run without them.
-    _, clean_summary = clean_protocol_run
-    pd.testing.assert_frame_equal(protocol_summary(url, tmp_path / "report"), clean_summary)
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    clean_url = f"sqlite:///{clean / 'bench.db'}"
+    log = clean / "run.log"
+    run = start_run(protocol_spec(clean), clean_url, "--jobs", "2", log=log, stand_in_epoch_s=0)
+    assert run.wait(timeout=600) == 0, log.read_text()
+    pd.testing.assert_frame_equal(
+        protocol_summary(url, tmp_path / "report"), protocol_summary(clean_url, clean / "report")
+    )
 
 
 # ----------------------------------------------------------------------------- storage

@@ -7,6 +7,7 @@ tests instead of skipping them.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -22,6 +23,8 @@ import pytest
 from conftest import TINY_SPEC, write_digits_npz
 from optuna.trial import TrialState
 from run_fixtures import (
+    STAND_IN_BENCH,
+    STAND_IN_EPOCH_S,
     assert_protocol_ran_once,
     protocol_spec,
     start_run,
@@ -112,7 +115,8 @@ def _password(url: str) -> str:
 @pytest.fixture(scope="module")
 def grid_on_postgres(postgres_server, tmp_path_factory):
     """4 ``bench run --jobs 1`` processes started at once, as on 4 machines, on one 3 x 2
-    grid study (1 epoch) in a fresh PostgreSQL database. Returns (storage URL,
+    grid study (1 epoch) in a fresh PostgreSQL database; their trials train nothing (the
+    test is about the processes and the storage). Returns (storage URL,
     [(exit status, stdout, stderr)] of the processes)."""
     folder = tmp_path_factory.mktemp("postgres")
     npz = write_digits_npz(folder / "digits.npz")
@@ -123,11 +127,11 @@ def grid_on_postgres(postgres_server, tmp_path_factory):
     )
     spec = folder / "pg-grid.toml"
     spec.write_text(text)
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", STAND_IN_EPOCH_S: "0.2"}
     env.pop("BENCH_STORAGE", None)
     with _fresh_database(postgres_server) as url:
         command = [
-            *(sys.executable, "-m", "bench", "run", "--study", str(spec)),
+            *(sys.executable, str(STAND_IN_BENCH), "run", "--study", str(spec)),
             *("--storage", url, "--jobs", "1"),
         ]
         workers = [
@@ -221,8 +225,9 @@ def test_the_protocol_on_postgres_survives_a_killed_bench_run_of_two(postgres_ur
     one is killed with SIGKILL in the middle of a trial; the other finishes the study
     after its trial's heartbeat goes silent, or a rerun does; every slot runs once."""
     spec = protocol_spec(tmp_path)
-    first = start_run(spec, postgres_url, "--jobs", "1", log=tmp_path / "first.log")
-    second = start_run(spec, postgres_url, "--jobs", "1", log=tmp_path / "second.log")
+    run = functools.partial(start_run, spec, postgres_url, "--jobs", "1")
+    first = run(log=tmp_path / "first.log", stand_in_epoch_s=0.5)
+    second = run(log=tmp_path / "second.log", stand_in_epoch_s=0.5)
     try:
         wait_for(lambda: _running_owned_by(postgres_url, first.pid))
         os.kill(first.pid, signal.SIGKILL)
@@ -230,7 +235,7 @@ def test_the_protocol_on_postgres_survives_a_killed_bench_run_of_two(postgres_ur
     finally:
         stop_run(first)
         stop_run(second)
-    rerun = start_run(spec, postgres_url, "--jobs", "1", log=tmp_path / "rerun.log")
+    rerun = run(log=tmp_path / "rerun.log", stand_in_epoch_s=0)
     try:
         assert rerun.wait(timeout=600) == 0, (tmp_path / "rerun.log").read_text()
     finally:

@@ -1,10 +1,14 @@
 """What survives what: a killed worker, a signal to the main process, another host's trial.
 
-These run the real ``bench run`` command in a subprocess and read the storage back.
+These run the ``bench run`` command in a subprocess and read the storage back. Their
+trials train nothing (``run_fixtures.paced_stand_in_trial``: the tests are about
+processes), except a SIGTERM to a run that trains for real: a stop must wait for a safe
+point inside Keras's fit too.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -16,7 +20,17 @@ import optuna
 import pytest
 from conftest import StubReporter
 from optuna.trial import TrialState
-from run_fixtures import CELLS, grid_spec, start_run, stop_run, stored_trials, wait_for
+from run_fixtures import (
+    CELLS,
+    STAND_IN_BENCH,
+    STAND_IN_EPOCH_S,
+    grid_spec,
+    paced_stand_in_trial,
+    start_run,
+    stop_run,
+    stored_trials,
+    wait_for,
+)
 
 from bench.cli import main
 
@@ -44,7 +58,7 @@ def _each_cell_complete_once(url: str) -> None:
 @pytest.mark.slow
 def test_kill_9_mid_trial_then_the_same_command_completes_every_cell_once(tmp_path):
     spec, url = grid_spec(tmp_path, epochs=3), f"sqlite:///{tmp_path / 'bench.db'}"
-    first = start_run(spec, url, "--jobs", "1", log=tmp_path / "first.log")
+    first = start_run(spec, url, "--jobs", "1", log=tmp_path / "first.log", stand_in_epoch_s=0.5)
     try:
         wait_for(lambda: _mid_trial(url))
     finally:
@@ -52,10 +66,11 @@ def test_kill_9_mid_trial_then_the_same_command_completes_every_cell_once(tmp_pa
     assert [t.state for t in stored_trials(url)].count(TrialState.RUNNING) == 1
 
     rerun = subprocess.run(
-        [sys.executable, "-m", "bench", "run", "--study", str(spec), "--storage", url],
+        [sys.executable, str(STAND_IN_BENCH), "run", "--study", str(spec), "--storage", url],
         capture_output=True,
         text=True,
         timeout=600,
+        env={**os.environ, STAND_IN_EPOCH_S: "0"},
     )
     assert rerun.returncode == 0, rerun.stderr
     first_line = " ".join(rerun.stderr.splitlines()[0].split())
@@ -64,13 +79,17 @@ def test_kill_9_mid_trial_then_the_same_command_completes_every_cell_once(tmp_pa
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+@pytest.mark.parametrize(
+    ("signum", "status", "stand_in_epoch_s"),
+    [(signal.SIGTERM, 143, None), (signal.SIGINT, 130, 0.5)],
+    ids=["SIGTERM-training", "SIGINT"],
+)
 def test_a_signal_to_the_main_process_stops_every_worker_and_the_rerun_recovers(
-    tmp_path, signum, status
+    tmp_path, monkeypatch, signum, status, stand_in_epoch_s
 ):
     spec, url = grid_spec(tmp_path, epochs=4), f"sqlite:///{tmp_path / 'bench.db'}"
     log = tmp_path / "run.log"
-    run = start_run(spec, url, "--jobs", "2", log=log)
+    run = start_run(spec, url, "--jobs", "2", log=log, stand_in_epoch_s=stand_in_epoch_s)
     try:
         wait_for(lambda: _mid_trial(url, running=2))
         workers = {t.user_attrs["pid"] for t in stored_trials(url) if t.state == TrialState.RUNNING}
@@ -99,6 +118,12 @@ def test_a_signal_to_the_main_process_stops_every_worker_and_the_rerun_recovers(
     # Each stopped trial is queued again once (other seeds' copies may be waiting too).
     assert len(stopped) == 2 and sorted(requeued) == sorted(t.number for t in stopped)
 
+    import bench.trial
+
+    # The rerun is about recovery, not training.
+    monkeypatch.setattr(
+        bench.trial, "run_trial", functools.partial(paced_stand_in_trial, epoch_s=0)
+    )
     assert main(["run", "--study", str(spec), "--storage", url, "--jobs", "1"]) == 0
     _each_cell_complete_once(url)
 
