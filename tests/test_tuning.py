@@ -288,6 +288,53 @@ def test_two_workers_keep_to_their_optimizer_kinds_and_still_run_every_slot_once
     assert len(traces) <= 10  # each of 8 kinds traced once, and at most two traced twice
 
 
+def test_a_last_slot_taken_by_another_worker_between_two_reads_ends_this_one_cleanly(
+    tmp_path, small_workload, monkeypatch
+):
+    """This worker counts one trial left and none running; before it looks for a free slot,
+    another worker takes that slot and finishes it. The study is done, not stuck."""
+    from run_fixtures import stand_in_trial
+
+    import bench.study._worker as worker_module
+    from bench.storage import open_storage
+    from bench.study import open_study, run_worker
+
+    spec_path = tmp_path / "protocol.toml"
+    spec_path.write_text(SPEC)
+    spec = load_spec(str(spec_path))
+    url = f"sqlite:///{tmp_path / 'bench.db'}"
+    handle = open_study(spec, storage=open_storage(url))
+    can_start = worker_module._can_start
+    taken = []
+
+    def slot_taken_meanwhile(study, spec):
+        counts = worker_module.study_counts(study, spec, budget=spec.total_trials)
+        if counts.to_run == 1 and counts.running == 0 and not taken:
+            taken.append(True)
+            run_worker(  # the other worker, in between
+                spec,
+                storage_url=url,
+                study_name=handle.name,
+                budget=spec.total_trials,
+                workload=small_workload,
+                train=stand_in_trial,
+            )
+        return can_start(study, spec)
+
+    monkeypatch.setattr(worker_module, "_can_start", slot_taken_meanwhile)
+    run_worker(
+        spec,
+        storage_url=url,
+        study_name=handle.name,
+        budget=spec.total_trials,
+        workload=small_workload,
+        train=stand_in_trial,
+    )
+    assert taken
+    trials = optuna.load_study(study_name="protocol", storage=url).get_trials()
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * spec.total_trials
+
+
 DIVERGING = """
 name = "diverging"
 description = "adam, and sgd at rates (with an L2 rate) that surely diverge"

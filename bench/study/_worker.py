@@ -152,9 +152,13 @@ def _work(
             )
             continue
         if counts.running == 0:
-            if counts.to_run > 0:
-                raise RuntimeError(f"{counts.to_run} trial(s) left, but none can start")
-            return
+            if counts.to_run == 0:
+                return
+            # Another worker may have started or finished a trial between the counts and the
+            # slot check: only a study unchanged across both reads is stuck.
+            if study_counts(study, spec, budget=budget) != counts:
+                continue
+            raise RuntimeError(f"{counts.to_run} trial(s) left, but none can start")
         if reporter is not None:
             reporter.waiting(counts, owners=_running_owners(study, counts))
         sleep_until_stopped(poll_s)
