@@ -23,7 +23,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
@@ -94,17 +94,19 @@ def raise_if_stop_requested() -> None:
         raise StopRequested(signum)
 
 
-def sleep_until_stopped(seconds: float) -> None:
-    """Sleep ``seconds``, raising a stop that a signal asked for meanwhile within 0.2 s.
+def sleep_until_stopped(seconds: float, *, until: Callable[[], bool] | None = None) -> None:
+    """Sleep ``seconds``, raising a stop that a signal asked for meanwhile within 0.2 s;
+    with ``until``, wake as soon as it returns True (it is asked as often).
 
     Example:
         >>> sleep_until_stopped(0.01)
+        >>> sleep_until_stopped(60, until=lambda: True)
     """
     deadline = time.monotonic() + seconds
     while True:
         raise_if_stop_requested()
         left = deadline - time.monotonic()
-        if left <= 0:
+        if left <= 0 or (until is not None and until()):
             return
         time.sleep(min(0.2, left))
 

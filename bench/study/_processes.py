@@ -203,7 +203,7 @@ class PreparedRun:
                 while any(p.is_alive() for p in processes):
                     if reporter is not None:
                         self._report(reporter, diverged)
-                    sleep_until_stopped(1.0)
+                    sleep_until_stopped(1.0, until=lambda: not any(p.is_alive() for p in processes))
                 if reporter is not None:  # what the last poll missed
                     self._report(reporter, diverged)
         except KeyboardInterrupt:

@@ -16,7 +16,7 @@ from optuna.trial import TrialState
 
 from bench._record import TrialRecord
 from bench._signals import at_safe_points, raise_if_stop_requested, sleep_until_stopped
-from bench.backend import cpu_share
+from bench.backend import KERAS_BACKEND_ENV, cpu_share
 from bench.recovery import (
     TrialCounts,
     count_trials,
@@ -37,8 +37,9 @@ from bench.study._setup import make_pruner, make_sampler
 from bench.tuning import count_tuning_trials, next_assignment
 from bench.workload import Workload
 
-#: How often a worker with nothing left to start checks the trials it waits for.
-WAIT_POLL_S = 5.0
+#: How often a worker with nothing left to start checks the trials it waits for. The run
+#: ends up to this long after its last trial; a check is one small query of the storage.
+WAIT_POLL_S = 1.0
 
 #: Opens a storage from its URL (:func:`bench.storage.open_storage` by default).
 StorageFactory = Callable[[str], optuna.storages.BaseStorage]
@@ -47,6 +48,8 @@ StorageFactory = Callable[[str], optuna.storages.BaseStorage]
 def set_thread_budget(jobs: int) -> None:
     """Share this machine's cores among ``jobs`` workers; call before TensorFlow starts
     (a JAX worker's share is set by its environment: bench.backend.worker_environments)."""
+    if os.environ.get(KERAS_BACKEND_ENV) == "jax":
+        return  # nothing to set, and Keras stays unloaded until a trial needs it
     from bench._backend_ops import set_cpu_threads
 
     set_cpu_threads(threads=cpu_share(jobs), jobs=jobs)
