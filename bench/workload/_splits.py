@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from bench.errors import BenchInputError
 from bench.workload._dataset import Arrays
@@ -23,6 +22,10 @@ def split_stratified(
         >>> sorted(y_a.tolist()), sorted(y_b.tolist())
         ([0, 0, 1, 1], [0, 0, 1, 1])
     """
+    # Imported here: scikit-learn takes most of a second to import, and only loading data
+    # splits (bench --help, report and the dashboard never do).
+    from sklearn.model_selection import train_test_split
+
     try:
         x_a, x_b, y_a, y_b = train_test_split(
             x, labels, train_size=n_first, random_state=seed, stratify=_stratify_key(labels)
