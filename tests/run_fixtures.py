@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import io
 import os
 import signal
 import subprocess
@@ -251,14 +252,11 @@ def stop_process(process: subprocess.Popen) -> None:
 
 
 def protocol_summary(url: str, out: Path) -> pd.DataFrame:
-    """``bench report`` of the protocol study at ``url`` (in a process of its own, as a user
-    runs it): its summary.csv without the columns that time the run."""
-    report = subprocess.run(
-        [sys.executable, "-m", "bench", "report", "--storage", url, "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert report.returncode == 0, report.stderr
+    """``bench report`` of the protocol study at ``url``, run in this process: its
+    summary.csv without the columns that time the run."""
+    from bench.cli import main
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["report", "--storage", url, "--out", str(out)]) == 0
     summary = pd.read_csv(out / "protocol" / "summary.csv")
     return summary.drop(columns=[c for c in summary.columns if "time" in c or "seconds" in c])
