@@ -209,7 +209,28 @@ def test_the_top_group_is_a_prefix_of_the_ranking() -> None:
     assert board["rank"].tolist() == [1, 2, 3]
     assert board.loc[1, "test_auc_mean"] < board.loc[2, "test_auc_mean"]
     headline = verdict_headline(board, ranked_by="test_auc")
-    assert "Ranked above worse recipes of higher mean: c (1 of 5 seeds failed)" in headline
+    assert "Ranked above worse recipes of higher mean: c (1 of 5 seeds failed; " in headline
+    assert "failed seeds, scored as chance in a mean, are judged apart" in headline
+
+
+def test_a_lower_mean_whose_seeds_vary_ranks_above_a_steady_worse_one_for_its_interval():
+    # c trails the best by more than b on average, but by 0.01-0.25 from seed to seed: its
+    # interval reaches 0. b trails by 0.05 on every seed: worse. No seed failed, and the
+    # headline gives c's interval as the reason, not failures.
+    values = {
+        "best": BEST,
+        "b": [v - 0.05 for v in BEST],
+        "c": [v - d for v, d in zip(BEST, [0.25, 0.01, 0.2, 0.02, 0.01], strict=True)],
+    }
+    board = summarize(_board(values))
+    assert board["recipe_label"].tolist() == ["best", "c", "b"]
+    assert board.loc[1, "test_auc_mean"] < board.loc[2, "test_auc_mean"]
+    assert board.loc[1, "diff_to_best_high"] > 0 > board.loc[2, "diff_to_best_high"]
+    headline = verdict_headline(board, ranked_by="test_auc")
+    lifted = headline.split("Ranked above worse recipes of higher mean: ")[1]
+    assert lifted.startswith("c (-0.")
+    assert "] to the best). A verdict asks whether the interval" in lifted
+    assert "failed" not in headline
 
 
 def _random_board(rng: np.random.Generator) -> dict[str, list[float | None]]:

@@ -27,6 +27,7 @@ from bench.report._excluded import excluded_frame, excluded_sentence
 from bench.report._labels import (
     ROW_MARKS,
     counts_text,
+    diff_text,
     display_label,
     format_interval,
     missing_by_recipe,
@@ -357,7 +358,9 @@ def _worse_words(worse: pd.DataFrame) -> str:
 
 def _above_higher_means(summary: pd.DataFrame, *, ranked_by: str) -> str:
     """The sentence saying why top-group recipes rank above worse ones of higher mean: a
-    mean counts a failed seed as chance, the verdict judges the failures apart."""
+    verdict asks whether the interval of a recipe's difference to the best reaches 0
+    (seeds that vary widely, or few of them, keep it there at a low mean), and it judges
+    failed seeds, which a mean counts as chance, apart."""
     mean = summary[f"{ranked_by}_mean"]
     worse = summary["vs_best"] == WORSE
     if not worse.any():
@@ -365,17 +368,30 @@ def _above_higher_means(summary: pd.DataFrame, *, ranked_by: str) -> str:
     lifted = summary[summary["vs_best"].isin(TOP_GROUP) & (mean < mean[worse].max())]
     if lifted.empty:
         return ""
-    names = ", ".join(
-        f"{display_label(row['recipe_label'])} ({int(row['n_failed'])} of {int(row['n'])} "
-        "seeds failed)"
-        for _, row in lifted.iterrows()
+    names = ", ".join(_lifted_words(row) for _, row in lifted.iterrows())
+    text = (
+        f" Ranked above worse recipes of higher mean: {names}. A verdict asks whether the "
+        "interval of a recipe's difference to the best reaches 0, not how low its mean is"
     )
-    them = "them" if len(lifted) > 1 else "it"
-    return (
-        f" Ranked above worse recipes of higher mean: {names}; failed seeds, scored as chance, "
-        f"lower a mean, but neither the failures nor the seeds that trained tell {them} apart "
-        "from the best."
+    if (lifted["n_failed"] > 0).any():
+        text += (
+            "; failed seeds, scored as chance in a mean, are judged apart by how often they fail"
+        )
+    return text + "."
+
+
+def _lifted_words(row: pd.Series) -> str:
+    """``adam (1 of 5 seeds failed; -0.012 [-0.031, +0.004] to the best)``."""
+    reasons = []
+    if row["n_failed"] > 0:
+        reasons.append(f"{int(row['n_failed'])} of {int(row['n'])} seeds failed")
+    difference = diff_text(
+        row.get("diff_to_best"), row.get("diff_to_best_low"), row.get("diff_to_best_high")
     )
+    if difference != "–":
+        reasons.append(f"{difference} to the best")
+    label = display_label(row["recipe_label"])
+    return f"{label} ({'; '.join(reasons)})" if reasons else label
 
 
 def _tuning_sentence(content: ReportContent) -> str:
