@@ -86,10 +86,13 @@ def _get_learning_curves_info(data: FigureInput, *, metric: str) -> LearningCurv
         f"Train (solid) and validation (dashed) {what} per epoch, one panel per recipe in "
         "leaderboard order: the line is the mean over seeds and the band spans the lowest "
         "to the highest seed (no band where only one seed ran that far); the dotted line is "
-        "the median kept epoch. Read the distance between the two lines as the generalization gap "
-        "growing or shrinking over training, and a validation curve that turns while the "
-        "train curve keeps improving as overfitting. After early stops fewer seeds "
-        "contribute to the late epochs." + shown_note(data, MAX_CURVE_RECIPES)
+        "the median kept epoch. The train curve is what Keras reports while it trains: the "
+        "mean over the epoch's batches, with dropout (and augmentation, where the recipe has "
+        "it) on, so it can sit below the validation curve, most of all early on. Read a "
+        "distance that grows over training, or a validation curve that turns while the train "
+        "curve keeps improving, as overfitting; the generalization gap figure evaluates both "
+        "splits the same way, after training. After early stops fewer seeds contribute to "
+        "the late epochs." + shown_note(data, MAX_CURVE_RECIPES)
     )
     return LearningCurvesInfo(
         name=name,
