@@ -194,6 +194,23 @@ def spec_search_spaces(spec: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return spaces
 
 
+def spec_named_recipes(spec: Mapping[str, Any]) -> list[str]:
+    """The recipe labels a stored spec names before any trial runs: every candidate of a
+    tuning protocol, otherwise each variant that searches nothing (its label is its name).
+    A swept recipe is labelled by its drawn values, known only once drawn.
+
+    Example:
+        >>> variants = {"adam": {}, "sgd": {"search_space": {"momentum": [0.5, 0.9]}}}
+        >>> spec_named_recipes({"variants": variants})
+        ['adam']
+        >>> spec_named_recipes({"tuning": {"budget": 2}, "variants": variants})
+        ['adam', 'sgd']
+    """
+    if spec_tuning(spec) is not None:
+        return list(spec_variants(spec))
+    return [name for name, space in spec_search_spaces(spec).items() if name and not space]
+
+
 def candidate_budgets(spec: Mapping[str, Any]) -> dict[str, int]:
     """Each candidate's tuning budget by a stored spec (``{}`` when it has no protocol or
     does not say): ``budget``, or ``budget_per_dimension`` times the fields it searches.

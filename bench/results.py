@@ -39,6 +39,7 @@ from bench._schema import DEFAULTS, FINAL, HISTORY_FIELDS, METRIC_NAMES, SEED, S
 from bench._stored_spec import (
     TuningPlan,
     candidate_budgets,
+    spec_named_recipes,
     spec_objective,
     spec_search_spaces,
     spec_seeds,
@@ -62,6 +63,7 @@ __all__ = [
     "load_results",
     "load_study_spec",
     "load_trials",
+    "spec_named_recipes",
     "spec_objective",
     "spec_search_spaces",
     "spec_seeds",

@@ -358,6 +358,35 @@ def test_report_lists_missing_seeds_of_ranked_unranked_and_unrun_recipes(tmp_pat
     assert "| 3 | optimizer=adam | 1 2 | 0 (failed), 1 (pruned), 2 (diverged) |" in text
 
 
+def test_a_variant_the_budget_did_not_reach_is_named_as_not_run_and_not_ranked(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    # A grid of two variants with a budget of one variant's seeds: the report says which
+    # variant never ran, instead of a top group that looks like one of two.
+    from run_fixtures import grid_spec, stand_in_trial
+
+    import bench.trial
+    from bench.cli import main
+
+    monkeypatch.setattr(bench.trial, "run_trial", stand_in_trial)
+    url = f"sqlite:///{tmp_path / 'bench.db'}"
+    spec = grid_spec(tmp_path, epochs=1)
+    run = ["run", "--study", str(spec), "--storage", url, "--n-trials", "2", "--jobs", "1"]
+    assert main(run) == 0
+    ran = {t.params["variant"] for t in optuna.load_study(study_name="grid", storage=url).trials}
+    assert len(ran) == 1
+    (unrun,) = {"adam", "sgd"} - ran
+    assert f"not ranked, no seed counts: {unrun}: 0 1 (not run yet)" in capsys.readouterr().err
+
+    result = write_report("grid", storage=url, out_dir=tmp_path / "out", write_note=False)
+    text = result.report_md.read_text(encoding="utf-8")
+    assert (
+        "1 of 2 recipes lack some of the 2 seeds the spec asks for (see Missing seeds); "
+        f"not ranked (no seed counts): {unrun}."
+    ) in text
+    assert f"| – | {unrun} | none | 0 1 (not run yet) |" in text
+
+
 def test_missing_seeds_take_the_latest_attempt_and_count_queued_as_not_run() -> None:
     trials = pd.DataFrame(
         {

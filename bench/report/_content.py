@@ -278,16 +278,21 @@ def _status_sentence(content: ReportContent) -> str:
 
 
 def _missing_hint(content: ReportContent) -> str:
-    lacking = content.missing["recipe_label"].nunique()
+    lacking = list(content.missing["recipe_label"].unique())
     if not lacking:
         return ""
-    recipes = content.judged["recipe_label"].nunique()
+    recipes = len(set(content.judged["recipe_label"]) | set(lacking))
     planned = len(content.results.planned_seeds)
     noun = "candidates" if content.protocol else "recipes"
-    return (
-        f"{lacking} of {recipes} {noun} lack some of the {planned} seeds the spec asks for "
-        "(see Missing seeds)."
+    text = (
+        f"{len(lacking)} of {recipes} {noun} lack some of the {planned} seeds the spec asks "
+        "for (see Missing seeds)"
     )
+    ranked = set(content.summary["recipe_label"]) if not content.summary.empty else set()
+    unranked = [display_label(label) for label in lacking if label not in ranked]
+    if unranked:
+        text += f"; not ranked (no seed counts): {', '.join(unranked)}"
+    return text + "."
 
 
 def _best_sentence(content: ReportContent) -> str:

@@ -26,6 +26,7 @@ from bench.results import (
     StudyResults,
     candidate_budgets,
     load_results,
+    spec_named_recipes,
     spec_objective,
     spec_search_spaces,
 )
@@ -62,7 +63,8 @@ def verdicts_of(results: StudyResults) -> Verdicts:
     missing = missing_seeds(
         selection.judged,
         seeds=results.planned_seeds,
-        recipes=selection.tuning["candidate"].unique().tolist(),
+        # Named by the spec too: a variant the budget or a running study has not reached yet.
+        recipes=[*selection.tuning["candidate"].unique(), *spec_named_recipes(results.spec)],
         unusable=unusable_candidates(selection.tuning, budget=candidate_budgets(results.spec)),
     )
     values = verdict_values(
