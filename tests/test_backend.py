@@ -92,19 +92,28 @@ def test_a_stored_study_names_its_backend_in_the_report_facts():
     assert dict(facts.itertuples(index=False))["backend"] == "jax 1.2.3"
 
 
-def _train(backend: str, out: Path) -> dict:
+def _start_training(backend: str, out: Path) -> subprocess.Popen:
     command = [sys.executable, "-m", "bench", "train", "--backend", backend, "--json", str(out)]
     command += ["--epochs", "2", "--train-size", "100", "--optimizer", "sgd", "--l2", "0.01"]
     env = {k: v for k, v in os.environ.items() if k not in ("BENCH_BACKEND", "KERAS_BACKEND")}
-    finished = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
-    assert finished.returncode == 0, finished.stderr
+    return subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
+    )
+
+
+def _result(training: subprocess.Popen, out: Path) -> dict:
+    _, stderr = training.communicate(timeout=600)
+    assert training.returncode == 0, stderr
     return json.loads(out.read_text())
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", backends.BACKENDS)
 def test_the_same_recipe_on_the_same_backend_gives_the_same_numbers(backend, tmp_path):
-    first, second = (_train(backend, tmp_path / f"{run}.json") for run in ("a", "b"))
+    # Two processes at once: neither sees the other's traced steps or random state.
+    outs = [tmp_path / f"{run}.json" for run in ("a", "b")]
+    trainings = [_start_training(backend, out) for out in outs]
+    first, second = (_result(t, out) for t, out in zip(trainings, outs, strict=True))
     assert first["backend"] == second["backend"] == backend
     library = {"jax": "jaxlib", "tensorflow": "tensorflow"}[backend]
     assert first["versions"][library] == backends.backend_version(backend)
