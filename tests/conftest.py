@@ -185,22 +185,6 @@ def tiny_study(tmp_path_factory):
     return spec, url
 
 
-@pytest.fixture(scope="session")
-def clean_protocol_run(tmp_path_factory):
-    """The protocol spec (run_fixtures.PROTOCOL) run once with ``bench run --jobs 2`` and no
-    fault, training for real: (storage URL, its report's summary.csv less timing). Tests of
-    reproducibility compare their own runs with it."""
-    from run_fixtures import protocol_spec, protocol_summary, start_run
-
-    folder = tmp_path_factory.mktemp("clean-protocol")
-    url = f"sqlite:///{folder / 'bench.db'}"
-    log = folder / "run.log"
-    assert start_run(protocol_spec(folder), url, "--jobs", "2", log=log).wait(600) == 0, (
-        log.read_text()
-    )
-    return url, protocol_summary(url, folder / "report")
-
-
 #: Set (to anything but 0) where a skipped test must fail the run (CI).
 NO_SKIPS = "BENCH_NO_SKIPS"
 _skipped: list[str] = []

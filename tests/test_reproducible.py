@@ -47,18 +47,22 @@ def test_a_tuning_slot_draws_the_same_settings_in_any_run(tmp_path) -> None:
 
 
 @pytest.mark.slow
-def test_two_runs_of_a_protocol_spec_with_two_workers_give_the_same_summary(
-    tmp_path, clean_protocol_run
-) -> None:
-    clean_url, clean_summary = clean_protocol_run
-    spec = protocol_spec(tmp_path)
-    url = f"sqlite:///{tmp_path / 'again.db'}"
-    process = start_run(spec, url, "--jobs", "2", log=tmp_path / "again.log")
-    assert process.wait(timeout=600) == 0, (tmp_path / "again.log").read_text()
-    for run in (clean_url, url):
+def test_two_runs_of_a_protocol_spec_with_two_workers_give_the_same_summary(tmp_path) -> None:
+    # Both runs at once, each into its own storage: neither can lean on the other, and the
+    # load they put on each other's workers must not change a number.
+    urls, runs = [], []
+    for name in ("first", "second"):
+        folder = tmp_path / name
+        folder.mkdir()
+        urls.append(f"sqlite:///{folder / 'bench.db'}")
+        runs.append(start_run(protocol_spec(folder), urls[-1], "--jobs", "2", log=folder / "log"))
+    for name, process in zip(("first", "second"), runs, strict=True):
+        assert process.wait(timeout=600) == 0, (tmp_path / name / "log").read_text()
+    for run in urls:
         endings = Counter(TrialRecord.read(t).stop_reason for t in stored_trials(run, "protocol"))
         # Two workers that both saw the last free slot: one is refused and stored as a
         # duplicate, which never counts; every slot still ran exactly once.
         assert sum(n for reason, n in endings.items() if reason != DUPLICATE) == 8, endings
         assert_protocol_ran_once(run)
-    pd.testing.assert_frame_equal(protocol_summary(url, tmp_path / "again"), clean_summary)
+    first, second = (protocol_summary(url, tmp_path / f"report-{i}") for i, url in enumerate(urls))
+    pd.testing.assert_frame_equal(first, second)
