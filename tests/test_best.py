@@ -214,9 +214,13 @@ def test_a_bad_save_path_is_one_line_before_training(
     assert f"--save {tmp_path / target}: " in line and fragment in line
 
 
-@pytest.mark.slow  # two subprocesses, one of them trains two epochs
-def test_the_winner_trains_saves_and_loads_with_keras_alone(storage, tmp_path):
-    best = tmp_path / "best.toml"
+@pytest.fixture(scope="module")
+def winner(storage: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """``bench best`` of the protocol study into best.toml, then ``bench train --recipe``
+    of it, two epochs, saved (two subprocesses, as a user runs them): the folder, the
+    recipe file's values, the model's path, the run's JSON summary and its stderr."""
+    folder = tmp_path_factory.mktemp("winner")
+    best = folder / "best.toml"
     with best.open("w") as out:
         subprocess.run(
             [sys.executable, "-m", "bench", "best", "--study", "protocol", "--storage", storage],
@@ -224,8 +228,7 @@ def test_the_winner_trains_saves_and_loads_with_keras_alone(storage, tmp_path):
             check=True,
             timeout=300,
         )
-    recipe = tomllib.loads(best.read_text())
-    model, summary = tmp_path / "m.keras", tmp_path / "out.json"
+    model, summary = folder / "m.keras", folder / "out.json"
     train = subprocess.run(
         [
             sys.executable,
@@ -250,13 +253,24 @@ def test_the_winner_trains_saves_and_loads_with_keras_alone(storage, tmp_path):
         timeout=600,
     )
     assert train.returncode == 0, train.stderr
-    assert f"wrote {model} (the model, with the weights of epoch" in train.stderr
-    result = json.loads(summary.read_text())
+    return {
+        "folder": folder,
+        "recipe": tomllib.loads(best.read_text()),
+        "model": model,
+        "result": json.loads(summary.read_text()),
+        "stderr": train.stderr,
+    }
+
+
+@pytest.mark.slow
+def test_the_winner_trains_saves_and_loads_with_keras_alone(winner):
+    model, recipe, result = winner["model"], winner["recipe"], winner["result"]
+    assert f"wrote {model} (the model, with the weights of epoch" in winner["stderr"]
     assert result["saved_model"] == str(model)
     trained = result["recipe"]
     assert trained["learning_rate"] == recipe["learning_rate"]  # from the file
     assert (trained["epochs"], trained["l2"]) == (2, 0.01)  # the flags win
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert [p.name for p in winner["folder"].iterdir() if p.name.startswith(".")] == []
 
     import keras
     from sklearn.metrics import roc_auc_score
@@ -290,24 +304,15 @@ print(json.dumps(predict_scores(model, test.x)[:, 0].tolist()))
 """
 
 
-@pytest.mark.slow  # two subprocesses: one trains a tiny model one epoch, one loads it
-def test_a_saved_model_loads_after_a_plain_import_bench(tmp_path):
-    model, summary = tmp_path / "vit.keras", tmp_path / "run.json"
-    argv = ["train", "--train-size", "120", "--epochs", "1", "--preset", "tiny"]
-    train = subprocess.run(
-        [sys.executable, "-m", "bench", *argv, "--save", str(model), "--json", str(summary)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert train.returncode == 0, train.stderr
+@pytest.mark.slow  # a subprocess that loads the winner's model
+def test_a_saved_model_loads_after_a_plain_import_bench(winner):
     load = subprocess.run(
-        [sys.executable, "-c", LOAD_AND_SCORE, str(model)],
+        [sys.executable, "-c", LOAD_AND_SCORE, str(winner["model"])],
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert load.returncode == 0, load.stderr
     scores = json.loads(load.stdout.splitlines()[-1])
-    stored = json.loads(summary.read_text())["test_predictions"]["y_score"]
+    stored = winner["result"]["test_predictions"]["y_score"]
     np.testing.assert_allclose(scores, stored, atol=1e-6)
