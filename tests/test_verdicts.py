@@ -13,7 +13,7 @@ from scipy import stats
 
 from bench.report._best_of_k import TuningDraws
 from bench.report._compare import BY_FAILURES, BY_METRIC, TOP_GROUP, WORSE, compare_to_best
-from bench.report._content import verdict_headline
+from bench.report._headline import verdict_headline
 from bench.report._labels import verdict_text
 from bench.report._leaderboard import (
     DIFF_COLUMN,

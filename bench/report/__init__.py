@@ -13,6 +13,7 @@ Nothing here trains or imports TensorFlow; everything is read through
   every report, leaderboard, figure and ``bench best`` starts from.
 * ``figures``: one module per figure, data prepared apart from drawing; its ``_draw``
   draws them all (and is the only path that loads matplotlib).
+* ``_headline``: the verdict in words (top group, worse and why).
 * ``_leaderboard``, ``_content``, ``_render``: tables, words, HTML/Markdown/note.
 * ``_report``: the report built once from the verdicts, and writing the files; ``_note``:
   the dashboard note.
@@ -48,7 +49,7 @@ from __future__ import annotations
 from bench.report._best import BestRecipe, best_recipe
 from bench.report._best_of_k import TuningDraws
 from bench.report._compare import BEST, NOT_TESTABLE, TIED, TOP_GROUP, WORSE, compare_to_best
-from bench.report._content import verdict_headline
+from bench.report._headline import verdict_headline
 from bench.report._leaderboard import leaderboard_table
 from bench.report._report import ReportResult, write_report
 from bench.report._significance import (
