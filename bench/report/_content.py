@@ -192,7 +192,7 @@ def report_view(content: ReportContent) -> ReportView:
         missing_table=_missing_table(content),
         time_to_target=_time_sentence(content.time_to_target),
         time_to_target_table=_time_table(content),
-        excluded=excluded_sentence(content),
+        excluded=excluded_sentence(content.excluded_counts),
         excluded_table=excluded_frame(content.trials),
         versions=pairs_text(results.versions) or "not recorded",
     )

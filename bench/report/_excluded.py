@@ -3,15 +3,12 @@ why."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
 
 import pandas as pd
 
 from bench.report._labels import REASON_WORDS, display_label
 from bench.report._selection import has_phases
-
-if TYPE_CHECKING:
-    from bench.report._content import ReportContent
 
 
 def excluded_frame(trials: pd.DataFrame) -> pd.DataFrame:
@@ -53,8 +50,14 @@ def _dash_missing(values: pd.Series) -> pd.Series:
     return values.astype(object).where(values.notna(), "–")
 
 
-def excluded_sentence(content: ReportContent) -> str:
-    counts = [f"{c} {r}" for r, c in content.excluded_counts.items() if c]
+def excluded_sentence(excluded_counts: Mapping[str, int]) -> str:
+    """What the Excluded trials table holds, from the count of trials per reason.
+
+    Example:
+        >>> excluded_sentence({"diverged": 2, "pruned": 0})[:11]
+        '2 diverged.'
+    """
+    counts = [f"{c} {r}" for r, c in excluded_counts.items() if c]
     if not counts:
         return "None: every trial finished and counts."
     return (
