@@ -307,29 +307,25 @@ def test_a_last_slot_taken_by_another_worker_between_two_reads_ends_this_one_cle
     can_start = worker_module._can_start
     taken = []
 
+    def work() -> None:
+        run_worker(
+            spec,
+            storage_url=url,
+            study_name=handle.name,
+            budget=spec.total_trials,
+            workload=small_workload,
+            train=stand_in_trial,
+        )
+
     def slot_taken_meanwhile(study, spec):
         counts = worker_module.study_counts(study, spec, budget=spec.total_trials)
         if counts.to_run == 1 and counts.running == 0 and not taken:
             taken.append(True)
-            run_worker(  # the other worker, in between
-                spec,
-                storage_url=url,
-                study_name=handle.name,
-                budget=spec.total_trials,
-                workload=small_workload,
-                train=stand_in_trial,
-            )
+            work()  # the other worker, in between
         return can_start(study, spec)
 
     monkeypatch.setattr(worker_module, "_can_start", slot_taken_meanwhile)
-    run_worker(
-        spec,
-        storage_url=url,
-        study_name=handle.name,
-        budget=spec.total_trials,
-        workload=small_workload,
-        train=stand_in_trial,
-    )
+    work()
     assert taken
     trials = optuna.load_study(study_name="protocol", storage=url).get_trials()
     assert [t.state for t in trials] == [TrialState.COMPLETE] * spec.total_trials
