@@ -198,12 +198,16 @@ class PreparedRun:
             return
         diverged = _DivergedTrials(self.handle.study)
         processes = _start_workers(self, jobs=jobs, timeout=timeout)
+
+        def all_ended() -> bool:
+            return not any(p.is_alive() for p in processes)
+
         try:
             with at_safe_points():  # a stop mid-query would print the driver's traceback
-                while any(p.is_alive() for p in processes):
+                while not all_ended():
                     if reporter is not None:
                         self._report(reporter, diverged)
-                    sleep_until_stopped(1.0, until=lambda: not any(p.is_alive() for p in processes))
+                    sleep_until_stopped(1.0, until=all_ended)
                 if reporter is not None:  # what the last poll missed
                     self._report(reporter, diverged)
         except KeyboardInterrupt:
