@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from bench.report._labels import REASON_WORDS, display_label
-from bench.report._selection import has_phases
+from bench.report._selection import DUPLICATE, has_phases
 
 
 def excluded_frame(trials: pd.DataFrame) -> pd.DataFrame:
@@ -56,11 +56,19 @@ def excluded_sentence(excluded_counts: Mapping[str, int]) -> str:
     Example:
         >>> excluded_sentence({"diverged": 2, "pruned": 0})[:11]
         '2 diverged.'
+        >>> excluded_sentence({"duplicate": 1}).split(". ")[-1][:49]
+        'A duplicate is a slot two workers claimed at once'
     """
     counts = [f"{c} {r}" for r, c in excluded_counts.items() if c]
     if not counts:
         return "None: every trial finished and counts."
+    duplicates = (
+        " A duplicate is a slot two workers claimed at once: the later claim stops before it "
+        "trains, and the earlier one runs the slot."
+        if excluded_counts.get(DUPLICATE)
+        else ""
+    )
     return (
         f"{', '.join(counts)}. These trials are listed here and never averaged into the "
-        "numbers or drawn in the figures."
+        f"numbers or drawn in the figures.{duplicates}"
     )

@@ -17,6 +17,7 @@ import pandas as pd
 from bench.report._compare import BEST, NOT_TESTABLE, TIED, WORSE
 from bench.report._selection import (
     DIVERGED,
+    DUPLICATE,
     FAILED,
     INCOMPLETE,
     PRUNED,
@@ -33,6 +34,7 @@ REASON_WORDS: dict[str, str] = {
     RUNNING: "still running",
     QUEUED: "queued, not started",
     INCOMPLETE: "complete but stored without metrics",
+    DUPLICATE: "duplicate: another worker had claimed the slot first, nothing trained",
 }
 #: The ``vs_best`` verdicts as the leaderboard's ``vs best`` column says them.
 VERDICT_WORDS: dict[str, str] = {
