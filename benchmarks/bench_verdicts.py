@@ -24,6 +24,12 @@ all recipes, sd 0.3). The best is the recipe of highest mean, as on the leaderbo
   tuning luck the final seeds do not see. Boards of 8 tied recipes (``false_worse``) and
   of 5 tied and 3 whose ceiling is 1.5 lower (AUC 0.96 against 0.84; ``power``), judged
   by ``compare_to_best`` with the recipes' tuning draws (the report's rule) and without.
+- ``sequential``: the ``tuning_luck`` boards with 10 final seeds, judged with the tuning
+  draws under four designs: ``fixed_5`` (seeds 1-5), ``fixed_10`` (all 10), and two looks
+  (``sequential``: seeds 1-5, then seeds 6-10 for the best and every recipe the first look
+  left in the top group, worse when either look marks it, each look at ``ALPHA``;
+  ``sequential_split``: each look at ``ALPHA / 2``). ``false_worse`` on tied boards,
+  ``power`` on tied-and-worse ones, and the mean final trials a board runs.
 
     .venv/bin/python benchmarks/bench_verdicts.py [--boards 20000] [--seed 0]
 """
@@ -196,6 +202,71 @@ def tuning_luck(rng: np.random.Generator, boards: int, shifts: np.ndarray) -> di
     return worse
 
 
+SEQUENTIAL_SEEDS = 10
+
+
+def _board(
+    rng: np.random.Generator, shifts: np.ndarray, seeds: int
+) -> tuple[pd.DataFrame, dict[str, TuningDraws]]:
+    """One tuning-luck board: every recipe's final seeds and its tuning draws."""
+    labels = [f"r{i}" for i in range(RECIPES)]
+    settings = LEVEL + shifts[:, None] - SETTING_SD * np.abs(rng.normal(size=(RECIPES, DRAWS)))
+    tuned = settings + rng.normal(0, NOISE_SD, size=settings.shape)
+    chosen = settings[np.arange(RECIPES), tuned.argmax(1)]
+    seed_effect = rng.normal(0, SEED_SD, size=(1, seeds))
+    finals = chosen[:, None] + seed_effect + rng.normal(0, NOISE_SD, size=(RECIPES, seeds))
+    included = pd.DataFrame(
+        {
+            "recipe_label": np.repeat(labels, seeds),
+            "seed": np.tile(np.arange(seeds), RECIPES),
+            "val_auc": (1 / (1 + np.exp(-finals))).ravel(),
+        }
+    )
+    draws = {
+        label: TuningDraws(scores=tuple(1 / (1 + np.exp(-tuned[r]))))
+        for r, label in enumerate(labels)
+    }
+    return included, draws
+
+
+def _worse_with(
+    included: pd.DataFrame, draws: dict[str, TuningDraws], seeds: dict[str, int], level: float
+) -> dict[str, bool]:
+    """Which recipes are worse at ``level``, each judged on its first ``seeds[label]``."""
+    kept = included[included["seed"] < included["recipe_label"].map(seeds)]
+    ranked = kept.groupby("recipe_label")["val_auc"].mean().sort_values(ascending=False)
+    verdicts = compare_to_best(kept, ranked.index.tolist(), metric="val_auc", tuning=draws)
+    p = verdicts[["p_metric", "p_failures"]].fillna(1.0).min(axis=1)
+    return dict(zip(verdicts["recipe_label"], (p < level).tolist(), strict=True))
+
+
+def sequential(
+    rng: np.random.Generator, boards: int, shifts: np.ndarray
+) -> dict[str, tuple[np.ndarray, float]]:
+    """Per design, which recipes of each board are worse and the mean final trials."""
+    labels = [f"r{i}" for i in range(RECIPES)]
+    designs = ("fixed_5", "fixed_10", "sequential", "sequential_split")
+    worse = {d: np.zeros((boards, RECIPES), dtype=bool) for d in designs}
+    trials = {d: 0.0 for d in designs}
+    for b in range(boards):
+        included, draws = _board(rng, shifts, SEQUENTIAL_SEEDS)
+        marks: dict[str, tuple[dict[str, bool], int]] = {}
+        for design, count in (("fixed_5", SEEDS), ("fixed_10", SEQUENTIAL_SEEDS)):
+            marks[design] = (
+                _worse_with(included, draws, dict.fromkeys(labels, count), ALPHA),
+                count * RECIPES,
+            )
+        for design, level in (("sequential", ALPHA), ("sequential_split", ALPHA / 2)):
+            first = _worse_with(included, draws, dict.fromkeys(labels, SEEDS), level)
+            seeds = {r: SEEDS if first[r] else SEQUENTIAL_SEEDS for r in labels}
+            second = _worse_with(included, draws, seeds, level)
+            marks[design] = ({r: first[r] or second[r] for r in labels}, sum(seeds.values()))
+        for design, (marked, count) in marks.items():
+            worse[design][b] = [marked[r] for r in labels]
+            trials[design] += count / boards
+    return {d: (worse[d], trials[d]) for d in designs}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--boards", type=int, default=20000)
@@ -234,6 +305,18 @@ def main() -> None:
             print(
                 f"{name} {rule}: false_worse={rates['false_worse']:.4f} "
                 f"[{rates['low']:.4f}, {rates['high']:.4f}]{power} (boards={luck_boards})"
+            )
+    for name, shifts, tied in (
+        ("sequential tied_8", np.zeros(RECIPES), RECIPES),
+        ("sequential tied_5_worse_3", np.r_[np.zeros(TIED), np.full(3, LUCK_SHIFT)], TIED),
+    ):
+        for design, (worse, trials) in sequential(rng, luck_boards, shifts).items():
+            rates = _rates(worse, tied=tied)
+            power = f" power={rates['power']:.3f}" if tied < RECIPES else ""
+            print(
+                f"{name} {design}: false_worse={rates['false_worse']:.4f} "
+                f"[{rates['low']:.4f}, {rates['high']:.4f}]{power} "
+                f"final_trials={trials:.1f} (boards={luck_boards})"
             )
 
 

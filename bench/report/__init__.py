@@ -59,7 +59,13 @@ from bench.report._significance import (
     range_critical_t,
     seeds_for_power,
 )
-from bench.report._verdicts import range_edge_note, study_leaderboard, unranked_recipes
+from bench.report._verdicts import (
+    Verdicts,
+    range_edge_note,
+    study_leaderboard,
+    unranked_recipes,
+    verdicts_of,
+)
 
 __all__ = [
     "ALPHA",
@@ -71,6 +77,7 @@ __all__ = [
     "BestRecipe",
     "ReportResult",
     "TuningDraws",
+    "Verdicts",
     "best_recipe",
     "compare_to_best",
     "failure_p_value",
@@ -82,5 +89,6 @@ __all__ = [
     "study_leaderboard",
     "unranked_recipes",
     "verdict_headline",
+    "verdicts_of",
     "write_report",
 ]
