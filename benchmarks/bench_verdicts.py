@@ -28,10 +28,13 @@ all recipes, sd 0.3). The best is the recipe of highest mean, as on the leaderbo
   draws under four designs: ``fixed_5`` (seeds 1-5), ``fixed_10`` (all 10), and two looks
   (``sequential``: seeds 1-5, then seeds 6-10 for the best and every recipe the first look
   left in the top group, worse when either look marks it, each look at ``ALPHA``;
-  ``sequential_split``: each look at ``ALPHA / 2``). ``false_worse`` on tied boards,
-  ``power`` on tied-and-worse ones, and the mean final trials a board runs.
+  ``sequential_split``: each look at ``ALPHA / 2``). ``false_worse`` on boards of 8 tied
+  recipes without tuning luck (every draw the same setting, so only seed noise and the
+  draws' own noise differ: the level each design keeps) and with it, ``power`` on boards
+  of 5 tied and 3 worse, and the mean final trials a board runs (``--sequential-only``
+  runs these alone, on ``--boards`` / 10 boards each).
 
-    .venv/bin/python benchmarks/bench_verdicts.py [--boards 20000] [--seed 0]
+    .venv/bin/python benchmarks/bench_verdicts.py [--boards 20000] [--seed 0] [--sequential-only]
 """
 
 from __future__ import annotations
@@ -206,11 +209,11 @@ SEQUENTIAL_SEEDS = 10
 
 
 def _board(
-    rng: np.random.Generator, shifts: np.ndarray, seeds: int
+    rng: np.random.Generator, shifts: np.ndarray, seeds: int, setting_sd: float
 ) -> tuple[pd.DataFrame, dict[str, TuningDraws]]:
     """One tuning-luck board: every recipe's final seeds and its tuning draws."""
     labels = [f"r{i}" for i in range(RECIPES)]
-    settings = LEVEL + shifts[:, None] - SETTING_SD * np.abs(rng.normal(size=(RECIPES, DRAWS)))
+    settings = LEVEL + shifts[:, None] - setting_sd * np.abs(rng.normal(size=(RECIPES, DRAWS)))
     tuned = settings + rng.normal(0, NOISE_SD, size=settings.shape)
     chosen = settings[np.arange(RECIPES), tuned.argmax(1)]
     seed_effect = rng.normal(0, SEED_SD, size=(1, seeds))
@@ -241,7 +244,7 @@ def _worse_with(
 
 
 def sequential(
-    rng: np.random.Generator, boards: int, shifts: np.ndarray
+    rng: np.random.Generator, boards: int, shifts: np.ndarray, *, setting_sd: float = SETTING_SD
 ) -> dict[str, tuple[np.ndarray, float]]:
     """Per design, which recipes of each board are worse and the mean final trials."""
     labels = [f"r{i}" for i in range(RECIPES)]
@@ -249,7 +252,7 @@ def sequential(
     worse = {d: np.zeros((boards, RECIPES), dtype=bool) for d in designs}
     trials = {d: 0.0 for d in designs}
     for b in range(boards):
-        included, draws = _board(rng, shifts, SEQUENTIAL_SEEDS)
+        included, draws = _board(rng, shifts, SEQUENTIAL_SEEDS, setting_sd)
         marks: dict[str, tuple[dict[str, bool], int]] = {}
         for design, count in (("fixed_5", SEEDS), ("fixed_10", SEQUENTIAL_SEEDS)):
             marks[design] = (
@@ -271,15 +274,45 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--boards", type=int, default=20000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--sequential-only", action="store_true", help="run the sequential scenarios alone"
+    )
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
-    for rule, rates in tied_and_worse(rng, args.boards).items():
+    luck_boards = max(args.boards // 10, CHECKED_BOARDS)
+    if not args.sequential_only:
+        _fixed_scenarios(rng, args.boards, luck_boards)
+    for name, shifts, tied, setting_sd in (
+        ("sequential tied_8 (no tuning luck)", np.zeros(RECIPES), RECIPES, 0.0),
+        ("sequential tied_8", np.zeros(RECIPES), RECIPES, SETTING_SD),
+        (
+            "sequential tied_5_worse_3",
+            np.r_[np.zeros(TIED), np.full(3, LUCK_SHIFT)],
+            TIED,
+            SETTING_SD,
+        ),
+    ):
+        judged = sequential(rng, luck_boards, shifts, setting_sd=setting_sd)
+        for design, (worse, trials) in judged.items():
+            rates = _rates(worse, tied=tied)
+            power = f" power={rates['power']:.3f}" if tied < RECIPES else ""
+            print(
+                f"{name} {design}: false_worse={rates['false_worse']:.4f} "
+                f"[{rates['low']:.4f}, {rates['high']:.4f}]{power} "
+                f"final_trials={trials:.1f} (boards={luck_boards})",
+                flush=True,
+            )
+
+
+def _fixed_scenarios(rng: np.random.Generator, boards: int, luck_boards: int) -> None:
+    """The scenarios on 5 final seeds: tied and worse, failing seeds, tuning luck."""
+    for rule, rates in tied_and_worse(rng, boards).items():
         print(
             f"tied_5_worse_3 {rule}: false_worse={rates['false_worse']:.4f} "
             f"[{rates['low']:.4f}, {rates['high']:.4f}] power={rates['power']:.3f}"
         )
-    boards = max(args.boards // 10, CHECKED_BOARDS)
-    by_metric, by_failures, values, trained = failing(rng, boards)
+    failing_boards = max(boards // 10, CHECKED_BOARDS)
+    by_metric, by_failures, values, trained = failing(rng, failing_boards)
     for reason, worse in (
         ("either", by_metric | by_failures),
         ("metric", by_metric),
@@ -288,13 +321,12 @@ def main() -> None:
         rates = _rates(worse, tied=RECIPES)
         print(
             f"tied_8_failing {reason}: false_worse={rates['false_worse']:.4f} "
-            f"[{rates['low']:.4f}, {rates['high']:.4f}] (boards={boards})"
+            f"[{rates['low']:.4f}, {rates['high']:.4f}] (boards={failing_boards})"
         )
     worse = by_metric | by_failures
     for b in range(CHECKED_BOARDS):
         assert (report_verdicts(values[b], trained[b]) == worse[b]).all(), f"board {b} differs"
     print(f"report_agrees_on={CHECKED_BOARDS}")
-    luck_boards = max(args.boards // 10, CHECKED_BOARDS)
     for name, shifts, tied in (
         ("tuning_luck tied_8", np.zeros(RECIPES), RECIPES),
         ("tuning_luck tied_5_worse_3", np.r_[np.zeros(TIED), np.full(3, LUCK_SHIFT)], TIED),
@@ -305,18 +337,6 @@ def main() -> None:
             print(
                 f"{name} {rule}: false_worse={rates['false_worse']:.4f} "
                 f"[{rates['low']:.4f}, {rates['high']:.4f}]{power} (boards={luck_boards})"
-            )
-    for name, shifts, tied in (
-        ("sequential tied_8", np.zeros(RECIPES), RECIPES),
-        ("sequential tied_5_worse_3", np.r_[np.zeros(TIED), np.full(3, LUCK_SHIFT)], TIED),
-    ):
-        for design, (worse, trials) in sequential(rng, luck_boards, shifts).items():
-            rates = _rates(worse, tied=tied)
-            power = f" power={rates['power']:.3f}" if tied < RECIPES else ""
-            print(
-                f"{name} {design}: false_worse={rates['false_worse']:.4f} "
-                f"[{rates['low']:.4f}, {rates['high']:.4f}]{power} "
-                f"final_trials={trials:.1f} (boards={luck_boards})"
             )
 
 
