@@ -73,6 +73,8 @@ class TuningPlan:
             seeded from the spec (or, where ``sampler_seed_recorded`` is false, stored
             before draws were seeded at all).
         sampler_seed_recorded: Whether the stored spec says how its draws were seeded.
+        second_look_seeds: The seeds the second look adds for the best and the candidates
+            its first look (on ``final_seeds``) left in the top group (``()``: one look).
 
     Example:
         >>> plan = spec_tuning({"tuning": {"budget": 20, "sampler": "tpe", "seed": 0,
@@ -94,6 +96,7 @@ class TuningPlan:
     defaults_arm: bool = False
     sampler_seed: int | None = None
     sampler_seed_recorded: bool = False
+    second_look_seeds: tuple[int, ...] = ()
 
     def budget_of(self, *, dimensions: int) -> int | None:
         """The tuning trials of a candidate that searches ``dimensions`` fields, or
@@ -115,7 +118,7 @@ def spec_tuning(spec: Mapping[str, Any]) -> TuningPlan | None:
         >>> spec_tuning({"tuning": {"budget": "many", "final_seeds": [1, 2]}})
         TuningPlan(budget=None, sampler='', seed=None, final_seeds=(1, 2), confirm=0,
                    confirm_seed=None, budget_per_dimension=None, defaults_arm=False,
-                   sampler_seed=None, sampler_seed_recorded=False)
+                   sampler_seed=None, sampler_seed_recorded=False, second_look_seeds=())
     """
     table = spec.get("tuning")
     if not isinstance(table, Mapping):
@@ -133,6 +136,7 @@ def spec_tuning(spec: Mapping[str, Any]) -> TuningPlan | None:
         defaults_arm=table.get("defaults_arm") is True,
         sampler_seed=table["sampler_seed"] if _is_int(table.get("sampler_seed")) else None,
         sampler_seed_recorded="sampler_seed" in table,
+        second_look_seeds=spec_seeds({"seeds": table.get("second_look_seeds")}),
     )
 
 

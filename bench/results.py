@@ -63,6 +63,7 @@ __all__ = [
     "load_results",
     "load_study_spec",
     "load_trials",
+    "results_of",
     "spec_named_recipes",
     "spec_objective",
     "spec_search_spaces",
@@ -229,16 +230,29 @@ def load_results(study_name: str, *, storage: str) -> StudyResults:
         ('maximize', 4, 12)
     """
     study = _load_study(study_name, storage)
-    frozen = study.get_trials(deepcopy=False)
-    if not frozen:
+    if not study.get_trials(deepcopy=False):
         raise BenchInputError(
             f"study '{study_name}' in {redact_url(storage)} has no trials yet; run it first "
             f"(bench run --study {study_name})"
         )
+    return results_of(study, storage=storage)
+
+
+def results_of(study: optuna.Study, *, storage: str = "") -> StudyResults:
+    """:func:`load_results` of a study already open (``storage`` names where it is, for
+    messages): what a running study's protocol reads its own verdicts from.
+
+    Example:
+        >>> from bench.report._example import example_storage
+        >>> opened = optuna.load_study(study_name="demo", storage=example_storage())
+        >>> len(results_of(opened).trials)
+        4
+    """
+    frozen = study.get_trials(deepcopy=False)
     spec = SPEC.get(study.user_attrs) or {}
     records = [(trial, TrialRecord.read(trial)) for trial in frozen]
     return StudyResults(
-        study_name=study_name,
+        study_name=study.study_name,
         storage=storage,
         spec=spec,
         spec_hash=SPEC_HASH.get(study.user_attrs),

@@ -10,7 +10,9 @@ each candidate's best tuning settings (by the objective, on validation data) onc
 final seed; those seeds never chose anything. With ``defaults_arm``, phase ``defaults``
 trains each candidate untuned (its searched fields at their declared defaults) once per
 final seed, only once every candidate's tuning is done, so it can change nothing tuning
-chooses.
+chooses. With ``second_look_seeds``, once every final seed has ended the verdict takes a
+first look, and the best and the candidates it leaves in the top group also run the
+second-look seeds (phase ``final`` too), for the report's second look.
 Every trial carries user attributes ``phase``, ``candidate`` and ``seed``, and a final
 trial ``tuned`` (the settings it reran). Which trial does what is decided when it starts,
 from what the storage holds, so the protocol resumes like any study.
@@ -25,7 +27,9 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -264,12 +268,13 @@ def next_assignment(
     tuning results are still running elsewhere).
 
     A slot is a tuning trial of a candidate with budget left, a final seed of a candidate
-    whose tuning has finished, or (with ``defaults_arm``) a defaults seed of any candidate
-    once every candidate's tuning has finished. Which free slot comes next never changes what
-    any slot runs (a draw depends on its candidate and index only), so the choice is
-    about cost: ``worker`` (the process asking) prefers candidates of an optimizer kind
-    it already traced, then kinds no other live worker has traced, then the rest, so each
-    kind is traced by as few workers as possible. Among tuning slots, only candidates
+    whose tuning has finished, a second-look seed of a candidate the first look left in
+    the top group (see :func:`second_look`), or (with ``defaults_arm``) a defaults seed of
+    any candidate once every candidate's tuning has finished. Which free slot comes next
+    never changes what any slot runs (a draw depends on its candidate and index only), so
+    the choice is about cost: ``worker`` (the process asking) prefers candidates of an
+    optimizer kind it already traced, then kinds no other live worker has traced, then the
+    rest, so each kind is traced by as few workers as possible. Among tuning slots, only candidates
     within :data:`KIND_SLACK` of the most budget left are preferred that way; otherwise
     the most budget left comes first, as without a worker.
     """
@@ -295,6 +300,9 @@ def next_assignment(
             options.append(((later, affinity.rank(candidate), 0, order), rerun))
         elif ledger.tuning_done(candidate, direction):
             seed = next((s for s in tuning.final_seeds if (candidate, s) not in ledger.final), None)
+            if seed is None and candidate in (second_look(study, spec, ledger) or ()):
+                free = (s for s in tuning.second_look_seeds if (candidate, s) not in ledger.final)
+                seed = next(free, None)
             if seed is None:
                 continue
             # The ledger holds the candidate's tuning trials: no second read of the study.
@@ -305,6 +313,47 @@ def next_assignment(
     for order, slot in _defaults_slots(ledger, spec):
         options.append(((later, affinity.rank(slot.candidate), 0, order), slot))
     return min(options, key=lambda option: option[0])[1] if options else None
+
+
+#: Each study's second look, once judged (it never changes after): judging it reads the
+#: whole study, which a worker would otherwise do before every trial.
+_SECOND_LOOKS: weakref.WeakKeyDictionary[optuna.Study, frozenset[str]] = weakref.WeakKeyDictionary()
+
+
+def second_look(study: optuna.Study, spec: StudySpec, ledger: _Ledger) -> frozenset[str] | None:
+    """The candidates that run the second-look seeds (the best and those the first look
+    leaves in the top group, judged as the report judges them); ``None`` until every
+    first-look seed has ended, empty for a spec without a second look."""
+    tuning = ledger.tuning
+    if not tuning.second_look_seeds:
+        return frozenset()
+    if study in _SECOND_LOOKS:
+        return _SECOND_LOOKS[study]
+    if not _first_look_ended(ledger, spec):
+        return None
+    # The protocol asks the report's verdict which candidates it leaves undecided; imported
+    # here, as the verdict's statistics are needed only once the first look has ended.
+    from bench.report import second_look_candidates
+    from bench.results import results_of
+
+    # Judged under the spec this process runs (a study stores the same one).
+    found = second_look_candidates(dataclasses.replace(results_of(study), spec=spec.to_dict()))
+    if found is not None:
+        _SECOND_LOOKS[study] = found
+    return found
+
+
+def _first_look_ended(ledger: _Ledger, spec: StudySpec) -> bool:
+    """Whether every candidate's tuning and every final seed of those with settings ended."""
+    if not ledger.all_tuned(spec.objective.direction):
+        return False
+    for candidate in spec.variants:
+        if _best_of(ledger, spec, candidate) is None:
+            continue
+        for seed in ledger.tuning.final_seeds:
+            if not any(_finished(t) for t in ledger.final.get((candidate, seed), [])):
+                return False
+    return True
 
 
 def _defaults_slots(ledger: _Ledger, spec: StudySpec) -> list[tuple[int, Assignment]]:
@@ -429,12 +478,15 @@ def count_tuning_trials(study: optuna.Study, spec: StudySpec) -> TrialCounts:
     running = [t for t in held if t.state == TrialState.RUNNING]
     total = spec.total_trials
     direction = spec.objective.direction
+    looked = second_look(study, spec, ledger)
     for candidate in spec.variants:
         if ledger.draws_done(candidate):
             # Fewer usable draws than ``confirm``: fewer reruns.
             total -= tuning.confirm - len(ledger.to_confirm(candidate, direction))
         if ledger.tuning_done(candidate, direction) and not _best_of(ledger, spec, candidate):
-            total -= len(tuning.final_seeds)
+            total -= len(tuning.final_seeds) + len(tuning.second_look_seeds)
+        elif looked is not None and candidate not in looked:
+            total -= len(tuning.second_look_seeds)
     return TrialCounts(
         finished=finished,
         running=len(running),

@@ -819,3 +819,84 @@ def test_a_tuning_trial_is_pruned_against_its_own_candidates_draws_only():
     # As the runner builds it, each candidate is compared with its own draws only: every
     # draw here beats its candidate's earlier ones, so none is cut short.
     assert _pruned_tuning_draws(make_pruner(spec)) == Counter()
+
+
+LOOKS = SPEC.replace(
+    "final_seeds = [1, 2]", "final_seeds = [1, 2, 3]\nsecond_look_seeds = [4, 5, 6]"
+)
+LOOKS += """
+[[variants]]
+name = "nadam"
+optimizer = "nadam"
+[variants.search_space]
+learning_rate = { low = 1e-4, high = 1e-2, log = true }
+"""
+
+
+def test_the_second_look_is_a_checked_option_counted_in_the_total(tmp_path, capsys):
+    looks = parse_spec(tomllib.loads(LOOKS), source="looks.toml")
+    one_look = LOOKS.replace("second_look_seeds = [4, 5, 6]\n", "")
+    plain = parse_spec(tomllib.loads(one_look), source="looks.toml")
+    assert looks.total_trials == plain.total_trials + 3 * 3  # at most: candidates x seeds
+    assert looks.to_dict()["tuning"]["second_look_seeds"] == [4, 5, 6]
+    assert "second_look_seeds" not in plain.to_dict()["tuning"]  # stored studies keep their hash
+    spec = tmp_path / "looks.toml"
+    for wrong, says in (
+        ("second_look_seeds = [3, 4]", "tuning.second_look_seeds: got [3, 4]; expected seeds"),
+        ("second_look_seeds = []", "tuning.second_look_seeds: got []; expected a non-empty"),
+    ):
+        spec.write_text(LOOKS.replace("second_look_seeds = [4, 5, 6]", wrong))
+        assert main(["run", "--study", str(spec), "--storage", f"sqlite:///{tmp_path}/b.db"]) == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and says in lines[0], lines
+        assert not (tmp_path / "b.db").exists()
+
+
+#: Validation AUC per optimizer: adam and nadam level, sgd far below.
+_LEVELS = {"adam": 0.95, "nadam": 0.95, "sgd": 0.6}
+
+
+def _levelled_trial(workload, recipe, *, on_epoch=None, **_):
+    """A stand-in trial scoring its optimizer's level, plus a seed's noise of 0.02."""
+    import dataclasses
+
+    from run_fixtures import stand_in_trial
+
+    score = _LEVELS[recipe.optimizer] + 0.02 * math.sin(
+        12.9898 * recipe.seed + len(recipe.optimizer)
+    )
+    result = stand_in_trial(workload, recipe, on_epoch=on_epoch)
+    split = {"loss": 1 - score, "accuracy": score, "auc": score}
+    return dataclasses.replace(
+        result,
+        metrics={name: dict(split) for name in result.metrics},
+        history=[{**result.history[0], "val_auc": score}],
+    )
+
+
+def test_the_second_look_reruns_the_best_and_the_undecided_on_more_seeds(tmp_path):
+    from bench._record import TrialRecord
+    from bench.report import verdicts_of
+    from bench.results import load_results
+    from bench.storage import open_storage
+    from bench.study import DuplicateCell, TrialObjective, make_sampler, open_study
+    from bench.tuning import count_tuning_trials
+
+    spec = parse_spec(tomllib.loads(LOOKS), source="looks.toml")
+    url = f"sqlite:///{tmp_path / 'looks.db'}"
+    name = open_study(spec, storage=open_storage(url)).name
+    study = optuna.load_study(study_name=name, storage=url, sampler=make_sampler(spec))
+    study.optimize(TrialObjective(spec, object(), train=_levelled_trial), catch=(DuplicateCell,))
+    records = [(t.number, TrialRecord.read(t)) for t in study.get_trials(deepcopy=False)]
+    final = [(n, r) for n, r in records if r.phase == "final"]
+    seeds = {c: sorted(r.seed for _, r in final if r.candidate == c) for c in spec.variants}
+    # sgd is told apart on its first three seeds; adam and nadam are not, and rerun.
+    assert seeds == {"adam": [1, 2, 3, 4, 5, 6], "nadam": [1, 2, 3, 4, 5, 6], "sgd": [1, 2, 3]}
+    first, second = ([n for n, r in final if (r.seed > 3) == later] for later in (False, True))
+    assert max(first) < min(second)  # the second look starts once the first has ended
+    counts = count_tuning_trials(study, spec)
+    assert (counts.finished, counts.running, counts.to_run) == (2 * 3 + 6 + 6 + 3, 0, 0)
+    board = verdicts_of(load_results(name, storage=url)).summary.set_index("recipe_label")
+    assert board.loc["sgd", ["vs_best", "look", "n", "n_planned"]].tolist() == ["worse", 1, 3, 3]
+    assert board.loc[["adam", "nadam"], "n_planned"].tolist() == [6, 6]
+    assert set(board.loc[["adam", "nadam"], "look"]) == {2}

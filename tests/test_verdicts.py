@@ -276,3 +276,50 @@ def test_power_of_the_verdict_comes_from_the_noncentral_t() -> None:
     t = d.mean(1) / (d.std(1, ddof=1) / math.sqrt(n))
     simulated = (t > range_critical_t(candidates=8, df=n - 1)).mean()
     assert power_vs_best(0.05, sd=sd, n=n, candidates=8) == pytest.approx(simulated, abs=0.01)
+
+
+def _two_look_board(rng: np.random.Generator, below: float) -> pd.DataFrame:
+    """Ten seeds of a best recipe, one ``below`` it on log-odds with noise, and one far
+    below; the first five seeds are the first look."""
+    best = 3.0 + rng.normal(0, 0.3, 10)
+    logits = {"a": best, "b": best - below + rng.normal(0, 0.35, 10), "c": best - 2.5}
+    return _board({k: (1 / (1 + np.exp(-v))).tolist() for k, v in logits.items()})
+
+
+def test_a_second_look_on_more_seeds_tells_apart_what_the_first_look_could_not() -> None:
+    from bench.report._significance import LOOK_ALPHA
+
+    board = _two_look_board(np.random.default_rng(4), below=0.6)
+    first = summarize(board[board["seed"] < 5]).set_index("recipe_label")
+    assert first.loc["b", "vs_best"] in TOP_GROUP  # 5 seeds do not tell b apart
+    judged = summarize(board, first_look=range(5)).set_index("recipe_label")
+    assert judged.loc["b", "vs_best"] == WORSE and judged.loc["b", "look"] == 2
+    assert judged.loc["b", "p_metric"] < LOOK_ALPHA
+    # c was told apart at the first look, on its first five seeds, and stays worse.
+    assert judged.loc["c", "vs_best"] == WORSE and judged.loc["c", "look"] == 1
+    assert judged.loc["a", "vs_best"] == "best" and judged.loc["a", "look"] == 2
+
+
+def test_each_look_is_judged_at_half_the_level() -> None:
+    """Two chances to mark a recipe worse: each must clear ``ALPHA / 2`` (Bonferroni)."""
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        board = _two_look_board(rng, below=rng.uniform(0.0, 0.8))
+        judged = summarize(board, first_look=range(5)).set_index("recipe_label")
+        by_look = judged.dropna(subset=["p_metric"])
+        worse = by_look["vs_best"] == WORSE
+        assert ((by_look["p_metric"] < 0.025) | (by_look["p_failures"] < 0.025))[worse].all()
+        assert not ((by_look["p_metric"] < 0.025) | (by_look["p_failures"] < 0.025))[~worse].any()
+
+
+def test_a_recipe_worse_at_the_first_look_is_not_the_second_looks_best() -> None:
+    # c trails a on every first-look seed, then scores higher on later seeds, so that its
+    # mean over all of them is the highest: it stays worse, and the second look's best is
+    # the best of those the first look kept.
+    a = [0.96, 0.955, 0.97, 0.965, 0.962] + [0.93] * 5
+    c = [0.90, 0.89, 0.91, 0.905, 0.895] + [0.999] * 5
+    judged = summarize(_board({"a": a, "c": c}), first_look=range(5))
+    assert judged["test_auc_mean"].iloc[1] > judged["test_auc_mean"].iloc[0]
+    assert judged["recipe_label"].tolist() == ["a", "c"]
+    assert judged["vs_best"].tolist() == ["best", WORSE]
+    assert judged["look"].tolist() == [2, 1]

@@ -62,6 +62,7 @@ from bench.report._significance import (
 from bench.report._verdicts import (
     Verdicts,
     range_edge_note,
+    second_look_candidates,
     study_leaderboard,
     unranked_recipes,
     verdicts_of,
@@ -85,6 +86,7 @@ __all__ = [
     "power_vs_best",
     "range_critical_t",
     "range_edge_note",
+    "second_look_candidates",
     "seeds_for_power",
     "study_leaderboard",
     "unranked_recipes",

@@ -5,7 +5,7 @@ judgements are stored as (``vs_best``, ``worse_by``)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
@@ -15,7 +15,13 @@ from scipy import stats
 
 from bench.report._best_of_k import TuningDraws
 from bench.report._metrics import METRIC_RANGES
-from bench.report._significance import ALPHA, failure_p_value, range_critical_t, range_p_value
+from bench.report._significance import (
+    ALPHA,
+    LOOK_ALPHA,
+    failure_p_value,
+    range_critical_t,
+    range_p_value,
+)
 
 T = TypeVar("T")
 
@@ -57,6 +63,7 @@ def compare_to_best(
     *,
     metric: str = "test_auc",
     tuning: Mapping[str, TuningDraws] | None = None,
+    first_look: Collection[int] | None = None,
 ) -> pd.DataFrame:
     """Judge each recipe against the best (first) one: on ``metric`` over the seeds that
     trained, and on how often its seeds failed.
@@ -94,7 +101,14 @@ def compare_to_best(
     names which: :data:`BY_METRIC`, :data:`BY_FAILURES`); ``not testable`` when it is not
     worse and either side has fewer than 2 seeds that trained; else ``indistinguishable``.
 
-    Returns columns ``recipe_label``; ``p_value`` (the one-sided t-test of the metric,
+    * **Two looks** (``first_look``: the seeds of the first look, under a spec with
+      second-look seeds): the first look judges every recipe on those seeds alone, ranked
+      by its mean over them; the recipes it leaves in the top group then ran more seeds,
+      and the second look judges them on all of theirs against the best among them. A
+      recipe is worse when either look marks it, each look at :data:`LOOK_ALPHA` (its
+      intervals too); ``look`` says which look gave the row (1 or 2; NaN with one look).
+
+    Returns columns ``recipe_label``; ``look``; ``p_value`` (the one-sided t-test of the metric,
     uncorrected); ``p_metric`` and ``p_failures`` (corrected); ``diff_to_best`` with
     ``diff_to_best_low`` / ``diff_to_best_high``: the recipe's mean minus the best's and its
     simultaneous 95% interval, computed on the test's scale and shown on the metric's (the
@@ -117,6 +131,49 @@ def compare_to_best(
         1            b       1.0         0.001  indistinguishable
         2            c       NaN           NaN       not testable
     """
+    if first_look is None or "seed" not in included.columns:
+        return _one_look(included, ranked_labels, metric=metric, tuning=tuning, level=ALPHA)
+    early = included[included["seed"].isin(list(first_look))]
+    first = _one_look(
+        early,
+        _ranked_by_mean(early, metric, ranked_labels),
+        metric=metric,
+        tuning=tuning,
+        level=LOOK_ALPHA,
+    )
+    decided = set(first.loc[first["vs_best"] == WORSE, "recipe_label"])
+    # The second look's best is the best of those the first look left in the top group.
+    order = sorted(ranked_labels, key=lambda label: label in decided)
+    second = _one_look(included, order, metric=metric, tuning=tuning, level=LOOK_ALPHA)
+    kept = second[~second["recipe_label"].isin(decided)].assign(look=2.0)
+    frame = pd.concat([kept, first[first["recipe_label"].isin(decided)].assign(look=1.0)])
+    return frame.reset_index(drop=True).astype(
+        {"recipe_label": object, "vs_best": object, "worse_by": object}
+    )
+
+
+def _ranked_by_mean(included: pd.DataFrame, metric: str, labels: Sequence[str]) -> list[str]:
+    """``labels`` by their mean ``metric`` in ``included``, highest first (ties and labels
+    without a value keep their order), as the leaderboard ranks them."""
+    means = included.groupby("recipe_label", sort=False)[metric].mean()
+    position = {label: i for i, label in enumerate(labels)}
+
+    def key(label: str) -> tuple[float, int]:
+        mean = means.get(label, math.nan)
+        return (math.inf if pd.isna(mean) else -float(mean), position[label])
+
+    return sorted(labels, key=key)
+
+
+def _one_look(
+    included: pd.DataFrame,
+    ranked_labels: Sequence[str],
+    *,
+    metric: str,
+    tuning: Mapping[str, TuningDraws] | None,
+    level: float,
+) -> pd.DataFrame:
+    """:func:`compare_to_best` on one set of seeds, at ``level``."""
     scale = _log_odds if METRIC_RANGES.get(metric) == (0.0, 1.0) else _identity
     back = _expit if scale is _log_odds else _identity
     failed = _failed_rows(included)
@@ -146,7 +203,7 @@ def compare_to_best(
     tuning_sd = {label: draws.resampled_best_sd() for label, draws in (tuning or {}).items()}
     for label in others:
         gap = gaps[label]
-        metric_row = _metric_row(gap, candidates=compared, back=back)
+        metric_row = _metric_row(gap, candidates=compared, back=back, level=level)
         p_failures = failure_p_value(
             int(failures.get(label, 0)),
             int(seeds.get(label, 0)),
@@ -154,7 +211,7 @@ def compare_to_best(
             int(seeds.get(best_label, 0)),
             candidates=len(ranked_labels),
         )
-        verdict, worse_by = _verdict(metric_row["p_metric"], p_failures)
+        verdict, worse_by = _verdict(metric_row["p_metric"], p_failures, level=level)
         rows.append(
             {
                 "recipe_label": label,
@@ -173,6 +230,7 @@ def compare_to_best(
 
 _COMPARISON_COLUMNS: dict[str, float | str] = {
     "recipe_label": "",
+    "look": math.nan,
     "p_value": math.nan,
     "p_metric": math.nan,
     "p_failures": math.nan,
@@ -255,7 +313,7 @@ def _with_tuning_luck(gap: _Gap | None, *lucks: tuple[float, float] | None) -> _
 
 
 def _metric_row(
-    gap: _Gap | None, *, candidates: int, back: Callable[[float], float]
+    gap: _Gap | None, *, candidates: int, back: Callable[[float], float], level: float
 ) -> dict[str, float]:
     if gap is None:
         return {
@@ -272,7 +330,7 @@ def _metric_row(
         t = gap.mean / gap.se
         p_value = float(stats.t.cdf(t, gap.df))
         p_metric = range_p_value(-t, candidates=candidates, df=gap.df)
-        half = range_critical_t(candidates=candidates, df=gap.df) * gap.se
+        half = range_critical_t(candidates=candidates, df=gap.df, level=level) * gap.se
     else:
         # No spread: the t statistic is undefined; a difference is then certain.
         below = gap.mean < 0 and not np.isclose(gap.mean, 0.0)
@@ -288,11 +346,11 @@ def _metric_row(
     }
 
 
-def _verdict(p_metric: float, p_failures: float) -> tuple[str, str]:
+def _verdict(p_metric: float, p_failures: float, *, level: float) -> tuple[str, str]:
     reasons = [
         reason
         for reason, p in ((BY_METRIC, p_metric), (BY_FAILURES, p_failures))
-        if not math.isnan(p) and p < ALPHA
+        if not math.isnan(p) and p < level
     ]
     if reasons:
         return WORSE, ", ".join(reasons)

@@ -10,12 +10,15 @@ import math
 from scipy import stats
 
 ALPHA = 0.05
+#: The level of each of a two-look verdict's looks (a spec's ``second_look_seeds``):
+#: Bonferroni over the two, so that two chances to mark a recipe worse keep :data:`ALPHA`.
+LOOK_ALPHA = ALPHA / 2
 
 
 @functools.lru_cache(maxsize=1024)
-def range_critical_t(*, candidates: int, df: float) -> float:
+def range_critical_t(*, candidates: int, df: float, level: float = ALPHA) -> float:
     """The t a recipe must trail the best by to be ``worse`` on the metric: the studentized
-    range's upper :data:`ALPHA` quantile for ``candidates`` means over ``√2``.
+    range's upper ``level`` quantile for ``candidates`` means over ``√2``.
 
     With 2 recipes this is the two-sided t quantile: the best is the larger of the two,
     so trailing it is as likely under a tie as either sign of a two-sided test.
@@ -26,7 +29,7 @@ def range_critical_t(*, candidates: int, df: float) -> float:
         >>> round(range_critical_t(candidates=8, df=4), 2)
         5.19
     """
-    return float(stats.studentized_range.isf(ALPHA, candidates, df)) / math.sqrt(2)
+    return float(stats.studentized_range.isf(level, candidates, df)) / math.sqrt(2)
 
 
 def range_p_value(t: float, *, candidates: int, df: float) -> float:

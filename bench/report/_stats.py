@@ -9,7 +9,7 @@ ROC curves are computed in :mod:`bench.report._roc`; which trials count is decid
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -84,6 +84,7 @@ def summarize(
     *,
     rank_by: str = "test_auc",
     tuning: Mapping[str, TuningDraws] | None = None,
+    first_look: Collection[int] | None = None,
 ) -> pd.DataFrame:
     """One row per recipe: n, its seeds, its failed seeds, and the mean, sd and 95% t
     interval of each summary metric (the interval clipped to the metric's range,
@@ -102,7 +103,8 @@ def summarize(
     fewer than :data:`MIN_INTERVAL_N` seeds ran.
     Rows are ranked by the mean of ``rank_by``, highest first (every ranked metric is
     better higher), each recipe is compared with the best one (see
-    :func:`compare_to_best`, which takes the candidates' ``tuning`` draws), and the top
+    :func:`compare_to_best`, which takes the candidates' ``tuning`` draws and, for a
+    two-look verdict, the ``first_look`` seeds), and the top
     group then moves first (:func:`top_group_first`).
     ``included`` holds only the trials that count (see
     :func:`bench.report._selection.select_trials`).
@@ -163,7 +165,11 @@ def summarize(
     )
     summary = summary.rename_axis("recipe_label").reset_index()
     comparison = compare_to_best(
-        included, summary["recipe_label"].tolist(), metric=rank_by, tuning=tuning
+        included,
+        summary["recipe_label"].tolist(),
+        metric=rank_by,
+        tuning=tuning,
+        first_look=first_look,
     )
     summary = top_group_first(summary.merge(comparison, on="recipe_label", how="left"))
     summary.insert(0, "rank", np.arange(1, len(summary) + 1))

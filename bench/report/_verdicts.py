@@ -4,16 +4,21 @@ leaderboard, figure and ``bench best`` starts from."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
 from bench.report._best_of_k import TuningDraws, tuning_draws
+from bench.report._compare import compare_to_best
 from bench.report._defaults_arm import DefaultsArm, defaults_arm
 from bench.report._labels import missing_by_recipe
 from bench.report._protocol import TuningProtocol, edge_sentence, tuning_protocol
 from bench.report._selection import (
+    FAILED,
+    NOT_RUN,
+    QUEUED,
+    RUNNING,
     TrialSelection,
     counted,
     missing_seeds,
@@ -24,6 +29,7 @@ from bench.report._stats import summarize
 from bench.report._verdict_values import chance_score, verdict_values
 from bench.results import (
     StudyResults,
+    TuningPlan,
     candidate_budgets,
     load_results,
     spec_named_recipes,
@@ -67,15 +73,32 @@ def verdicts_of(results: StudyResults) -> Verdicts:
         recipes=[*selection.tuning["candidate"].unique(), *spec_named_recipes(results.spec)],
         unusable=unusable_candidates(selection.tuning, budget=candidate_budgets(results.spec)),
     )
-    values = verdict_values(
-        selection.included, missing, majority_rate=results.workload.get("majority_rate") or {}
-    )
+    majority = results.workload.get("majority_rate") or {}
+    tuning = _tuning_draws(results, selection, ranked_by=ranked_by)
+    plan = results.tuning
+    first_look = plan.final_seeds if plan is not None and plan.second_look_seeds else None
+    more_planned: dict[str, int] = {}
+    if plan is not None and first_look is not None:
+        second = _second_look(
+            selection, missing, ranked_by=ranked_by, tuning=tuning, plan=plan, majority=majority
+        )
+        judged = selection.judged
+        more = missing_seeds(
+            judged[judged["recipe_label"].isin(second or ())],
+            seeds=plan.second_look_seeds,
+            recipes=sorted(second or ()),
+        )
+        missing = pd.concat([missing, more], ignore_index=True)
+        more_planned = dict.fromkeys(second or (), len(plan.second_look_seeds))
+    values = verdict_values(selection.included, missing, majority_rate=majority)
     summary = _ranked_summary(
         values,
         ranked_by=ranked_by,
         missing=missing,
         planned=results.planned_seeds,
-        tuning=_tuning_draws(results, selection, ranked_by=ranked_by),
+        tuning=tuning,
+        first_look=first_look,
+        more_planned=more_planned,
     )
     summary.attrs["ranked_by"] = ranked_by  # what verdict_headline names
     return Verdicts(
@@ -85,6 +108,61 @@ def verdicts_of(results: StudyResults) -> Verdicts:
         summary=summary,
         defaults=_defaults_arm(results, selection, ranked_by=ranked_by, tuned=summary),
     )
+
+
+#: How a first-look seed can stand that leaves the first look still to be judged.
+_PENDING = (NOT_RUN, RUNNING, QUEUED, FAILED)
+
+
+def second_look_candidates(results: StudyResults) -> frozenset[str] | None:
+    """The candidates that run the spec's second-look seeds: the best and those its
+    first look (on the final seeds) leaves in the top group; ``None`` while a first-look
+    seed is still to run (the first look is not judged yet), empty without a second look.
+
+    Example:
+        >>> from bench.report._example import example_storage
+        >>> second_look_candidates(load_results("demo", storage=example_storage()))
+        frozenset()
+    """
+    plan = results.tuning
+    if plan is None or not plan.second_look_seeds:
+        return frozenset()
+    selection = select_trials(results.trials)
+    ranked_by = _rank_metric(selection.included, objective=spec_objective(results.spec).metric)
+    missing = missing_seeds(
+        selection.judged,
+        seeds=plan.final_seeds,
+        recipes=[*selection.tuning["candidate"].unique(), *spec_named_recipes(results.spec)],
+        unusable=unusable_candidates(selection.tuning, budget=candidate_budgets(results.spec)),
+    )
+    tuning = _tuning_draws(results, selection, ranked_by=ranked_by)
+    majority = results.workload.get("majority_rate") or {}
+    return _second_look(
+        selection, missing, ranked_by=ranked_by, tuning=tuning, plan=plan, majority=majority
+    )
+
+
+def _second_look(
+    selection: TrialSelection,
+    missing: pd.DataFrame,
+    *,
+    ranked_by: str,
+    tuning: dict[str, TuningDraws],
+    plan: TuningPlan,
+    majority: Mapping[str, float],
+) -> frozenset[str] | None:
+    """:func:`second_look_candidates` from a study's first-look ``missing`` seeds."""
+    if missing["why"].isin(_PENDING).any():
+        return None
+    first = selection.included[selection.included["seed"].isin(plan.final_seeds)]
+    values = verdict_values(first, missing, majority_rate=majority)
+    if values.empty:
+        return frozenset()
+    labels = values["recipe_label"].unique().tolist()
+    judged = compare_to_best(
+        values, labels, metric=ranked_by, tuning=tuning, first_look=plan.final_seeds
+    )
+    return frozenset(judged.loc[judged["look"] == 2, "recipe_label"])
 
 
 def _tuning_draws(
@@ -138,16 +216,20 @@ def _ranked_summary(
     missing: pd.DataFrame,
     planned: Sequence[int],
     tuning: dict[str, TuningDraws],
+    first_look: Sequence[int] | None = None,
+    more_planned: Mapping[str, int] | None = None,
 ) -> pd.DataFrame:
     """The leaderboard rows of the ``included`` trials, with the seeds each recipe lacks.
 
-    ``n_planned`` (the spec's seed count, empty when it names none) and ``seeds_missing``
-    (``"1 (failed), 2 (running)"``, empty when none is) follow the ``seeds`` column.
+    ``n_planned`` (the spec's seed count, empty when it names none, plus the recipe's
+    ``more_planned`` second-look seeds) and ``seeds_missing`` (``"1 (failed), 2
+    (running)"``, empty when none is) follow the ``seeds`` column.
     """
-    summary = summarize(included, rank_by=ranked_by, tuning=tuning)
+    summary = summarize(included, rank_by=ranked_by, tuning=tuning, first_look=first_look)
     after_seeds = summary.columns.get_loc("seeds") + 1
-    count = len(planned) or None
-    summary.insert(after_seeds, "n_planned", pd.array([count] * len(summary), "Int64"))
+    more = summary["recipe_label"].map(more_planned or {}).fillna(0).astype(int)
+    counts = [len(planned) + extra if planned else None for extra in more]
+    summary.insert(after_seeds, "n_planned", pd.array(counts, "Int64"))
     seeds_missing = summary["recipe_label"].map(missing_by_recipe(missing)).fillna("")
     summary.insert(after_seeds + 1, "seeds_missing", seeds_missing)
     return summary

@@ -277,21 +277,30 @@ def _tuning(table: Any) -> TuningSpec:
                 "the final phase is never pruned (its seeds judge the candidates); the "
                 "top-level pruner acts on the tuning phase only",
             )
-    final_seeds = table.pop("final_seeds", None)
+    seed_lists = {key: table.pop(key, None) for key in ("final_seeds", "second_look_seeds")}
     tuning = (
         _table(TuningSpec, {k: v for k, v in table.items()}, "tuning") if table else TuningSpec()
     )
-    if final_seeds is not None:
-        try:
-            seeds = _seeds(final_seeds)
-        except SpecProblem as problem:
-            raise SpecProblem(f"tuning.final_{problem.where}", problem.message) from None
-        tuning = dataclasses.replace(tuning, final_seeds=seeds)
+    for key, listed in seed_lists.items():
+        if listed is not None:
+            try:
+                seeds = _seeds(listed)
+            except SpecProblem as problem:
+                where = key.removesuffix("seeds") + problem.where
+                raise SpecProblem(f"tuning.{where}", problem.message) from None
+            tuning = dataclasses.replace(tuning, **{key: seeds})
     if tuning.seed in tuning.final_seeds:
         raise SpecProblem(
             "tuning.final_seeds",
             f"got {list(tuning.final_seeds)}; expected seeds other than the tuning seed "
             f"{tuning.seed} (the verdict comes from seeds that did not choose the settings)",
+        )
+    reused = set(tuning.second_look_seeds) & {tuning.seed, *tuning.final_seeds}
+    if reused:
+        raise SpecProblem(
+            "tuning.second_look_seeds",
+            f"got {list(tuning.second_look_seeds)}; expected seeds other than the tuning seed "
+            f"and the final seeds (reused: {sorted(reused)})",
         )
     if "budget_per_dimension" in table:
         if "budget" in table:
@@ -316,10 +325,11 @@ def _tuning(table: Any) -> TuningSpec:
         raise SpecProblem(
             "tuning.confirm_seed", "set without tuning.confirm; expected both, or neither"
         )
-    if tuning.confirm and tuning.rerun_seed in (tuning.seed, *tuning.final_seeds):
+    seeded = (tuning.seed, *tuning.final_seeds, *tuning.second_look_seeds)
+    if tuning.confirm and tuning.rerun_seed in seeded:
         raise SpecProblem(
             "tuning.confirm_seed",
             f"got {tuning.rerun_seed}; expected a seed other than the tuning seed and the "
-            "final seeds",
+            "final and second-look seeds",
         )
     return tuning

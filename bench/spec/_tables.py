@@ -155,6 +155,12 @@ class TuningSpec:
     every candidate's tuning is done, so the report can say whether tuning changed the
     ranking: ``len(final_seeds)`` more trials per candidate.
 
+    With ``second_look_seeds``, the verdict looks twice: first on the final seeds, then
+    the best and every candidate that first look leaves in the top group also rerun on
+    these seeds and are judged again on all of theirs (a candidate is worse when either
+    look marks it, each look at half the report's level): seeds are spent where a verdict
+    is undecided. At most ``len(second_look_seeds)`` more trials per candidate.
+
     Example:
         >>> TuningSpec(budget=6, final_seeds=(1, 2, 3)).to_dict()
         {'budget': 6, 'sampler': 'qmc', 'seed': 0, 'final_seeds': [1, 2, 3], 'sampler_seed': None}
@@ -178,6 +184,7 @@ class TuningSpec:
     sampler: str = knob_field("qmc", "sampler of the tuning phase", choices=TUNING_SAMPLERS)
     seed: int = knob_field(0, "the seed every tuning trial trains with", low=0)
     final_seeds: tuple[int, ...] = (1, 2, 3)
+    second_look_seeds: tuple[int, ...] = ()
     sampler_seed: int | None = knob_field(
         None, "seed of the tuning draws (default: derived from the spec)", low=0, high=2**32 - 1
     )
@@ -205,10 +212,16 @@ class TuningSpec:
         """The seed the ``confirm`` best draws are rerun on."""
         if self.confirm_seed is not None:
             return self.confirm_seed
-        return max(self.seed, *self.final_seeds) + 1
+        return max(self.seed, *self.final_seeds, *self.second_look_seeds) + 1
 
     def to_dict(self) -> dict[str, Any]:
-        values = {**dataclasses.asdict(self), "final_seeds": list(self.final_seeds)}
+        values = {
+            **dataclasses.asdict(self),
+            "final_seeds": list(self.final_seeds),
+            "second_look_seeds": list(self.second_look_seeds),
+        }
+        if not self.second_look_seeds:  # as stored before the second look: the same hash
+            del values["second_look_seeds"]
         if self.budget_per_dimension is None:  # as stored before it existed: the same hash
             del values["budget_per_dimension"]
         if not self.confirm:  # as stored before confirmation existed: the same hash
@@ -263,7 +276,10 @@ class StudySpec:
         if self.tuning is not None:
             tuning = self.tuning
             arms = 2 if tuning.defaults_arm else 1
-            per_candidate = tuning.confirm + arms * len(tuning.final_seeds)
+            # The second look's seeds count as if every candidate ran them: the most the
+            # study can run until its first look is judged.
+            seeded = arms * len(tuning.final_seeds) + len(tuning.second_look_seeds)
+            per_candidate = tuning.confirm + seeded
             return sum(per_candidate + self.candidate_budget(c) for c in self.variants)
         if self.budget.n_trials is not None:
             return self.budget.n_trials
