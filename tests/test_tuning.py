@@ -875,6 +875,8 @@ def _levelled_trial(workload, recipe, *, on_epoch=None, **_):
 
 
 def test_the_second_look_reruns_the_best_and_the_undecided_on_more_seeds(tmp_path):
+    from html import unescape
+
     from bench._record import TrialRecord
     from bench.report import verdicts_of
     from bench.results import load_results
@@ -900,3 +902,7 @@ def test_the_second_look_reruns_the_best_and_the_undecided_on_more_seeds(tmp_pat
     assert board.loc["sgd", ["vs_best", "look", "n", "n_planned"]].tolist() == ["worse", 1, 3, 3]
     assert board.loc[["adam", "nadam"], "n_planned"].tolist() == [6, 6]
     assert set(board.loc[["adam", "nadam"], "look"]) == {2}
+    assert main(["report", "--storage", url, "--study", name, "--out", str(tmp_path / "r")]) == 0
+    page = unescape((tmp_path / "r" / name / "index.html").read_text(encoding="utf-8"))
+    assert "The verdict looks twice: first on seeds 1, 2, 3;" in page
+    assert "worse (metric, look 1)" in page

@@ -34,7 +34,7 @@ from bench.report._leaderboard import leaderboard_frame
 from bench.report._metrics import MIN_INTERVAL_N, SUMMARY_METRICS
 from bench.report._protocol import TuningProtocol, edge_sentence, protocol_sentence
 from bench.report._selection import QUEUED, RUNNING, TrialCounts
-from bench.report._significance import ALPHA
+from bench.report._significance import ALPHA, LOOK_ALPHA
 from bench.report._stats import CONFIDENCE
 from bench.report._study_facts import search_space_table, study_facts
 from bench.report._time_to_target import TimeToTarget
@@ -179,6 +179,7 @@ def report_view(content: ReportContent) -> ReportView:
             content.ranked_by,
             final_only=content.protocol is not None,
             tuning_luck=bool(content.summary.get("tuning_sd", pd.Series()).notna().any()),
+            looks=_looks(results),
         ),
         figures=content.figures,
         figure_dir=FIGURE_DIR,
@@ -198,11 +199,25 @@ def report_view(content: ReportContent) -> ReportView:
     )
 
 
-def method_sentence(ranked_by: str, *, final_only: bool = False, tuning_luck: bool = False) -> str:
+def _looks(results: StudyResults) -> tuple[Sequence[int], Sequence[int]] | None:
+    plan = results.tuning
+    if plan is None or not plan.second_look_seeds:
+        return None
+    return plan.final_seeds, plan.second_look_seeds
+
+
+def method_sentence(
+    ranked_by: str,
+    *,
+    final_only: bool = False,
+    tuning_luck: bool = False,
+    looks: tuple[Sequence[int], Sequence[int]] | None = None,
+) -> str:
     """The sentence naming the interval, the test and its correction, for every rendering.
 
     ``final_only`` says that only final-phase seeds enter (a tuning-protocol study);
-    ``tuning_luck`` that the metric test counts the candidates' tuning luck.
+    ``tuning_luck`` that the metric test counts the candidates' tuning luck; ``looks``
+    (the seeds of the first look and those the second adds) that the verdict looks twice.
 
     Example:
         >>> method_sentence("test_auc")[:60]
@@ -213,6 +228,10 @@ def method_sentence(ranked_by: str, *, final_only: bool = False, tuning_luck: bo
         'Only final-phase trials count: seeds that did not choose t'
         >>> "tuning luck" in method_sentence("val_auc", final_only=True, tuning_luck=True)
         True
+        >>> "The verdict looks twice: first on seeds 1, 2, 3;" in method_sentence(
+        ...     "val_auc", looks=((1, 2, 3), (4, 5))
+        ... )
+        True
     """
     metric = SUMMARY_METRICS.get(ranked_by, ranked_by)
     final = (
@@ -222,17 +241,28 @@ def method_sentence(ranked_by: str, *, final_only: bool = False, tuning_luck: bo
         else ""
     )
     luck = f", {LUCK_NAME}," if tuning_luck else ""
+    level = ALPHA if looks is None else LOOK_ALPHA
+    twice = ""
+    if looks is not None:
+        first, more = (", ".join(str(s) for s in seeds) for seeds in looks)
+        twice = (
+            f" The verdict looks twice: first on seeds {first}; the best and every recipe that "
+            f"look leaves in the top group then also ran seeds {more} and are judged again on "
+            f"all of theirs. A recipe is worse when either look marks it (“look” names which), "
+            f"each look at level {level:g} (Bonferroni over the two)."
+        )
     return (
         f"{final}Values are the mean over seeds ± the half-width of a {CONFIDENCE:.0%} Student-t "
         f"confidence interval (n=1: no interval); kept epoch and epochs run with fewer than "
         f"{MIN_INTERVAL_N} seeds list the values instead. Each recipe is compared with the one "
         f"of highest mean {metric} twice: on {metric} over the seeds that trained, by "
         f"{TEST_NAME}{luck} (p (metric); Δ to best is the difference with its simultaneous "
-        f"{CONFIDENCE:.0%} interval), and on how often its seeds failed, by {FAILURE_TEST_NAME} "
-        f"(p (failures)). “≈ best” marks recipes neither p tells apart (both ≥ {ALPHA}), "
-        "“worse” says which one did, and “not testable” means a side has fewer than 2 seeds "
-        f"that trained. Recipes are ranked by mean {metric} (a failed seed counts as chance), "
-        "the top group first. Not rejecting is not proof of equality."
+        f"{(1 - level) * 100:g}% interval), and on how often its seeds failed, by "
+        f"{FAILURE_TEST_NAME} (p (failures)). “≈ best” marks recipes neither p tells apart "
+        f"(both ≥ {level:g}), “worse” says which one did, and “not testable” means a side "
+        f"has fewer than 2 seeds that trained.{twice} Recipes are ranked by mean {metric} (a "
+        "failed seed counts as chance), the top group first. Not rejecting is not proof of "
+        "equality."
     )
 
 

@@ -49,19 +49,23 @@ ROW_MARKS: dict[str, str] = {BEST: "best", TIED: "tied"}
 FIGURE_MARKS: dict[str, str] = {BEST: "★ ", TIED: "≈ "}
 
 
-def verdict_text(verdict: object, worse_by: object = "") -> str:
+def verdict_text(verdict: object, worse_by: object = "", *, look: object = None) -> str:
     """A ``vs_best`` verdict in words, a worse one with what made it worse (``worse_by``:
-    the metric, the failures or both); ``–`` for none.
+    the metric, the failures or both) and, in a two-look verdict, at which ``look``;
+    ``–`` for none.
 
     Example:
         >>> verdict_text("worse", "failures"), verdict_text("indistinguishable")
         ('worse (failures)', '≈ best')
         >>> verdict_text("worse", "metric, failures"), verdict_text(None)
         ('worse (metric, failures)', '–')
+        >>> verdict_text("worse", "metric", look=2.0)
+        'worse (metric, look 2)'
     """
     words = VERDICT_WORDS.get(str(verdict), "–")
     if verdict == WORSE and isinstance(worse_by, str) and worse_by:
-        return f"{words} ({worse_by})"
+        at = f", look {int(look)}" if isinstance(look, (int, float)) and look == look else ""
+        return f"{words} ({worse_by}{at})"
     return words
 
 

@@ -139,7 +139,7 @@ def _leaderboard_row(row: dict[str, Any]) -> dict[str, Any]:
     cells[LUCK_COLUMN] = f"{luck:.3f}" if luck is not None and pd.notna(luck) else ""
     cells[P_COLUMN] = p_value_text(row.get("p_metric"))
     cells[FAILURES_P_COLUMN] = p_value_text(row.get("p_failures"))
-    cells["vs best"] = verdict_text(row.get("vs_best"), row.get("worse_by"))
+    cells["vs best"] = verdict_text(row.get("vs_best"), row.get("worse_by"), look=row.get("look"))
     cells[MISSING_COLUMN] = row.get("seeds_missing") or ""
     return cells
 
