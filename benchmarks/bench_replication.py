@@ -4,7 +4,8 @@ Replication r (1, 2, ...) runs the built-in ``optimizers`` spec as ``bench run``
 (default workers) into a fresh SQLite file, with seeds no earlier evaluation of the rules
 used: its own split of the data (``split_seed`` = 100 + r), its own quasirandom tuning
 draws (``sampler_seed`` = 10000 r + 7), its own tuning seed (10000 r) and its own final
-seeds (10000 r + 1, ...; the spec's count, or ``--final-seeds``). Then its **oracle**:
+seeds (10000 r + 1, ...; the spec's count, or ``--final-seeds``) and second-look seeds
+after them (the spec's count, or ``--second-look-seeds``). Then its **oracle**:
 each candidate's chosen settings (what its final seeds reran) trained again on
 ``--oracle-seeds`` (default 20) more seeds, 10000 r + 101, ..., as a grid study in a
 file of its own. The oracle's mean validation AUC is the replication's truth: a
@@ -38,7 +39,8 @@ again, by this tree's rules.
 replications, whose seeds no earlier set used (the first set is 1-10).
 
     .venv/bin/python benchmarks/bench_replication.py [--replications 10] [--first 1] [--epochs N]
-        [--final-seeds N] [--oracle-seeds 20] [--confirm N] [--keep FOLDER]
+        [--final-seeds N] [--second-look-seeds N] [--oracle-seeds 20] [--confirm N]
+        [--keep FOLDER]
 """
 
 from __future__ import annotations
@@ -65,15 +67,17 @@ SEED_BLOCK = 10_000
 NOT_VARIANT_KEYS = ("seed", "epochs")
 
 
-def replication_seeds(index: int, *, final_seeds: int, oracle_seeds: int) -> dict:
+def replication_seeds(
+    index: int, *, final_seeds: int, oracle_seeds: int, second_look_seeds: int = 0
+) -> dict:
     """Replication ``index``'s seeds, none of them used by an earlier evaluation (those
     used split seed 0, tuning seed 0, final seeds below 30, sampler seeds 101-102 and
-    confirm seeds 1001-1002).
+    confirm seeds 1001-1002); the second look's follow the final seeds.
 
     Example:
-        >>> seeds = replication_seeds(2, final_seeds=2, oracle_seeds=3)
-        >>> seeds["tuning"], seeds["final"], seeds["oracle"], seeds["split"]
-        (20000, [20001, 20002], [20101, 20102, 20103], 102)
+        >>> seeds = replication_seeds(2, final_seeds=2, oracle_seeds=3, second_look_seeds=1)
+        >>> seeds["tuning"], seeds["final"], seeds["second"], seeds["oracle"], seeds["split"]
+        (20000, [20001, 20002], [20003], [20101, 20102, 20103], 102)
     """
     base = SEED_BLOCK * index
     return {
@@ -81,6 +85,7 @@ def replication_seeds(index: int, *, final_seeds: int, oracle_seeds: int) -> dic
         "sampler": base + 7,
         "tuning": base,
         "final": [base + 1 + i for i in range(final_seeds)],
+        "second": [base + 1 + final_seeds + i for i in range(second_look_seeds)],
         "oracle": [base + 101 + i for i in range(oracle_seeds)],
         "confirm": base + 99,
     }
@@ -98,9 +103,11 @@ def replication_spec(
     text = re.sub(r"(?m)^confirm(_seed)? = .*\n", "", text)
     tuning = f"seed = {seeds['tuning']}\nsampler_seed = {seeds['sampler']}\n"
     tuning += f"final_seeds = {seeds['final']}\n"
+    if seeds.get("second"):
+        tuning += f"second_look_seeds = {seeds['second']}\n"
     if confirm:
         tuning += f"confirm = {confirm}\nconfirm_seed = {seeds['confirm']}\n"
-    text = re.sub(r"(?m)^(seed|sampler_seed|final_seeds) = .*\n", "", text)
+    text = re.sub(r"(?m)^(seed|sampler_seed|final_seeds|second_look_seeds) = .*\n", "", text)
     text, count = re.subn(r"(?m)^\[tuning\]\n", f"[tuning]\n{tuning}", text)
     if count != 1:
         raise SystemExit("the built-in optimizers spec has no [tuning] table to replicate")
@@ -213,6 +220,12 @@ def main() -> None:
     parser.add_argument(
         "--final-seeds", type=int, default=None, help="final seeds per replication (the spec's)"
     )
+    parser.add_argument(
+        "--second-look-seeds",
+        type=int,
+        default=None,
+        help="second-look seeds per replication (the spec's; 0: one look)",
+    )
     parser.add_argument("--oracle-seeds", type=int, default=20)
     parser.add_argument(
         "--confirm", type=int, default=None, help="best draws rerun per candidate (the spec's)"
@@ -226,7 +239,10 @@ def main() -> None:
         "again, by this tree's rules",
     )
     args = parser.parse_args()
-    final_seeds = args.final_seeds or len(load_spec("optimizers").tuning.final_seeds)
+    builtin = load_spec("optimizers").tuning
+    final_seeds = args.final_seeds or len(builtin.final_seeds)
+    second_look = args.second_look_seeds
+    second_look = len(builtin.second_look_seeds) if second_look is None else second_look
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     classes: list[dict[str, str]] = []
     winners, sds = [], []
@@ -237,7 +253,10 @@ def main() -> None:
         extra = ["--epochs", str(args.epochs)] if args.epochs else []
         for index in range(args.first, args.first + args.replications):
             seeds = replication_seeds(
-                index, final_seeds=final_seeds, oracle_seeds=args.oracle_seeds
+                index,
+                final_seeds=final_seeds,
+                oracle_seeds=args.oracle_seeds,
+                second_look_seeds=second_look,
             )
             spec, name = replication_spec(folder, index, seeds=seeds, confirm=args.confirm)
             url = f"sqlite:///{folder / f'{name}.db'}"
@@ -277,6 +296,7 @@ def main() -> None:
     lines = [
         f"replications={args.replications}",
         f"final_seeds={final_seeds}",
+        f"second_look_seeds={second_look}",
         f"oracle_seeds={args.oracle_seeds}",
         f"confirm={confirm}",
         *rate_lines("top_group_agreement", sum(agreeing), len(agreeing)),
