@@ -243,8 +243,14 @@ class StudyDisplay:
         self._say(self._trial_words(trial, DIVERGED))
 
     def trials_done(self, counts: Any, *, best: Any = None) -> None:
-        """For a display fed by polling the storage (several worker processes)."""
+        """For a display fed by polling the storage (several worker processes). The total
+        follows the counts: it shrinks where a study learns that some trials never run (a
+        candidate with no usable settings, a second look that reruns fewer candidates)."""
         self.finished = counts.finished
+        total = counts.finished + counts.running + counts.to_run
+        if total != self.total:
+            self.total = total
+            self.progress.update(self.trials, total=total)
         if best is not None:
             self._offer_best(best)
         running = f"{counts.running} running" if counts.running else ""

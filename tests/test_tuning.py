@@ -906,3 +906,23 @@ def test_the_second_look_reruns_the_best_and_the_undecided_on_more_seeds(tmp_pat
     page = unescape((tmp_path / "r" / name / "index.html").read_text(encoding="utf-8"))
     assert "The verdict looks twice: first on seeds 1, 2, 3;" in page
     assert "worse (metric, look 1)" in page
+
+
+def test_the_progress_total_shrinks_to_what_the_second_look_runs():
+    import io
+
+    from rich.console import Console
+
+    from bench.console import StudyDisplay
+    from bench.recovery import TrialCounts
+
+    log = io.StringIO()
+    display = StudyDisplay(
+        total=24, metric="val_auc", direction="maximize", console=Console(file=log, width=200)
+    )
+    display.trials_done(TrialCounts(finished=15, running=0, to_run=9, running_elsewhere=()))
+    display.trials_done(TrialCounts(15, 1, 5, ()))  # the first look judged
+    assert log.getvalue().splitlines() == [
+        "15 of 24 trials done",
+        "15 of 21 trials done, 1 running",
+    ]

@@ -51,7 +51,8 @@ def run_command(args: argparse.Namespace) -> int:
         f"{verb} study [bold]{handle.name}[/] ({spec.description}): {counts.finished} of "
         f"{budget} trials done"
         + (f", {counts.running} running" if counts.running else "")
-        + f", {counts.to_run} to run"
+        + (", at most" if spec.tuning and spec.tuning.second_look_seeds else ",")
+        + f" {counts.to_run} to run"
         + (f", {run.requeued} interrupted trial(s) queued again" if run.requeued else "")
         + f"; {jobs} worker(s), backend {run.backend}",
         soft_wrap=True,
