@@ -906,6 +906,8 @@ def test_the_second_look_reruns_the_best_and_the_undecided_on_more_seeds(tmp_pat
     page = unescape((tmp_path / "r" / name / "index.html").read_text(encoding="utf-8"))
     assert "The verdict looks twice: first on seeds 1, 2, 3;" in page
     assert "worse (metric, look 1)" in page
+    assert "3 final seeds (1, 2, 3) and, for the best and the candidates those leave " in page
+    assert "second-look seeds" in page
 
 
 def test_the_progress_total_shrinks_to_what_the_second_look_runs():

@@ -281,6 +281,9 @@ def protocol_sentence(protocol: TuningProtocol) -> str:
         >>> per_field = dataclasses.replace(unequal, plan=plan)
         >>> print(protocol_sentence(per_field).split(": ", 1)[1].split(" (tpe")[0])
         each candidate: 4 tuning trials per searched field (sgd 8, adam 4), sgd 20, adam 20 ...
+        >>> looks = dataclasses.replace(protocol.plan, second_look_seeds=(4, 5))
+        >>> print(protocol_sentence(dataclasses.replace(protocol, plan=looks)).split(". ")[0][-73:])
+        and, for the best and the candidates those leave undecided, 2 more (4, 5)
     """
     plan = protocol.plan
     table = protocol.per_candidate
@@ -303,11 +306,18 @@ def protocol_sentence(protocol: TuningProtocol) -> str:
     sampler = f" ({plan.sampler} sampler)" if plan and plan.sampler else ""
     seeds = (plan.seed,) if plan and plan.seed is not None else protocol.tuning_seeds
     final = protocol.final_seeds
+    more = plan.second_look_seeds if plan else ()
+    second = (
+        f" and, for the best and the candidates those leave undecided, {len(more)} more "
+        f"({', '.join(str(s) for s in more)})"
+        if more
+        else ""
+    )
     return (
         f"Tuning protocol: each candidate: {tuning}{sampler} on {_seed_words(seeds)}, then "
-        f"{len(final)} final seeds ({', '.join(str(s) for s in final)}). The leaderboard and "
-        "its tests use the final seeds only; the tuning trials chose the settings and are "
-        "counted apart."
+        f"{len(final)} final seeds ({', '.join(str(s) for s in final)}){second}. The "
+        "leaderboard and its tests use the final seeds only; the tuning trials chose the "
+        "settings and are counted apart."
     )
 
 

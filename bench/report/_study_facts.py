@@ -162,7 +162,7 @@ def _common_rows(spec: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def protocol_rows(plan: TuningPlan, *, spec: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The rows of a tuning-protocol study: budget, sampler, tuning seed, final seeds
-    (and the defaults arm, where it ran).
+    (and the second-look seeds and the defaults arm, where the spec has them).
 
     Example:
         >>> plan = TuningPlan(budget=6, sampler="random", seed=0, final_seeds=(1, 2),
@@ -189,6 +189,9 @@ def protocol_rows(plan: TuningPlan, *, spec: Mapping[str, Any]) -> list[tuple[st
         ("tuning seed", UNKNOWN if plan.seed is None else str(plan.seed)),
         ("final seeds", f"{final} (each candidate's chosen settings once per seed)"),
     ]
+    if plan.second_look_seeds:
+        more = _seeds_text(plan.second_look_seeds)
+        rows.append(("second-look seeds", f"{more} (the best and the undecided after the first)"))
     if plan.defaults_arm:
         rows.append(("defaults arm", "each candidate untuned, at its knobs' defaults, per seed"))
     return rows
