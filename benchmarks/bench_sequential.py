@@ -13,8 +13,11 @@ same trials, under four designs, all fixed before any of those replications ran:
 - ``sequential_split``: the same at ``ALPHA / 2`` per look (Bonferroni over the two
   looks), so that two chances to mark a tied candidate worse keep the report's level.
 
-Each design is judged twice: by the report's rule (tuning luck in the verdict) and on the
-final seeds alone (``<design>_seeds_only``: the tuning trials left out, so no luck).
+Each design is judged twice: with tuning luck (a candidate counts as worse only where
+the test with both candidates' tuning luck added, ``p (luck)``, tells it apart) and on the
+final seeds alone (``<design>_seeds_only``: the tuning trials left out, so no luck). The
+report's rule since this comparison is ``sequential_split_seeds_only``, with the luck
+test kept as a mark on worse candidates ("within tuning luck").
 
 Each board is judged by the report's own pipeline (:func:`bench.report.verdicts_of`) on
 the stored trials with the other seeds left out, and scored against the replication's
@@ -35,6 +38,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import optuna
+import pandas as pd
 from bench_replication import DROP, NEAR, oracle_means, rate_lines
 
 from bench.report import ALPHA, verdicts_of
@@ -64,7 +68,8 @@ def worse_at(level: float, *, luck: bool) -> Judge:
 
     def judge(results: StudyResults, seeds: Mapping[str, int]) -> dict[str, bool]:
         board = verdicts_of(with_seeds(results, seeds, luck=luck)).summary
-        p = board[["p_metric", "p_failures"]].fillna(1.0).min(axis=1)
+        metric = board["p_luck"] if luck else board["p_metric"]
+        p = pd.concat([metric, board["p_failures"]], axis=1).fillna(1.0).min(axis=1)
         return dict(zip(board["recipe_label"], (p < level).tolist(), strict=True))
 
     return judge

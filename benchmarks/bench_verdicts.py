@@ -23,11 +23,13 @@ all recipes, sd 0.3). The best is the recipe of highest mean, as on the leaderbo
   reruns it on 5 final seeds, as the tuning protocol does; which setting it chose is the
   tuning luck the final seeds do not see. Boards of 8 tied recipes (``false_worse``) and
   of 5 tied and 3 whose ceiling is 1.5 lower (AUC 0.96 against 0.84; ``power``), judged
-  by ``compare_to_best`` with the recipes' tuning draws (the report's rule) and without.
-- ``sequential``: the ``tuning_luck`` boards with 10 final seeds, judged with the tuning
-  draws under four designs: ``fixed_5`` (seeds 1-5), ``fixed_10`` (all 10), and two looks
-  (``sequential``: seeds 1-5, then seeds 6-10 for the best and every recipe the first look
-  left in the top group, worse when either look marks it, each look at ``ALPHA``;
+  by ``compare_to_best`` with the recipes' tuning draws: ``luck`` counts a recipe worse
+  only beyond its tuning luck (``within_luck`` false), ``no_luck`` counts every worse one.
+- ``sequential``: the ``tuning_luck`` boards with 10 final seeds, judged beyond tuning
+  luck (``p_luck``) under four designs: ``fixed_5`` (seeds 1-5), ``fixed_10`` (all 10),
+  and two looks (``sequential``: seeds 1-5, then seeds 6-10 for the best and every
+  recipe the first look left in the top group, worse when either look marks it, each
+  look at ``ALPHA``;
   ``sequential_split``: each look at ``ALPHA / 2``). ``false_worse`` on boards of 8 tied
   recipes without tuning luck (every draw the same setting, so only seed noise and the
   draws' own noise differ: the level each design keeps) and with it, ``power`` on boards
@@ -197,11 +199,13 @@ def tuning_luck(rng: np.random.Generator, boards: int, shifts: np.ndarray) -> di
             label: TuningDraws(scores=tuple(1 / (1 + np.exp(-tuned[r]))))
             for r, label in enumerate(labels)
         }
-        for rule, tuning in (("luck", draws), ("no_luck", None)):
-            verdicts = compare_to_best(
-                included, ranked.index.tolist(), metric="val_auc", tuning=tuning
-            ).set_index("recipe_label")
-            worse[rule][b] = (verdicts["vs_best"] == WORSE).reindex(labels).to_numpy()
+        verdicts = compare_to_best(
+            included, ranked.index.tolist(), metric="val_auc", tuning=draws
+        ).set_index("recipe_label")
+        marked = verdicts["vs_best"] == WORSE
+        worse["no_luck"][b] = marked.reindex(labels).to_numpy()
+        beyond = marked & ~verdicts["within_luck"].astype(bool)
+        worse["luck"][b] = beyond.reindex(labels).to_numpy()
     return worse
 
 
@@ -239,7 +243,7 @@ def _worse_with(
     kept = included[included["seed"] < included["recipe_label"].map(seeds)]
     ranked = kept.groupby("recipe_label")["val_auc"].mean().sort_values(ascending=False)
     verdicts = compare_to_best(kept, ranked.index.tolist(), metric="val_auc", tuning=draws)
-    p = verdicts[["p_metric", "p_failures"]].fillna(1.0).min(axis=1)
+    p = verdicts[["p_luck", "p_failures"]].fillna(1.0).min(axis=1)
     return dict(zip(verdicts["recipe_label"], (p < level).tolist(), strict=True))
 
 

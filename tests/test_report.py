@@ -835,9 +835,9 @@ def _tuning_luck(storage: str, candidate: str) -> tuple[float, int]:
 def test_protocol_tests_are_corrected_over_the_final_seeds(
     fair: DrawnFigures, fair_storage: str
 ) -> None:
-    # A paired t-test on the final seeds' log-odds, its variance widened by both
-    # candidates' tuning luck (Welch–Satterthwaite degrees of freedom), then the
-    # studentized range over every candidate.
+    # A paired t-test on the final seeds' log-odds, then the studentized range over every
+    # candidate; p (luck) is the same test with its variance widened by both candidates'
+    # tuning luck (Welch–Satterthwaite degrees of freedom).
     board = fair.result.leaderboard
     trials = pd.read_csv(fair.result.trials_csv)
     final = trials[(trials["phase"] == "final") & trials["excluded"].isna()]
@@ -845,23 +845,29 @@ def test_protocol_tests_are_corrected_over_the_final_seeds(
     best_label = board["recipe_label"].iloc[0]
     best = per_seed[best_label]
     best_luck, best_df = _tuning_luck(fair_storage, best_label)
-    raw, corrected = [], []
+    raw, corrected, with_luck = [], [], []
     for candidate in board["recipe_label"].iloc[1:]:
         other = per_seed[candidate]
         shared = best.index.intersection(other.index)  # paired over the seeds both have
         diff = _log_odds(other[shared]) - _log_odds(best[shared])
         paired = stats.ttest_rel(_log_odds(other[shared]), _log_odds(best[shared]))
+        raw.append(stats.t.cdf(paired.statistic, paired.df))  # one-sided: below the best
+        corrected.append(
+            stats.studentized_range.sf(
+                max(-paired.statistic, 0) * math.sqrt(2), len(board), paired.df
+            )
+        )
         seed_var, seed_df = (diff.std(ddof=1) ** 2 / len(diff)), paired.df
         luck, luck_df = _tuning_luck(fair_storage, candidate)
         parts = [(seed_var, seed_df), (luck**2, luck_df), (best_luck**2, best_df)]
         variance = sum(v for v, _ in parts)
         df = variance**2 / sum(v**2 / d for v, d in parts)
         t = diff.mean() / math.sqrt(variance)
-        raw.append(stats.t.cdf(t, df))  # one-sided: below the best
-        corrected.append(stats.studentized_range.sf(max(-t, 0) * math.sqrt(2), len(board), df))
+        with_luck.append(stats.studentized_range.sf(max(-t, 0) * math.sqrt(2), len(board), df))
         assert luck > 0
     assert board["p_value"].iloc[1:].tolist() == pytest.approx(raw)
     assert board["p_metric"].iloc[1:].tolist() == pytest.approx(corrected, rel=1e-4)
+    assert board["p_luck"].iloc[1:].tolist() == pytest.approx(with_luck, rel=1e-4)
 
 
 def test_protocol_report_says_how_much_tuning_each_candidate_got(fair: DrawnFigures) -> None:

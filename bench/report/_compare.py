@@ -86,12 +86,15 @@ def compare_to_best(
       one of them worse in 9% of simulated boards (``benchmarks/bench_verdicts.py``).
     * **Tuning luck** (under a tuning protocol, ``tuning``: each candidate's draws on its
       tuning seed, scored by ``metric``): the final seeds measure seed noise around the
-      one draw a candidate chose, but which draw that is was luck too. Each candidate's
-      tuning luck is the spread of the best of its draws resampled with replacement
-      (:meth:`TuningDraws.resampled_best_sd`, on the test's scale); both recipes' lucks
-      add to the variance of their difference, its degrees of freedom by Welch and
-      Satterthwaite (a luck from n draws counts n - 1). The draws' scores carry their
-      tuning seed's noise as well, so this errs towards "not told apart".
+      one draw a candidate chose, but which draw that is was luck too. The verdict judges
+      the settings each candidate chose (what its final seeds ran); a recipe worse by its
+      metric is then tested again with both recipes' tuning luck added: the spread of the
+      best of its draws resampled with replacement
+      (:meth:`TuningDraws.resampled_best_sd`, on the test's scale), added to the
+      variance of their difference, its degrees of freedom by Welch and Satterthwaite (a
+      luck from n draws counts n - 1). ``within_luck`` marks a worse recipe that second
+      test does not tell apart: another tuning run could reverse it. The draws' scores
+      carry their tuning seed's noise as well, so that test errs towards "within".
     * **Failures**: a one-sided Boschloo exact test of "fails more often than the best"
       (:func:`failure_p_value`), Bonferroni-corrected over the ``k (k - 1) / 2`` pairs of
       recipes for the same reason: the best is the one with the fewest failures as often
@@ -113,8 +116,9 @@ def compare_to_best(
     ``diff_to_best_low`` / ``diff_to_best_high``: the recipe's mean minus the best's and its
     simultaneous 95% interval, computed on the test's scale and shown on the metric's (the
     means' difference after the log-odds are mapped back); ``tuning_sd``, the recipe's
-    tuning luck on the metric's own scale (NaN without draws); ``vs_best`` and
-    ``worse_by``.
+    tuning luck on the metric's own scale (NaN without draws); ``p_luck``, the metric
+    test again with both lucks added (corrected; NaN without draws); ``vs_best``,
+    ``worse_by`` and ``within_luck``.
 
     Example:
         >>> included = pd.DataFrame(
@@ -192,12 +196,7 @@ def _one_look(
         label: (draws.resampled_best_sd(scale), len(draws) - 1.0)
         for label, draws in (tuning or {}).items()
     }
-    gaps = {
-        label: _with_tuning_luck(
-            _gap_to_best(best, values.get(label, empty)), luck.get(label), luck.get(best_label)
-        )
-        for label in others
-    }
+    gaps = {label: _gap_to_best(best, values.get(label, empty)) for label in others}
     compared = 1 + sum(gap is not None for gap in gaps.values())
     rows = [_best_row(best_label)] if best_label is not None else []
     tuning_sd = {label: draws.resampled_best_sd() for label, draws in (tuning or {}).items()}
@@ -212,14 +211,21 @@ def _one_look(
             candidates=len(ranked_labels),
         )
         verdict, worse_by = _verdict(metric_row["p_metric"], p_failures, level=level)
+        p_luck = math.nan
+        if luck:
+            lucky = _with_tuning_luck(gap, luck.get(label), luck.get(best_label))
+            p_luck = _metric_row(lucky, candidates=compared, back=back, level=level)["p_metric"]
         rows.append(
             {
                 "recipe_label": label,
                 **metric_row,
                 "p_failures": p_failures,
+                "p_luck": p_luck,
                 "tuning_sd": tuning_sd.get(label, math.nan),
                 "vs_best": verdict,
                 "worse_by": worse_by,
+                # Worse on its seeds, by its metric alone, but not beyond its tuning luck.
+                "within_luck": verdict == WORSE and worse_by == BY_METRIC and p_luck >= level,
             }
         )
     if rows:
@@ -237,9 +243,11 @@ _COMPARISON_COLUMNS: dict[str, float | str] = {
     "diff_to_best": math.nan,
     "diff_to_best_low": math.nan,
     "diff_to_best_high": math.nan,
+    "p_luck": math.nan,
     "tuning_sd": math.nan,
     "vs_best": BEST,
     "worse_by": "",
+    "within_luck": False,
 }
 
 

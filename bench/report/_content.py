@@ -240,7 +240,13 @@ def method_sentence(
         if final_only
         else ""
     )
-    luck = f", {LUCK_NAME}," if tuning_luck else ""
+    luck = (
+        f" A worse recipe is then tested again with {LUCK_NAME} (p (luck)); “within tuning "
+        "luck” marks one that test does not tell apart: worse on the settings tuning chose, "
+        "which another tuning run could change."
+        if tuning_luck
+        else ""
+    )
     level = ALPHA if looks is None else LOOK_ALPHA
     twice = ""
     if looks is not None:
@@ -256,11 +262,11 @@ def method_sentence(
         f"confidence interval (n=1: no interval); kept epoch and epochs run with fewer than "
         f"{MIN_INTERVAL_N} seeds list the values instead. Each recipe is compared with the one "
         f"of highest mean {metric} twice: on {metric} over the seeds that trained, by "
-        f"{TEST_NAME}{luck} (p (metric); Δ to best is the difference with its simultaneous "
+        f"{TEST_NAME} (p (metric); Δ to best is the difference with its simultaneous "
         f"{(1 - level) * 100:g}% interval), and on how often its seeds failed, by "
         f"{FAILURE_TEST_NAME} (p (failures)). “≈ best” marks recipes neither p tells apart "
         f"(both ≥ {level:g}), “worse” says which one did, and “not testable” means a side "
-        f"has fewer than 2 seeds that trained.{twice} Recipes are ranked by mean {metric} (a "
+        f"has fewer than 2 seeds that trained.{luck}{twice} Recipes are ranked by mean {metric} (a "
         "failed seed counts as chance), the top group first. Not rejecting is not proof of "
         "equality."
     )

@@ -46,15 +46,20 @@ def verdict_headline(summary: pd.DataFrame, *, ranked_by: str | None = None) -> 
     top = summary[summary["vs_best"].isin(TOP_GROUP)]
     text = f"Top group by mean {metric}: {named(top, values=True)}."
     if len(top) > 1:
-        lucky = "tuning_sd" in summary.columns and summary["tuning_sd"].notna().any()
-        evidence = "the seeds and their tuning luck" if lucky else "the seeds"
         text += (
-            f" These {len(top)} {noun} are not told apart by {evidence} (metric and "
+            f" These {len(top)} {noun} are not told apart by the seeds (metric and "
             "failures, corrected for choosing the best): their order is not resolved."
         )
     text += _above_higher_means(summary, ranked_by=ranked_by)
     worse = summary[summary["vs_best"] == WORSE]
     text += f" Worse: {_worse_words(worse)}."
+    if "within_luck" in worse.columns and worse["within_luck"].eq(True).any():
+        within = worse[worse["within_luck"].eq(True)]
+        text += (
+            f" Within tuning luck: {named(within, values=False)} (worse on the settings "
+            "tuning chose, but not beyond the spread of the best of its tuning draws: "
+            "another tuning run could reverse it)."
+        )
     untested = summary[summary["vs_best"] == NOT_TESTABLE]
     if not untested.empty:
         text += f" Not testable (fewer than 2 seeds): {named(untested, values=False)}."

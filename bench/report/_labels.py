@@ -49,10 +49,12 @@ ROW_MARKS: dict[str, str] = {BEST: "best", TIED: "tied"}
 FIGURE_MARKS: dict[str, str] = {BEST: "★ ", TIED: "≈ "}
 
 
-def verdict_text(verdict: object, worse_by: object = "", *, look: object = None) -> str:
+def verdict_text(
+    verdict: object, worse_by: object = "", *, look: object = None, within_luck: bool = False
+) -> str:
     """A ``vs_best`` verdict in words, a worse one with what made it worse (``worse_by``:
-    the metric, the failures or both) and, in a two-look verdict, at which ``look``;
-    ``–`` for none.
+    the metric, the failures or both), in a two-look verdict at which ``look``, and
+    whether it is ``within_luck`` (not beyond its tuning luck); ``–`` for none.
 
     Example:
         >>> verdict_text("worse", "failures"), verdict_text("indistinguishable")
@@ -61,11 +63,14 @@ def verdict_text(verdict: object, worse_by: object = "", *, look: object = None)
         ('worse (metric, failures)', '–')
         >>> verdict_text("worse", "metric", look=2.0)
         'worse (metric, look 2)'
+        >>> verdict_text("worse", "metric", within_luck=True)
+        'worse (metric), within tuning luck'
     """
     words = VERDICT_WORDS.get(str(verdict), "–")
     if verdict == WORSE and isinstance(worse_by, str) and worse_by:
         at = f", look {int(look)}" if isinstance(look, (int, float)) and look == look else ""
-        return f"{words} ({worse_by}{at})"
+        luck = ", within tuning luck" if within_luck else ""
+        return f"{words} ({worse_by}{at}){luck}"
     return words
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 from rich.table import Table
 from rich.text import Text
 
+from bench.report._compare import BY_METRIC
 from bench.report._labels import (
     diff_text,
     display_label,
@@ -42,6 +43,9 @@ FAILED_COLUMN = "failed"
 #: The header of a candidate's tuning luck (the sd of its best tuning draw, resampled),
 #: shown only under a tuning protocol.
 LUCK_COLUMN = "tuning luck (sd)"
+#: The header of the metric test with both recipes' tuning luck added, shown for the
+#: recipes it tests (those worse by their metric, under a tuning protocol).
+LUCK_P_COLUMN = "p (luck)"
 
 #: The leaderboard columns a terminal shows (the files hold them all).
 TERMINAL_COLUMNS: tuple[str, ...] = (
@@ -102,9 +106,12 @@ def leaderboard_frame(summary: pd.DataFrame, *, limit: int | None = None) -> pd.
     rows = [_leaderboard_row(row) for row in shown.to_dict("records")]
     metrics = (h for h, _ in _METRIC_COLUMNS.values())
     columns = ["#", "recipe", "n", FAILED_COLUMN, *metrics, DIFF_COLUMN, LUCK_COLUMN, P_COLUMN]
-    board = pd.DataFrame(rows, columns=[*columns, FAILURES_P_COLUMN, "vs best", MISSING_COLUMN])
+    columns += [LUCK_P_COLUMN, FAILURES_P_COLUMN, "vs best", MISSING_COLUMN]
+    board = pd.DataFrame(rows, columns=columns)
     if not board[LUCK_COLUMN].astype(bool).any():
         board = board.drop(columns=LUCK_COLUMN)
+    if not board[LUCK_P_COLUMN].astype(bool).any():
+        board = board.drop(columns=LUCK_P_COLUMN)
     if not board[FAILED_COLUMN].astype(bool).any():  # shown only when a recipe has one
         board = board.drop(columns=[FAILED_COLUMN, FAILURES_P_COLUMN])
     if not board[MISSING_COLUMN].astype(bool).any():
@@ -139,7 +146,15 @@ def _leaderboard_row(row: dict[str, Any]) -> dict[str, Any]:
     cells[LUCK_COLUMN] = f"{luck:.3f}" if luck is not None and pd.notna(luck) else ""
     cells[P_COLUMN] = p_value_text(row.get("p_metric"))
     cells[FAILURES_P_COLUMN] = p_value_text(row.get("p_failures"))
-    cells["vs best"] = verdict_text(row.get("vs_best"), row.get("worse_by"), look=row.get("look"))
+    p_luck = row.get("p_luck")
+    by_metric = BY_METRIC in str(row.get("worse_by") or "").split(", ")
+    cells[LUCK_P_COLUMN] = p_value_text(p_luck) if by_metric and pd.notna(p_luck) else ""
+    cells["vs best"] = verdict_text(
+        row.get("vs_best"),
+        row.get("worse_by"),
+        look=row.get("look"),
+        within_luck=bool(row.get("within_luck") in (True, 1)),
+    )
     cells[MISSING_COLUMN] = row.get("seeds_missing") or ""
     return cells
 
