@@ -117,7 +117,7 @@ def test_a_drop_within_tuning_luck_is_worse_on_its_settings_and_says_so() -> Non
     assert math.isnan(without.loc["b", "tuning_sd"])
     words = leaderboard_frame(summarize(board, tuning={"best": steady, "b": spread}))
     assert words["vs best"].tolist() == ["best", "worse (metric), within tuning luck"]
-    assert "Within tuning luck: b (worse on the settings tuning chose" in verdict_headline(
+    assert "Within tuning luck: b (worse on the settings tuning chose, but" in verdict_headline(
         summarize(board, tuning={"best": steady, "b": spread})
     )
 

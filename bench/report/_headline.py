@@ -57,7 +57,7 @@ def verdict_headline(summary: pd.DataFrame, *, ranked_by: str | None = None) -> 
         within = worse[worse["within_luck"].eq(True)]
         text += (
             f" Within tuning luck: {named(within, values=False)} (worse on the settings "
-            "tuning chose, but not beyond the spread of the best of its tuning draws: "
+            "tuning chose, but not beyond the spread of the best of the tuning draws: "
             "another tuning run could reverse it)."
         )
     untested = summary[summary["vs_best"] == NOT_TESTABLE]
