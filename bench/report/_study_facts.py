@@ -84,6 +84,7 @@ def study_facts(
         tuning sampler: qmc, its draws seeded from the spec
         tuning seed: 0
         final seeds: 1, 2, 3, 4, 5 (each candidate's chosen settings once per seed)
+        second-look seeds: 6, 7, 8, 9, 10 (the best and the undecided after the first)
         epochs: 20
         pruner: none
         backend: tensorflow (stored before studies named their backend)
