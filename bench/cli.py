@@ -260,7 +260,10 @@ def _cmd_studies(args: argparse.Namespace) -> int:
         table.add_column(column)
     for name in builtin_spec_paths():
         spec = load_spec(name)
-        table.add_row(name, spec.sampler, str(spec.total_trials), spec.description)
+        looks = spec.tuning is not None and spec.tuning.second_look_seeds
+        trials = f"up to {spec.total_trials}" if looks else str(spec.total_trials)
+        sampler = spec.tuning.sampler if spec.tuning is not None else spec.sampler
+        table.add_row(name, sampler, trials, spec.description)
     make_console().print(table)
     return 0
 

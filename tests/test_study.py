@@ -122,6 +122,9 @@ def test_builtin_studies_load_and_list(capsys):
     assert main(["studies"]) == 0
     out = capsys.readouterr().out
     assert "optimizers" in out and "tuned" in out
+    assert "up to 144" in out  # the second look runs only where the first is undecided
+    row = next(line for line in out.splitlines() if "│ optimizers " in line)
+    assert "│ qmc " in row  # a tuning study's sampler is its tuning phase's
     optimizers = load_spec("optimizers")
     assert {v["optimizer"] for v in optimizers.variants.values()} == {
         "adam",
