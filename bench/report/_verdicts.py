@@ -66,13 +66,7 @@ def verdicts_of(results: StudyResults) -> Verdicts:
     """
     selection = select_trials(results.trials)
     ranked_by = _rank_metric(selection.included, objective=spec_objective(results.spec).metric)
-    missing = missing_seeds(
-        selection.judged,
-        seeds=results.planned_seeds,
-        # Named by the spec too: a variant the budget or a running study has not reached yet.
-        recipes=[*selection.tuning["candidate"].unique(), *spec_named_recipes(results.spec)],
-        unusable=unusable_candidates(selection.tuning, budget=candidate_budgets(results.spec)),
-    )
+    missing = _planned_missing(results, selection)
     majority = results.workload.get("majority_rate") or {}
     tuning = _tuning_draws(results, selection, ranked_by=ranked_by)
     plan = results.tuning
@@ -110,6 +104,18 @@ def verdicts_of(results: StudyResults) -> Verdicts:
     )
 
 
+def _planned_missing(results: StudyResults, selection: TrialSelection) -> pd.DataFrame:
+    """The seeds the spec plans for every recipe (a protocol's final seeds) that no trial
+    counts for, and why."""
+    return missing_seeds(
+        selection.judged,
+        seeds=results.planned_seeds,
+        # Named by the spec too: a variant the budget or a running study has not reached yet.
+        recipes=[*selection.tuning["candidate"].unique(), *spec_named_recipes(results.spec)],
+        unusable=unusable_candidates(selection.tuning, budget=candidate_budgets(results.spec)),
+    )
+
+
 #: How a first-look seed can stand that leaves the first look still to be judged.
 _PENDING = (NOT_RUN, RUNNING, QUEUED, FAILED)
 
@@ -129,12 +135,7 @@ def second_look_candidates(results: StudyResults) -> frozenset[str] | None:
         return frozenset()
     selection = select_trials(results.trials)
     ranked_by = _rank_metric(selection.included, objective=spec_objective(results.spec).metric)
-    missing = missing_seeds(
-        selection.judged,
-        seeds=plan.final_seeds,
-        recipes=[*selection.tuning["candidate"].unique(), *spec_named_recipes(results.spec)],
-        unusable=unusable_candidates(selection.tuning, budget=candidate_budgets(results.spec)),
-    )
+    missing = _planned_missing(results, selection)  # the final seeds: the first look's
     tuning = _tuning_draws(results, selection, ranked_by=ranked_by)
     majority = results.workload.get("majority_rate") or {}
     return _second_look(
